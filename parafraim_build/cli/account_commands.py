@@ -1,0 +1,7 @@
+"""The account commands of the CLI."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,64 @@
+"""Options shared by several commands, defined once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_SPEC = "parafraim.yaml"
+
+
+def spec_file_option(func: F) -> F:
+    """``-f/--file SPEC``: the spec to read, ``./parafraim.yaml`` by default."""
+    return click.option(
+        "-f",
+        "--file",
+        "spec_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_SPEC,
+        show_default=True,
+        help="The spec file to read.",
+    )(func)
+
+
+def var_option(func: F) -> F:
+    """``--var key=value`` (repeatable): override a spec variable."""
+    return click.option(
+        "--var",
+        "variables",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Override a variable of the spec's `vars` (repeatable).",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    """``--json``: print a machine-readable document instead of text."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(
+        func
+    )
+
+
+def local_option(func: F) -> F:
+    """``--local``: run against the embedded local engine instead of the real service."""
+    return click.option(
+        "--local",
+        is_flag=True,
+        help="Use the embedded local engine (no credits, no network); state in .parafraim/.",
+    )(func)
+
+
+def parse_variables(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``("a=1", "b=x=y")`` -> ``{"a": "1", "b": "x=y"}``; a pair without ``=`` is a usage error."""
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--var")
+        result[key.strip()] = value
+    return result
