@@ -160,12 +160,12 @@ class ApiError(BuildError):
 
 class UnauthorizedError(ApiError):
     code = "UNAUTHORIZED"
-    default_hint = "set PARAFRAIM_API_KEY to a valid key (Settings -> API keys; it starts with pfk_)"
+    default_hint = "set PARAFRAIM_API_KEY to a valid key (Settings -> API keys; starts with pfk_)"
 
 
 class InsufficientCreditsError(ApiError):
     code = "INSUFFICIENT_CREDITS"
-    default_hint = "top up credits or lower the plan's cost (`parafraim-build credits` shows the balance)"
+    default_hint = "top up credits or build less (`parafraim-build credits` shows the balance)"
 
 
 class TaskRunningError(ApiError):
@@ -185,7 +185,7 @@ class ApiValidationError(ApiError):
 
 class ProjectLimitError(ApiError):
     code = "PROJECT_LIMIT"
-    default_hint = "the account's plan allows no more projects: upgrade the plan or build fewer videos"
+    default_hint = "the plan allows no more projects: upgrade the plan or build fewer videos"
 
 
 class ConcurrencyLimitError(ApiError):

@@ -4,7 +4,6 @@ directory and the working directory are isolated for every test."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ _LEAKY_VARIABLES = ("PARAFRAIM_API_KEY", "PARAFRAIM_BASE_URL", "PARAFRAIM_CACHE_
 @pytest.fixture(autouse=True)
 def isolated_environment(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
+) -> None:
     """No real key, no real base URL, a private cache dir, HOME in a temp folder."""
     for name in _LEAKY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
@@ -23,7 +22,6 @@ def isolated_environment(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("PARAFRAIM_CACHE_DIR", str(home / "parafraim-cache"))
     monkeypatch.setenv("NO_COLOR", "1")
-    yield
 
 
 @pytest.fixture

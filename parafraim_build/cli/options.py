@@ -39,9 +39,7 @@ def var_option(func: F) -> F:
 
 def json_option(func: F) -> F:
     """``--json``: print a machine-readable document instead of text."""
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(
-        func
-    )
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(func)
 
 
 def local_option(func: F) -> F:
