@@ -1,0 +1,182 @@
+"""Stream a file to disk: temporary file beside the target, size check, sha256, atomic rename.
+
+Memory stays flat whatever the size: bytes go from the socket through a bounded buffer into the
+file and the hash, and nothing holds the whole body. The target only ever appears complete and
+verified (``os.replace`` after ``fsync``); a failure removes the temporary file.
+
+This module does one attempt. Retrying, and refreshing an expired URL, is the client's job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from parafraim_build.api.errors import classify_exception
+from parafraim_build.errors import DownloadError, TransientError
+
+CHUNK_BYTES = 1 << 20
+"""Bytes gathered before one write: large enough to keep thread hops rare, small to keep RSS."""
+
+EXPIRED_STATUSES = frozenset({403, 404, 410})
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    """A verified file: where it is, its sha256 (hex) and its size in bytes."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+class UrlRejectedError(DownloadError):
+    """The URL answered 403/404/410: a signed URL that expired, worth one refresh."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message, hint="start the download again to get a fresh URL")
+        self.status = status
+
+
+def safe_url(url: str) -> str:
+    """``url`` without its query or fragment, where signed URLs keep their signature."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+def temp_path_for(dest: Path) -> Path:
+    """A hidden, unique temporary name in ``dest``'s folder, so the final rename is atomic."""
+    return dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
+
+
+async def stream_to_file(
+    http: httpx.AsyncClient,
+    url: str,
+    dest: Path,
+    *,
+    headers: dict[str, str] | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Downloaded:
+    """GET ``url`` into ``dest``; raise ``UrlRejectedError``, ``TransientError`` or
+    ``DownloadError``. ``dest``'s folder is created when missing."""
+    shown = safe_url(url)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(f"cannot create {dest.parent}: {exc.strerror}") from exc
+    temp = temp_path_for(dest)
+    request_headers = {"Accept-Encoding": "identity", **(headers or {})}
+    try:
+        async with http.stream(
+            "GET", url, headers=request_headers, follow_redirects=True
+        ) as response:
+            _check_status(response, shown)
+            expected = _content_length(response)
+            digest, size = await _write_body(response, temp, chunk_bytes)
+    except httpx.TransportError as exc:
+        _remove(temp)
+        failure = classify_exception(exc)
+        raise TransientError(f"downloading {shown} failed: {failure.detail}") from exc
+    except httpx.HTTPError as exc:
+        _remove(temp)
+        raise DownloadError(f"downloading {shown} failed: {type(exc).__name__}") from exc
+    except BaseException:
+        _remove(temp)
+        raise
+    if expected is not None and size != expected:
+        _remove(temp)
+        raise DownloadError(
+            f"{shown} sent {size} bytes but announced {expected}; the file was not kept",
+            hint="run the command again to download it anew",
+        )
+    try:
+        os.replace(temp, dest)
+        _fsync_dir(dest.parent)
+    except OSError as exc:
+        _remove(temp)
+        raise DownloadError(f"cannot move the download into {dest}: {exc.strerror}") from exc
+    return Downloaded(path=dest, sha256=digest, size=size)
+
+
+def _check_status(response: httpx.Response, shown: str) -> None:
+    status = response.status_code
+    if response.is_success:
+        return
+    if status in EXPIRED_STATUSES:
+        raise UrlRejectedError(f"{shown} answered HTTP {status} (expired URL?)", status=status)
+    if status >= 500 or status == 429:
+        raise TransientError(f"downloading {shown} failed: HTTP {status}", status=status)
+    raise DownloadError(f"downloading {shown} failed: HTTP {status}")
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    # A compressed body has a Content-Length for the compressed bytes; we ask for identity, and
+    # if a server compresses anyway the announced length cannot be checked against our count.
+    if response.headers.get("content-encoding", "identity").lower() not in ("", "identity"):
+        return None
+    value = response.headers.get("content-length")
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)
+
+
+async def _write_body(response: httpx.Response, temp: Path, chunk_bytes: int) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        handle = await asyncio.to_thread(_open_exclusive, temp)
+    except OSError as exc:
+        raise DownloadError(f"cannot write {temp}: {exc.strerror}") from exc
+    try:
+        buffer = bytearray()
+        async for chunk in response.aiter_bytes():
+            digest.update(chunk)
+            size += len(chunk)
+            buffer += chunk
+            if len(buffer) >= chunk_bytes:
+                full, buffer = buffer, bytearray()
+                await asyncio.to_thread(handle.write, full)
+        if buffer:
+            await asyncio.to_thread(handle.write, buffer)
+        await asyncio.to_thread(_flush_and_sync, handle)
+    except OSError as exc:
+        raise DownloadError(f"cannot write {temp}: {exc.strerror}") from exc
+    finally:
+        handle.close()
+    return digest.hexdigest(), size
+
+
+def _open_exclusive(path: Path) -> BinaryIO:
+    return open(path, "xb")  # closed by the caller, across awaits
+
+
+def _flush_and_sync(handle: BinaryIO) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename itself durable; not every platform lets a folder be opened.
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
