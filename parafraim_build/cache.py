@@ -1,0 +1,426 @@
+"""The run cache: what earlier runs learned, kept to reuse work (``design.md`` §4).
+
+It holds compositions by sha256, the applied history of every project seen (so that an undo
+or a branch switch can reuse a project instead of paying again), outputs by render key (so
+that an identical composition and config is copied, not rendered), the costs observed (for
+estimates), composition durations, template look-ups and the stat memo of output checksums.
+
+Nothing in it is the only copy of anything: deleting the folder loses reuse and speed, never an
+output or lock state. ``RunCache`` is the impure object (diskcache, two SQLite databases under
+the cache folder: ``meta`` never evicts, ``outputs`` is size-limited and evicts the least
+recently used file); ``RunCache.view`` takes the frozen ``CacheView`` the pure planner reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO
+
+import diskcache
+from pydantic import TypeAdapter, ValidationError
+
+from parafraim_build.api.models import RenderConfig
+from parafraim_build.digest import composition_hash, source_key
+from parafraim_build.errors import BuildError
+from parafraim_build.lock_model import BlankSource, Source, StepRecord, TemplateSource, VideoLock
+from parafraim_build.outputs import FileStamp
+from parafraim_build.pricing_estimate import ObservedCosts, ObservedRenderCost
+
+CACHE_DIR_ENV = "PARAFRAIM_CACHE_DIR"
+DEFAULT_OUTPUT_LIMIT = 8 * 1024**3
+"""Output copies beyond this many bytes are evicted, least recently used first."""
+
+MAX_OBSERVED = 200
+"""Observed costs kept per kind and account: recent prices matter, old ones fade out."""
+
+_SOURCE = TypeAdapter(Source)
+_CHUNK = 1 << 20
+
+
+def resolve_cache_dir(
+    spec_path: Path, option: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """``--cache-dir``, else ``PARAFRAIM_CACHE_DIR``, else ``.parafraim/cache`` beside the spec."""
+    if option is not None:
+        return option
+    env = os.environ if environ is None else environ
+    if env.get(CACHE_DIR_ENV):
+        return Path(env[CACHE_DIR_ENV])
+    return spec_path.parent / ".parafraim" / "cache"
+
+
+def _norm_url(base_url: str) -> str:
+    return base_url.rstrip("/")
+
+
+@dataclass(frozen=True)
+class ProjectHistory:
+    """What a project on the service is known to contain.
+
+    ``in_flight`` means a message may have reached it without its outcome being recorded:
+    its real history is unknown, so it is never reused.
+    """
+
+    project_id: str
+    scope: str | None
+    video: str | None
+    source: TemplateSource | BlankSource
+    name: str
+    description: str | None
+    initial_composition_sha256: str
+    steps: tuple[StepRecord, ...]
+    in_flight: bool = False
+
+    @property
+    def root(self) -> str:
+        """The chain root of the project's source."""
+        return source_key(self.source.key_dict())
+
+    @property
+    def chain(self) -> tuple[str, ...]:
+        """The chain keys of its applied steps."""
+        return tuple(step.key for step in self.steps)
+
+    @property
+    def composition_sha256(self) -> str:
+        """The sha256 of its current HTML."""
+        return self.steps[-1].compositionSha256 if self.steps else self.initial_composition_sha256
+
+
+@dataclass(frozen=True)
+class CachedOutput:
+    """An output file kept in the cache under its render key."""
+
+    key: str
+    sha256: str
+    size: int
+    format: str
+    job_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CacheView:
+    """A frozen snapshot of the cache for one service and account: the planner's input."""
+
+    histories: tuple[ProjectHistory, ...] = ()
+    outputs: Mapping[str, CachedOutput] = field(default_factory=dict)
+    durations: Mapping[str, float] = field(default_factory=dict)
+    costs: ObservedCosts = field(default_factory=ObservedCosts)
+    templates: Mapping[str, str] = field(default_factory=dict)
+
+
+class RunCache:
+    """The run cache folder. Methods translate storage failures into ``BuildError``."""
+
+    def __init__(self, directory: Path, *, output_size_limit: int = DEFAULT_OUTPUT_LIMIT) -> None:
+        self.directory = directory
+        with self._guard("open"):
+            directory.mkdir(parents=True, exist_ok=True)
+            self._meta = diskcache.Cache(str(directory / "meta"), eviction_policy="none")
+            self._outputs = diskcache.Cache(
+                str(directory / "outputs"),
+                size_limit=output_size_limit,
+                eviction_policy="least-recently-used",
+            )
+
+    def __enter__(self) -> RunCache:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the databases (the object cannot be used afterwards)."""
+        self._meta.close()
+        self._outputs.close()
+
+    @contextlib.contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
+            raise BuildError(
+                f"the run cache at {self.directory} failed to {action}: {exc}",
+                hint="delete that folder (it only holds copies that speed builds up) "
+                "or move it with --cache-dir / PARAFRAIM_CACHE_DIR",
+            ) from exc
+
+    def _update(
+        self, key: tuple[Any, ...], change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> None:
+        # One read-modify-write as a transaction: other processes may share the folder.
+        with self._guard("update"), self._meta.transact():
+            current = self._meta.get(key)
+            self._meta.set(key, change(current if isinstance(current, dict) else {}))
+
+    # ----------------------------------------------------------------- compositions
+
+    def store_composition(self, html: str) -> str:
+        """Keep a composition's HTML; returns its sha256."""
+        digest = composition_hash(html)
+        with self._guard("store a composition"):
+            self._meta.add(("composition", digest), html)
+        return digest
+
+    def composition(self, sha256: str) -> str | None:
+        """A composition's HTML by sha256, if it was seen."""
+        with self._guard("read a composition"):
+            value = self._meta.get(("composition", sha256))
+        return value if isinstance(value, str) else None
+
+    def record_duration(self, composition_sha256: str, seconds: float) -> None:
+        """How long a composition plays: render estimates scale with it."""
+        self._update(("durations",), lambda known: {**known, composition_sha256: seconds})
+
+    # -------------------------------------------------------------------- histories
+
+    def remember_project(
+        self, base_url: str, account_id: str, video: str, entry: VideoLock, *, scope: str
+    ) -> None:
+        """Remember what a project contains, from the video's lock entry.
+
+        ``scope`` names the lock the project belongs to (its resolved path): a cache folder
+        shared by several specs must never hand one spec's project to another.
+        Call it with the entry *before* writing a lock that adds a pending task (so a crash
+        can never leave a project that may hold an unrecorded message marked as reusable),
+        and again after each recorded step.
+        """
+        record = {
+            "scope": scope,
+            "video": video,
+            "source": entry.source.model_dump(mode="json"),
+            "name": entry.name,
+            "description": entry.description,
+            "initial": entry.initialCompositionSha256,
+            "steps": [step.model_dump(mode="json") for step in entry.steps],
+            "inFlight": entry.pending_task is not None,
+        }
+        key = ("histories", _norm_url(base_url), account_id)
+        self._update(key, lambda known: {**known, entry.projectId: record})
+
+    # ---------------------------------------------------------------------- outputs
+
+    def store_output(
+        self,
+        render_key: str,
+        path: Path,
+        *,
+        sha256: str,
+        size: int,
+        format: str,
+        job_id: str | None,
+    ) -> None:
+        """Keep a copy of a verified output under its render key."""
+        meta = {"sha256": sha256, "size": size, "format": format, "jobId": job_id}
+        with self._guard("store an output"):
+            if self._meta.get(("output", render_key)) == meta and render_key in self._outputs:
+                return
+            with path.open("rb") as handle:
+                self._outputs.set(render_key, handle, read=True)
+            self._meta.set(("output", render_key), meta)
+
+    def restore_output(self, render_key: str, destination: Path) -> CachedOutput | None:
+        """Copy a cached output to ``destination`` (atomically), verified by sha256.
+
+        None when the cache does not have it or its copy is damaged (then it is dropped).
+        """
+        with self._guard("restore an output"):
+            cached = self._cached_output(render_key)
+            handle = self._outputs.get(render_key, read=True) if cached else None
+            if cached is None or handle is None:
+                return None
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with handle:
+                temp, digest, size = _copy_hashing(handle, destination.parent, destination.name)
+            if digest != cached.sha256 or size != cached.size:
+                os.unlink(temp)
+                self._outputs.delete(render_key)
+                self._meta.delete(("output", render_key))
+                return None
+            os.replace(temp, destination)
+        return cached
+
+    def _cached_output(self, render_key: str) -> CachedOutput | None:
+        meta = self._meta.get(("output", render_key))
+        if not isinstance(meta, dict):
+            return None
+        return CachedOutput(
+            key=render_key,
+            sha256=meta["sha256"],
+            size=meta["size"],
+            format=meta["format"],
+            job_id=meta.get("jobId"),
+        )
+
+    # ------------------------------------------------------------------------ costs
+
+    def record_message_cost(self, base_url: str, account_id: str, credits: float) -> None:
+        """What one message was charged."""
+        self._update(
+            ("costs", _norm_url(base_url), account_id),
+            lambda costs: {
+                **costs,
+                "messages": [*costs.get("messages", []), credits][-MAX_OBSERVED:],
+            },
+        )
+
+    def record_render_cost(
+        self,
+        base_url: str,
+        account_id: str,
+        config: RenderConfig,
+        duration_seconds: float | None,
+        credits: float,
+    ) -> None:
+        """What one render was charged (net of refunds), with its config and duration."""
+        seen = {
+            "config": config.model_dump(mode="json"),
+            "duration": duration_seconds,
+            "credits": credits,
+        }
+        self._update(
+            ("costs", _norm_url(base_url), account_id),
+            lambda costs: {**costs, "renders": [*costs.get("renders", []), seen][-MAX_OBSERVED:]},
+        )
+
+    # -------------------------------------------------------------------- templates
+
+    def remember_template(self, base_url: str, name: str, template_id: str) -> None:
+        """A template name resolved to this id on that service."""
+        key = ("templates", _norm_url(base_url))
+        self._update(key, lambda known: {**known, name: template_id})
+
+    # -------------------------------------------------------------------- hash memo
+
+    def hash_memo(self) -> CacheHashMemo:
+        """The stat memo ``outputs.observe_outputs`` uses to skip re-hashing big files."""
+        return CacheHashMemo(self)
+
+    def _get_stamp(self, path: str) -> FileStamp | None:
+        with self._guard("read a checksum"):
+            value = self._meta.get(("stamp", path))
+        if isinstance(value, tuple) and len(value) == 4:
+            return FileStamp(*value)
+        return None
+
+    def _set_stamp(self, path: str, stamp: FileStamp) -> None:
+        with self._guard("store a checksum"):
+            self._meta.set(("stamp", path), (stamp.inode, stamp.size, stamp.mtime_ns, stamp.sha256))
+
+    # ------------------------------------------------------------------------- view
+
+    def view(self, base_url: str, account_id: str | None, *, scope: str | None = None) -> CacheView:
+        """A frozen snapshot for one service and account.
+
+        Histories and costs are per account: with ``account_id`` None (before the first API
+        call of a new lock) there are none. With ``scope``, only the histories of projects
+        made for that lock are included (pass it: see ``remember_project``).
+        """
+        url = _norm_url(base_url)
+        with self._guard("read"):
+            histories = self._meta.get(("histories", url, account_id), {}) if account_id else {}
+            costs = self._meta.get(("costs", url, account_id), {}) if account_id else {}
+            outputs = {
+                key: cached
+                for key in self._outputs.iterkeys()
+                if isinstance(key, str) and (cached := self._cached_output(key)) is not None
+            }
+            durations = self._meta.get(("durations",), {})
+            templates = self._meta.get(("templates", url), {})
+        return CacheView(
+            histories=tuple(
+                history
+                for project_id in sorted(histories)
+                if (history := _history(project_id, histories[project_id])) is not None
+                and (scope is None or history.scope == scope)
+            ),
+            outputs=outputs,
+            durations=dict(durations),
+            costs=_observed_costs(costs),
+            templates=dict(templates),
+        )
+
+
+class CacheHashMemo:
+    """``outputs.HashMemo`` stored in the run cache."""
+
+    def __init__(self, cache: RunCache) -> None:
+        self._cache = cache
+
+    def get_stamp(self, path: str) -> FileStamp | None:
+        """The stamp remembered for ``path``."""
+        return self._cache._get_stamp(path)
+
+    def set_stamp(self, path: str, stamp: FileStamp) -> None:
+        """Remember ``stamp`` for ``path``."""
+        self._cache._set_stamp(path, stamp)
+
+
+def _history(project_id: str, record: Any) -> ProjectHistory | None:
+    # A record this version cannot read is skipped: the cache only ever enables reuse.
+    try:
+        return ProjectHistory(
+            project_id=project_id,
+            scope=record.get("scope"),
+            video=record.get("video"),
+            source=_SOURCE.validate_python(record["source"]),
+            name=record["name"],
+            description=record.get("description"),
+            initial_composition_sha256=record["initial"],
+            steps=tuple(StepRecord.model_validate(step) for step in record["steps"]),
+            in_flight=bool(record.get("inFlight", True)),
+        )
+    except (KeyError, TypeError, AttributeError, ValidationError):
+        return None
+
+
+def _observed_costs(costs: Any) -> ObservedCosts:
+    messages: list[float] = []
+    renders: list[ObservedRenderCost] = []
+    if isinstance(costs, dict):
+        messages = [float(c) for c in costs.get("messages", []) if isinstance(c, int | float)]
+        for seen in costs.get("renders", []):
+            try:
+                renders.append(
+                    ObservedRenderCost(
+                        config=RenderConfig.model_validate(seen["config"]),
+                        duration_seconds=seen.get("duration"),
+                        credits=float(seen["credits"]),
+                    )
+                )
+            except (KeyError, TypeError, ValueError, ValidationError):
+                continue
+    return ObservedCosts(messages=tuple(messages), renders=tuple(renders))
+
+
+def _copy_hashing(source: BinaryIO, directory: Path, name: str) -> tuple[str, str, int]:
+    """Copy a stream into a temporary file beside ``name``; returns (temp path, sha256, size)."""
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as target:
+            while chunk := source.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                target.write(chunk)
+            target.flush()
+            os.fsync(target.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    return temp, digest.hexdigest(), size

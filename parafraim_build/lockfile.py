@@ -1,0 +1,239 @@
+"""Reading and writing ``parafraim.lock``: atomic, deterministic, under a file lock.
+
+The content and its update helpers live in ``lock_model``; this module is the only one that
+touches the file. A lock that cannot be read (corrupt, or written by a newer version) is an
+error and is never overwritten: the user decides what to do with it.
+
+    with LockStore(lock_path, spec_path=spec.path) as store:   # LockBusyError if taken
+        lock = store.check_owner(base_url, account_id)          # LockMismatchError
+        store.update(lambda lock: lock.record_step(video, step))  # atomic write
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+import yaml
+from filelock import FileLock, Timeout
+from pydantic import ValidationError
+
+from parafraim_build.digest import sha256_hex
+from parafraim_build.errors import (
+    LockBusyError,
+    LockCorruptError,
+    LockError,
+    LockMismatchError,
+    LockVersionError,
+)
+from parafraim_build.lock_model import LOCK_VERSION, Lock, dump_lock
+
+ABSENT_DIGEST = "absent"
+"""``lock_digest`` of a lock file that does not exist yet."""
+
+_KEEP_HINT = (
+    "the lock is never overwritten silently: restore it from git (`git checkout -- {name}`), "
+    "or move it away to build everything again"
+)
+
+
+def parse_lock(text: str, *, source: str = "parafraim.lock") -> Lock:
+    """A lock from its YAML text; ``LockCorruptError`` / ``LockVersionError`` otherwise."""
+    hint = _KEEP_HINT.format(name=Path(source).name)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise LockCorruptError(f"{source} is not valid YAML: {exc}", hint=hint) from exc
+    if not isinstance(data, dict):
+        raise LockCorruptError(f"{source} is not a parafraim-build lock", hint=hint)
+    version = data.get("lockVersion")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise LockCorruptError(f"{source} has no valid lockVersion", hint=hint)
+    if version > LOCK_VERSION:
+        raise LockVersionError(
+            f"{source} was written by a newer parafraim-build (lockVersion {version}; "
+            f"this version reads up to {LOCK_VERSION})",
+            hint="upgrade parafraim-build (pip install -U parafraim-build); the lock is unchanged",
+        )
+    try:
+        return Lock.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()[:5]
+        )
+        raise LockCorruptError(
+            f"{source} does not match the lock format: {problems}", hint=hint
+        ) from exc
+
+
+def read_lock(path: Path) -> Lock | None:
+    """The lock at ``path``, or None when there is none yet."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError as exc:
+        raise LockCorruptError(
+            f"{path} is not UTF-8 text", hint=_KEEP_HINT.format(name=path.name)
+        ) from exc
+    except OSError as exc:
+        raise LockError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return parse_lock(text, source=str(path))
+
+
+def lock_digest(path: Path) -> str:
+    """A digest of the lock file's bytes (``ABSENT_DIGEST`` when absent): saved plans keep it
+    and refuse to run once the lock changed."""
+    try:
+        return sha256_hex(path.read_bytes())
+    except FileNotFoundError:
+        return ABSENT_DIGEST
+    except OSError as exc:
+        raise LockError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that a crash leaves the old or the new file, whole.
+
+    A temporary file in the same folder is written and fsynced, renamed over the target, and
+    the folder is fsynced so the rename itself survives a power cut.
+    """
+    directory = path.parent
+    fd, temp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # some platforms cannot open folders; the rename is still atomic there
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LockStore:
+    """Exclusive, read-modify-write access to one lock file for the length of an ``apply``.
+
+    Entering takes a non-blocking file lock on ``<lock>.lck`` (the kernel releases it when
+    the process dies, so a crash never leaves a stale lock) and reads the lock. Every
+    ``update``/``write`` rewrites the file atomically, and only when the content changed.
+    """
+
+    def __init__(self, path: Path, *, spec_path: Path | None = None) -> None:
+        self.path = path
+        self._spec_label = str(spec_path) if spec_path is not None else str(path)
+        self._file_lock = FileLock(str(path) + ".lck", timeout=0)
+        self._guard = threading.Lock()
+        self._lock: Lock | None = None
+        self._written: str | None = None
+        self._open = False
+
+    def __enter__(self) -> LockStore:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file_lock.acquire()
+        except Timeout:
+            raise LockBusyError(
+                f"another parafraim-build apply is running on {self._spec_label} "
+                f"(it holds {self.path.name}.lck)",
+                hint="wait for it to finish; the lock is released as soon as that process ends",
+            ) from None
+        except OSError as exc:
+            raise LockError(f"cannot lock {self.path}: {exc.strerror or exc}") from exc
+        try:
+            self._lock = read_lock(self.path)
+            self._written = dump_lock(self._lock) if self._lock is not None else None
+        except BaseException:
+            self._file_lock.release()
+            raise
+        self._open = True
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._open = False
+        self._file_lock.release()
+
+    @property
+    def lock(self) -> Lock | None:
+        """The current lock (None while a new lock has not been started)."""
+        return self._lock
+
+    def check_owner(self, base_url: str, account_id: str) -> Lock:
+        """The lock, checked to belong to that service and account (a new one if absent)."""
+        self._require_open()
+        if self._lock is None:
+            self._lock = Lock.new(base_url, account_id)
+            return self._lock
+        check_owner(self._lock, base_url, account_id, source=self.path.name)
+        return self._lock
+
+    def update(self, change: Callable[[Lock], Lock]) -> Lock:
+        """Apply a pure change to the current lock and write the result atomically."""
+        with self._guard:
+            self._require_open()
+            if self._lock is None:
+                raise LockError("the lock's owner was not checked before the first update")
+            new = change(self._lock)
+            self._write_locked(new)
+            return new
+
+    def write(self, lock: Lock) -> None:
+        """Write ``lock`` as the new content (atomically; nothing happens if unchanged)."""
+        with self._guard:
+            self._require_open()
+            self._write_locked(lock)
+
+    def _write_locked(self, lock: Lock) -> None:
+        text = dump_lock(lock)
+        if text != self._written:
+            try:
+                atomic_write_text(self.path, text)
+            except OSError as exc:
+                raise LockError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+            self._written = text
+        self._lock = lock
+
+    def _require_open(self) -> None:
+        if not self._open:
+            raise LockError(f"{self.path} is not held: use LockStore as a context manager")
+
+
+def check_owner(lock: Lock, base_url: str, account_id: str, *, source: str = "the lock") -> None:
+    """``LockMismatchError`` unless the lock was written for this base URL and account."""
+    if lock.baseUrl.rstrip("/") != base_url.rstrip("/"):
+        raise LockMismatchError(
+            f"{source} belongs to {lock.baseUrl}, not {base_url}",
+            hint="set PARAFRAIM_BASE_URL to the service the lock was built with, "
+            "or move the lock away to build everything again there",
+        )
+    if lock.accountId != account_id:
+        raise LockMismatchError(
+            f"{source} belongs to another Parafraim account ({lock.accountId}, not {account_id})",
+            hint="use the API key of the account the lock was built with, "
+            "or move the lock away to build everything again in this account",
+        )

@@ -1,0 +1,604 @@
+"""The pure planner: spec x lock x run cache x observed outputs -> plan (``design.md`` §3).
+
+No I/O happens here: every input is a value (the outputs were observed by ``outputs.py``, the
+cache was snapshotted by ``RunCache.view``, template names were resolved by the caller), so
+the same inputs always give the same plan, and the rules are table-tested with literal inputs.
+
+Per video, in order: make the project (new, or a replacement when the source changed, history
+diverged, a message's fate is unknown, or ``--replace`` asks), reusing a cached project whose
+history is a prefix of the wanted chain before paying again; resume a pending task; send only
+the steps the project lacks; then renders: skip what is on disk and verified, copy from the run
+cache, download again, resume or render; remove outputs no longer declared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+
+from parafraim_build.api.models import RenderConfig
+from parafraim_build.cache import CacheView, ProjectHistory
+from parafraim_build.digest import chain_keys, render_key, source_key
+from parafraim_build.errors import ConfigError
+from parafraim_build.lock_model import (
+    BlankSource,
+    Lock,
+    PendingRender,
+    PendingTask,
+    RenderRecord,
+    TemplateSource,
+    VideoLock,
+)
+from parafraim_build.outputs import OutputState, output_relpath
+from parafraim_build.plan_model import (
+    Action,
+    ActionKind,
+    Plan,
+    ProjectRecipe,
+    ReusedProject,
+    VideoPlan,
+)
+from parafraim_build.pricing_estimate import CostModel
+from parafraim_build.spec.models import Spec, Video
+
+
+def pinned_templates(lock: Lock | None) -> dict[str, str]:
+    """Template names the lock already resolved: its pins, and the names its videos recorded."""
+    if lock is None:
+        return {}
+    pins: dict[str, str] = {}
+    for entry in lock.videos.values():
+        if isinstance(entry.source, TemplateSource) and entry.source.templateName:
+            pins.setdefault(entry.source.templateName, entry.source.templateId)
+    pins.update(lock.templates)
+    return pins
+
+
+def templates_to_resolve(spec: Spec, lock: Lock | None, selected: Collection[str] = ()) -> set[str]:
+    """Template names that must be looked up through the API before planning.
+
+    Empty for an unchanged project, so that planning it makes no request at all.
+    """
+    pinned = pinned_templates(lock)
+    return {
+        video.template.name
+        for key, video in spec.videos.items()
+        if (not selected or key in selected)
+        and video.template is not None
+        and video.template.id is None
+        and video.template.name is not None
+        and video.template.name not in pinned
+    }
+
+
+@dataclass
+class _Context:
+    spec: Spec
+    cache: CacheView
+    outputs: Mapping[str, OutputState]
+    costs: CostModel
+    no_render: bool
+    template_ids: Mapping[str, str]
+    claimed: set[str] = field(default_factory=set)
+
+
+def make_plan(
+    spec: Spec,
+    lock: Lock | None,
+    cache_view: CacheView,
+    outputs: Mapping[str, OutputState],
+    *,
+    selected: Collection[str] = (),
+    replace: Collection[str] = (),
+    no_render: bool = False,
+    template_ids: Mapping[str, str],
+    costs: CostModel,
+) -> Plan:
+    """The plan that brings the selected videos (all when ``selected`` is empty) up to date.
+
+    ``outputs`` must hold the observed state of every declared and every locked output path
+    (``outputs.observe_outputs``); ``template_ids`` must resolve every template name the
+    selected videos use (``templates_to_resolve`` says which are missing from the lock).
+    """
+    _check_selection(spec, lock, selected, replace)
+    locked = lock.videos if lock is not None else {}
+    ctx = _Context(
+        spec=spec,
+        cache=cache_view,
+        outputs=outputs,
+        costs=costs,
+        no_render=no_render,
+        template_ids=template_ids,
+        claimed={entry.projectId for entry in locked.values()},
+    )
+    plans = []
+    for key in sorted(set(spec.videos) | set(locked)):
+        if selected and key not in selected:
+            continue
+        if key in spec.videos:
+            forced = key in replace
+            plans.append(_plan_video(ctx, spec.videos[key], locked.get(key), forced=forced))
+        else:
+            plans.append(_plan_removed(ctx, key, locked[key]))
+    pins = {
+        video.template.name: template_ids[video.template.name]
+        for key, video in spec.videos.items()
+        if (not selected or key in selected)
+        and video.template is not None
+        and video.template.id is None
+        and video.template.name is not None
+        and (lock is None or lock.templates.get(video.template.name) is None)
+    }
+    return Plan(videos=tuple(plans), cost_label=costs.label, template_pins=pins)
+
+
+def _check_selection(
+    spec: Spec, lock: Lock | None, selected: Collection[str], replace: Collection[str]
+) -> None:
+    known = set(spec.videos) | (set(lock.videos) if lock is not None else set())
+    declared = ", ".join(sorted(spec.videos)) or "none"
+    if unknown := sorted(set(selected) - known):
+        raise ConfigError(
+            f"no video named {', '.join(unknown)} in {spec.path.name}",
+            hint=f"the spec declares: {declared}",
+        )
+    if unknown := sorted(set(replace) - set(spec.videos)):
+        raise ConfigError(
+            f"--replace {', '.join(unknown)}: no such video in {spec.path.name}",
+            hint=f"the spec declares: {declared}",
+        )
+    if selected and (outside := sorted(set(replace) - set(selected))):
+        raise ConfigError(
+            f"--replace {', '.join(outside)}: that video is not among the selected ones",
+            hint="select it too, or run without selecting videos",
+        )
+
+
+def _wanted_source(video: Video, template_ids: Mapping[str, str]) -> TemplateSource | BlankSource:
+    ref = video.template
+    if ref is None:
+        return BlankSource(aspectRatio=video.aspectRatio)
+    if ref.id is not None:
+        return TemplateSource(templateId=ref.id, templateName=ref.name)
+    name = ref.name or ""
+    if name not in template_ids:
+        raise ConfigError(
+            f'template "{name}" of video {video.key} has not been resolved to an id',
+            hint="`parafraim-build plan` looks template names up once and pins them in the lock",
+        )
+    return TemplateSource(templateId=template_ids[name], templateName=name)
+
+
+@dataclass
+class _Project:
+    """What the project part of a video's plan decided."""
+
+    actions: list[Action]
+    first_step: int  # 0-based index of the first step still to send
+    step_reason: str
+    composition: str | None  # sha256 of the composition before renders, if known now
+    replaced: bool
+    warnings: list[str]
+
+
+def _plan_video(ctx: _Context, video: Video, entry: VideoLock | None, *, forced: bool) -> VideoPlan:
+    source = _wanted_source(video, ctx.template_ids)
+    wanted = tuple(chain_keys(source_key(source.key_dict()), video.steps))
+    recipe = ProjectRecipe(video.name, video.description, source)
+    project = _plan_project(ctx, video, entry, recipe, wanted, forced=forced)
+    actions = list(project.actions)
+    for index in range(project.first_step, len(wanted)):
+        step = video.steps[index]
+        actions.append(
+            Action(
+                "send_message",
+                reason=project.step_reason,
+                step=index + 1,
+                message=step,
+                chain_key=wanted[index],
+                credits=ctx.costs.message(step),
+            )
+        )
+    warnings = list(project.warnings)
+    stale: list[PendingTask | PendingRender] = []
+    # A replaced entry's pending records go with the old project (record_project drops them).
+    live = entry if entry is not None and not project.replaced else None
+    if isinstance(source, BlankSource) and not wanted and video.renders:
+        warnings.append(
+            "a blank project without steps has no preview to render: add a step, "
+            "or use a template; its renders are skipped"
+        )
+    elif not ctx.no_render:
+        actions += _plan_renders(ctx, video, entry, live, project.composition, stale)
+    if entry is not None:
+        actions += _plan_undeclared(ctx, video, entry, live, stale)
+    return VideoPlan(
+        video=video.key,
+        project_id=entry.projectId if entry is not None else None,
+        actions=tuple(actions),
+        warnings=tuple(warnings),
+        steps_total=len(wanted),
+        stale_pending=tuple(stale),
+    )
+
+
+def _plan_project(
+    ctx: _Context,
+    video: Video,
+    entry: VideoLock | None,
+    recipe: ProjectRecipe,
+    wanted: tuple[str, ...],
+    *,
+    forced: bool,
+) -> _Project:
+    source = recipe.source
+    if entry is None:
+        kind: ActionKind = (
+            "use_template" if isinstance(source, TemplateSource) else "create_project"
+        )
+        action = Action(kind, reason=f"new video: {source.describe()}", recipe=recipe)
+        return _Project([action], 0, "new video", None, replaced=False, warnings=[])
+    reason, resume = _project_verdict(entry, source, wanted, forced=forced)
+    if reason is None:
+        actions = []
+        first = len(entry.steps)
+        if resume is not None:
+            actions.append(
+                Action(
+                    "resume_task",
+                    reason=f"task {resume.taskId} was started by an interrupted run: "
+                    "wait for it and record its outcome",
+                    step=resume.step,
+                    chain_key=resume.key,
+                    task_id=resume.taskId,
+                )
+            )
+            first += 1
+        composition = entry.composition_sha256 if first == len(wanted) else None
+        warnings = _rename_warnings(video, entry.name, entry.description, entry.projectId)
+        return _Project(actions, first, "new step", composition, replaced=False, warnings=warnings)
+    reuse = None if forced else _find_reuse(ctx, video.key, source_key(source.key_dict()), wanted)
+    if reuse is None:
+        action = Action("replace_project", reason=reason, recipe=recipe)
+        return _Project([action], 0, "replayed on the new project", None, True, [])
+    ctx.claimed.add(reuse.project_id)
+    count = len(reuse.steps)
+    action = Action(
+        "replace_project",
+        reason=f"{reason}; reusing project {reuse.project_id} from the run cache, "
+        f"which already has step{'s 1-' if count > 1 else ' '}{count}",
+        recipe=recipe,
+        reuse=ReusedProject(
+            project_id=reuse.project_id,
+            source=reuse.source,
+            name=reuse.name,
+            description=reuse.description,
+            initial_composition_sha256=reuse.initial_composition_sha256,
+            steps=reuse.steps,
+        ),
+    )
+    composition = reuse.composition_sha256 if count == len(wanted) else None
+    warnings = _rename_warnings(video, reuse.name, reuse.description, reuse.project_id)
+    return _Project(
+        [action], count, "not yet applied to the reused project", composition, True, warnings
+    )
+
+
+def _project_verdict(
+    entry: VideoLock,
+    source: TemplateSource | BlankSource,
+    wanted: tuple[str, ...],
+    *,
+    forced: bool,
+) -> tuple[str | None, PendingTask | None]:
+    """(why the project must be replaced, or None; the pending task to resume, if any)."""
+    if forced:
+        return "--replace was given: a new project gets every step again", None
+    if entry.source.key_dict() != source.key_dict():
+        old = entry.source
+        if isinstance(old, BlankSource) and isinstance(source, BlankSource):
+            return (
+                f"aspect ratio changed from {old.aspectRatio} to {source.aspectRatio}, "
+                "which a project cannot change",
+                None,
+            )
+        return f"the project was made from {old.describe()}, now {source.describe()}", None
+    pending = entry.pending_task
+    locked = entry.chain
+    if pending is not None and pending.taskId is None:
+        return (
+            f"step {pending.step} was being sent when the last run stopped and its task id "
+            "was not recorded: the message may have reached the service, and a new project "
+            "never receives a message twice",
+            None,
+        )
+    if locked != wanted[: len(locked)]:
+        common = _common_prefix(locked, wanted)
+        if common == len(wanted):
+            return (
+                f"step {common + 1} onwards was removed from the spec; Parafraim history is "
+                "append-only, so a new project gets the remaining steps",
+                None,
+            )
+        return (
+            f"step {common + 1} differs from the applied history (edited, inserted, removed "
+            "or reordered); Parafraim history is append-only, so a new project gets every step",
+            None,
+        )
+    if pending is not None:
+        n = len(locked)
+        if pending.step == n + 1 and n < len(wanted) and pending.key == wanted[n]:
+            return None, pending
+        return (
+            f"step {pending.step} was being applied when the last run stopped and no longer "
+            "matches the spec",
+            None,
+        )
+    return None, None
+
+
+def _common_prefix(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    count = 0
+    for left, right in zip(a, b, strict=False):
+        if left != right:
+            break
+        count += 1
+    return count
+
+
+def _rename_warnings(
+    video: Video, name: str, description: str | None, project_id: str
+) -> list[str]:
+    warnings = []
+    hint = f"(--replace {video.key} makes a new project that has it)"
+    if video.name != name:
+        warnings.append(
+            f'name changed to "{video.name}", but Parafraim cannot rename a project: '
+            f'project {project_id} stays "{name}" {hint}'
+        )
+    if (video.description or None) != (description or None):
+        warnings.append(
+            "description changed, but Parafraim cannot edit a project's description: "
+            f"project {project_id} keeps the old one {hint}"
+        )
+    return warnings
+
+
+def _find_reuse(
+    ctx: _Context, video: str, root: str, wanted: tuple[str, ...]
+) -> ProjectHistory | None:
+    """The known project with the longest history that is a prefix of ``wanted``.
+
+    Never one the lock gives to any video, never one already reused in this plan, never one
+    that may hold an unrecorded message; ties prefer the video's own former projects.
+    """
+    candidates = [
+        history
+        for history in ctx.cache.histories
+        if not history.in_flight
+        and history.project_id not in ctx.claimed
+        and 0 < len(history.steps) <= len(wanted)
+        and history.root == root
+        and history.chain == wanted[: len(history.steps)]
+    ]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda h: (-len(h.steps), h.video != video, h.project_id))
+
+
+def _plan_renders(
+    ctx: _Context,
+    video: Video,
+    entry: VideoLock | None,
+    live: VideoLock | None,
+    composition: str | None,
+    stale: list[PendingTask | PendingRender],
+) -> list[Action]:
+    actions: list[Action] = []
+    moved: list[Action] = []
+    known = composition or (entry.composition_sha256 if entry is not None else None)
+    duration = ctx.cache.durations.get(known) if known is not None else None
+    for name in sorted(video.renders):
+        config = video.renders[name]
+        path = output_relpath(ctx.spec, video.key, name)
+        record = entry.renders.get(name) if entry is not None else None
+        pending = live.pending_render(name) if live is not None else None
+        if record is not None and record.path != path:
+            moved.append(
+                Action(
+                    "remove_output",
+                    reason=f"the output moves to {path}",
+                    render=name,
+                    path=record.path,
+                )
+            )
+        if composition is None:
+            if pending is not None:
+                stale.append(pending)
+            why = "new video" if entry is None else "the composition will change: render again"
+            actions.append(_render(ctx, name, config, path, None, why, duration))
+            continue
+        key = render_key(composition, config)
+        if pending is not None and pending.key == key:
+            actions.append(_resume_render(name, pending, path, live))
+            continue
+        if pending is not None:
+            stale.append(pending)
+        if record is not None and record.key == key:
+            observed = ctx.outputs.get(path, OutputState(path, exists=False))
+            if record.path == path and observed.matches(record.sha256, record.size):
+                continue
+            actions.append(_restore(ctx, name, config, path, key, record, observed, duration))
+        elif key in ctx.cache.outputs:
+            cached = ctx.cache.outputs[key]
+            why = _render_reason(record, composition, config)
+            actions.append(
+                Action(
+                    "copy_cached",
+                    reason=f"{why}; the same composition and config is in the run cache",
+                    render=name,
+                    config=config,
+                    render_key=key,
+                    path=path,
+                    expected_sha256=cached.sha256,
+                    expected_size=cached.size,
+                )
+            )
+        else:
+            why = _render_reason(record, composition, config)
+            actions.append(_render(ctx, name, config, path, key, why, duration))
+    return actions + moved
+
+
+def _render(
+    ctx: _Context,
+    name: str,
+    config: RenderConfig,
+    path: str,
+    key: str | None,
+    reason: str,
+    duration: float | None,
+) -> Action:
+    return Action(
+        "render",
+        reason=reason,
+        render=name,
+        config=config,
+        render_key=key,
+        path=path,
+        credits=ctx.costs.render(config, duration),
+    )
+
+
+def _resume_render(name: str, pending: PendingRender, path: str, live: VideoLock | None) -> Action:
+    last_task = live.steps[-1].taskId if live is not None and live.steps else None
+    if pending.jobId is not None:
+        reason = (
+            f"render job {pending.jobId} was started by an interrupted run: "
+            "wait for it and record the output"
+        )
+    else:
+        reason = (
+            "a render was being requested when the last run stopped and its job id was not "
+            "recorded: it is looked up from the project's last task, or rendered again"
+        )
+    return Action(
+        "resume_render",
+        reason=reason,
+        render=name,
+        config=pending.config,
+        render_key=pending.key,
+        job_id=pending.jobId,
+        task_id=last_task,
+        path=path,
+    )
+
+
+def _restore(
+    ctx: _Context,
+    name: str,
+    config: RenderConfig,
+    path: str,
+    key: str,
+    record: RenderRecord,
+    observed: OutputState,
+    duration: float | None,
+) -> Action:
+    """The output was made, but the file at ``path`` is not it: get it back, cheapest first."""
+    if record.path != path:
+        why = f"the output path changed from {record.path}"
+    elif not observed.exists:
+        why = "the output file is missing"
+    else:
+        why = "the output file does not match the lock's checksum (corrupt or edited)"
+    if key in ctx.cache.outputs:
+        return Action(
+            "copy_cached",
+            reason=f"{why}; copied from the run cache",
+            render=name,
+            config=config,
+            render_key=key,
+            path=path,
+            expected_sha256=record.sha256,
+            expected_size=record.size,
+        )
+    if record.jobId is not None:
+        return Action(
+            "download",
+            reason=f"{why}; downloaded again from render job {record.jobId}",
+            render=name,
+            config=config,
+            render_key=key,
+            job_id=record.jobId,
+            path=path,
+            expected_sha256=record.sha256,
+            expected_size=record.size,
+        )
+    return _render(ctx, name, config, path, key, f"{why}; no job to download it from", duration)
+
+
+def _render_reason(record: RenderRecord | None, composition: str, config: RenderConfig) -> str:
+    if record is None:
+        return "new render"
+    if record.config != config and render_key(composition, record.config) == record.key:
+        old, new = record.config.model_dump(), config.model_dump()
+        changes = ", ".join(f"{k} {old[k]} -> {new[k]}" for k in new if old[k] != new[k])
+        return f"config changed ({changes})"
+    return "the composition changed since this output was made"
+
+
+def _plan_undeclared(
+    ctx: _Context,
+    video: Video,
+    entry: VideoLock,
+    live: VideoLock | None,
+    stale: list[PendingTask | PendingRender],
+) -> list[Action]:
+    actions = []
+    for name in sorted(entry.renders):
+        if name not in video.renders:
+            record = entry.renders[name]
+            actions.append(
+                Action(
+                    "remove_output",
+                    reason=_removal_reason(ctx, record.path, "the render is no longer declared"),
+                    render=name,
+                    path=record.path,
+                    forget=True,
+                )
+            )
+    if live is not None:
+        stale += [
+            op
+            for op in live.pending
+            if isinstance(op, PendingRender) and op.render not in video.renders
+        ]
+    return actions
+
+
+def _removal_reason(ctx: _Context, path: str, why: str) -> str:
+    observed = ctx.outputs.get(path)
+    if observed is not None and not observed.exists:
+        return f"{why} (the file is already gone)"
+    return why
+
+
+def _plan_removed(ctx: _Context, key: str, entry: VideoLock) -> VideoPlan:
+    actions = tuple(
+        Action(
+            "remove_output",
+            reason=_removal_reason(ctx, record.path, "the video is no longer in the spec"),
+            render=name,
+            path=record.path,
+            forget=True,
+        )
+        for name, record in sorted(entry.renders.items())
+    )
+    warning = (
+        f"video {key} is no longer in the spec: its outputs are removed and it leaves the "
+        f"lock, but project {entry.projectId} stays on the service "
+        "(the API cannot delete projects)"
+    )
+    return VideoPlan(
+        video=key, project_id=entry.projectId, actions=actions, warnings=(warning,), drop_video=True
+    )

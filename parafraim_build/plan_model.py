@@ -1,0 +1,212 @@
+"""What a plan is: per video, the actions to take in order, each with its reason.
+
+``Plan.to_json`` is the ``plan --json`` document of issue 5, exactly. Actions also carry what
+the executor needs to carry them out (the step to send, the key it will produce, the render
+config, the job to resume...), so ``apply`` never has to re-derive a decision.
+
+How the executor reads each kind:
+
+* ``create_project`` / ``use_template``: make a project from ``recipe`` and record it.
+* ``replace_project``: with ``reuse``, record that cached project (its steps are already
+  applied); without, make a new project from ``recipe``. Either way the old one stays.
+* ``send_message``: write a pending task for ``chain_key`` (step ``step``), send ``message``,
+  record its id, wait, record the step.
+* ``resume_task``: wait for ``task_id`` and record step ``step`` with ``chain_key``.
+* ``render``: render ``config`` into ``path``. ``render_key`` is None when the composition is
+  made earlier in the same apply; the executor computes it then, and may copy from the run
+  cache instead when that key is there.
+* ``resume_render``: wait for ``job_id`` and record the output; with ``job_id`` None, look the
+  job up from task ``task_id``'s latest render job (if it matches), or else render again.
+* ``download``: a fresh URL from job ``job_id`` into ``path``, checked against
+  ``expected_sha256``/``expected_size``; if that fails, render ``config`` again.
+* ``copy_cached``: copy the run cache's output ``render_key`` into ``path``.
+* ``remove_output``: delete ``path``; with ``forget``, also drop render ``render`` from the lock.
+
+A ``VideoPlan`` with ``drop_video`` set (the video left the spec) drops its lock entry after
+its actions; ``stale_pending`` lists pending records no action will resolve (drop them).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from parafraim_build.api.models import RenderConfig
+from parafraim_build.lock_model import (
+    BlankSource,
+    PendingRender,
+    PendingTask,
+    StepRecord,
+    TemplateSource,
+)
+from parafraim_build.spec.models import Step
+
+FORMAT_VERSION = 1
+
+ActionKind = Literal[
+    "create_project",
+    "use_template",
+    "replace_project",
+    "send_message",
+    "resume_task",
+    "render",
+    "resume_render",
+    "download",
+    "copy_cached",
+    "remove_output",
+]
+ACTION_KINDS: tuple[ActionKind, ...] = (
+    "create_project",
+    "use_template",
+    "replace_project",
+    "send_message",
+    "resume_task",
+    "render",
+    "resume_render",
+    "download",
+    "copy_cached",
+    "remove_output",
+)
+PROJECT_KINDS = frozenset({"create_project", "use_template", "replace_project"})
+
+
+@dataclass(frozen=True)
+class ProjectRecipe:
+    """How to make the video's project: its name, description and source."""
+
+    name: str
+    description: str | None
+    source: TemplateSource | BlankSource
+
+
+@dataclass(frozen=True)
+class ReusedProject:
+    """A project from the run cache whose history is a prefix of the wanted chain."""
+
+    project_id: str
+    source: TemplateSource | BlankSource
+    name: str
+    description: str | None
+    initial_composition_sha256: str
+    steps: tuple[StepRecord, ...]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing ``apply`` will do; ``step`` is 1-based in the spec's steps."""
+
+    kind: ActionKind
+    reason: str
+    step: int | None = None
+    render: str | None = None
+    credits: float = 0.0
+    recipe: ProjectRecipe | None = None
+    reuse: ReusedProject | None = None
+    message: Step | None = None
+    chain_key: str | None = None
+    task_id: str | None = None
+    job_id: str | None = None
+    config: RenderConfig | None = None
+    render_key: str | None = None
+    path: str | None = None
+    expected_sha256: str | None = None
+    expected_size: int | None = None
+    forget: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"action", "step"?, "render"?, "reason"}``."""
+        document: dict[str, Any] = {"action": self.kind}
+        if self.step is not None:
+            document["step"] = self.step
+        if self.render is not None:
+            document["render"] = self.render
+        document["reason"] = self.reason
+        return document
+
+
+@dataclass(frozen=True)
+class VideoPlan:
+    """The actions for one video, in execution order, and what the user should know."""
+
+    video: str
+    project_id: str | None
+    actions: tuple[Action, ...] = ()
+    warnings: tuple[str, ...] = ()
+    steps_total: int = 0
+    drop_video: bool = False
+    stale_pending: tuple[PendingTask | PendingRender, ...] = ()
+
+    @property
+    def changes(self) -> bool:
+        """Whether applying this video would do anything."""
+        return bool(self.actions) or self.drop_video
+
+    @property
+    def replaces(self) -> bool:
+        """Whether the video moves to another project."""
+        return any(action.kind == "replace_project" for action in self.actions)
+
+    @property
+    def creates(self) -> bool:
+        """Whether the video gets its first project."""
+        return any(action.kind in ("create_project", "use_template") for action in self.actions)
+
+    @property
+    def credits(self) -> float:
+        """The estimated credits of this video's actions."""
+        return math.fsum(action.credits for action in self.actions)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"video", "projectId", "actions"}``."""
+        return {
+            "video": self.video,
+            "projectId": self.project_id,
+            "actions": [action.to_json() for action in self.actions],
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A whole plan: videos sorted by key, the cost model's label, new template pins."""
+
+    videos: tuple[VideoPlan, ...]
+    cost_label: str
+    template_pins: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def changes(self) -> bool:
+        """Whether applying the plan would do anything."""
+        return any(video.changes for video in self.videos)
+
+    @property
+    def estimated_credits(self) -> float:
+        """The sum of every action's estimate, rounded to hundredths."""
+        return round(math.fsum(video.credits for video in self.videos), 2)
+
+    def summary(self) -> dict[ActionKind, int]:
+        """How many actions of each kind, every kind present (zero included)."""
+        counts: dict[ActionKind, int] = dict.fromkeys(ACTION_KINDS, 0)
+        for video in self.videos:
+            for action in video.actions:
+                counts[action.kind] += 1
+        return counts
+
+    def video(self, key: str) -> VideoPlan:
+        """The plan of one video (``KeyError`` if it is not in the plan)."""
+        for video in self.videos:
+            if video.video == key:
+                return video
+        raise KeyError(key)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``plan --json`` document, exactly as issue 5 defines it."""
+        credits = self.estimated_credits
+        return {
+            "formatVersion": FORMAT_VERSION,
+            "changes": self.changes,
+            "estimatedCredits": int(credits) if credits == int(credits) else credits,
+            "summary": dict(self.summary()),
+            "videos": [video.to_json() for video in self.videos],
+        }
