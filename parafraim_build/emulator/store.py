@@ -1,0 +1,184 @@
+"""Persistence of the engine's state: one JSON file per record, each written atomically.
+
+Layout of a state directory::
+
+    engine.json            format version and the account (written once)
+    projects/<id>.json     one file per project
+    tasks/<id>.json        one file per task, with its planned events
+    jobs/<id>.json         one file per render job
+    files/<job id>.<ext>   rendered videos
+    stats.json             request counters (written at most once a second, and on stop)
+
+Every write goes to a temporary file in the same folder, is fsynced, renamed over the target
+and the folder fsynced, so a crash leaves either the old or the new record, never half of one.
+Writes run in order on one writer thread: a handler serialises its record on the event loop
+(cheap, only that record) and awaits the write before it answers, so a mutation is durable
+before the client hears about it, while GETs never write.
+
+``MemoryStore`` keeps nothing (the engine without ``--state-dir``); its rendered files live in
+a temporary folder that is removed on stop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from parafraim_build.emulator.state import STATE_VERSION
+from parafraim_build.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("projects", "tasks", "jobs")
+_TEMP_PREFIX = ".tmp-"
+
+
+class LoadedState:
+    """Raw JSON read from a state directory, before it becomes an ``EngineState``."""
+
+    def __init__(self) -> None:
+        self.account: dict[str, Any] | None = None
+        self.records: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+        self.stats: dict[str, Any] | None = None
+
+
+def _done() -> Future[None]:
+    future: Future[None] = Future()
+    future.set_result(None)
+    return future
+
+
+class MemoryStore:
+    """No persistence: records live only in memory; files go to a temporary folder."""
+
+    persistent = False
+
+    def __init__(self) -> None:
+        self.files_dir = Path(tempfile.mkdtemp(prefix="parafraim-engine-files-"))
+
+    def load(self) -> LoadedState:
+        return LoadedState()
+
+    def save(self, kind: str, record_id: str, data: dict[str, Any]) -> Future[None]:
+        return _done()
+
+    def save_account(self, account: dict[str, Any]) -> Future[None]:
+        return _done()
+
+    def save_stats(self, stats: dict[str, Any]) -> Future[None]:
+        return _done()
+
+    def close(self) -> None:
+        shutil.rmtree(self.files_dir, ignore_errors=True)
+
+
+class DirectoryStore:
+    """Records as JSON files under ``root``, written atomically in order by one thread."""
+
+    persistent = True
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files_dir = root / "files"
+        try:
+            for folder in (*(root / kind for kind in KINDS), self.files_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot use {root} as the engine's state directory: {exc.strerror or exc}",
+                hint="pass --state-dir a folder you can write to",
+            ) from exc
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-store")
+
+    # ----------------------------------------------------------------- reading
+
+    def load(self) -> LoadedState:
+        """Everything in the directory; leftovers of interrupted writes are removed."""
+        loaded = LoadedState()
+        account_file = self.root / "engine.json"
+        if account_file.exists():
+            document = self._read(account_file)
+            version = document.get("version")
+            if not isinstance(version, int) or version > STATE_VERSION:
+                raise ConfigError(
+                    f"{account_file} was written by a newer engine (format {version!r})",
+                    hint="upgrade parafraim-build or use another --state-dir",
+                )
+            loaded.account = document.get("account")
+        for kind in KINDS:
+            for path in sorted((self.root / kind).iterdir()):
+                if path.name.startswith(_TEMP_PREFIX):
+                    path.unlink(missing_ok=True)
+                elif path.suffix == ".json":
+                    loaded.records[kind].append(self._read(path))
+        for path in self.files_dir.glob(f"{_TEMP_PREFIX}*"):
+            path.unlink(missing_ok=True)
+        stats_file = self.root / "stats.json"
+        if stats_file.exists():
+            loaded.stats = self._read(stats_file)
+        return loaded
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"the engine's state file {path} cannot be read: {exc}",
+                hint="restore it from a backup, or remove the state directory to start afresh",
+            ) from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"the engine's state file {path} is not a JSON object")
+        return data
+
+    # ----------------------------------------------------------------- writing
+
+    def save(self, kind: str, record_id: str, data: dict[str, Any]) -> Future[None]:
+        """Write one record; the returned future completes once it is on disk."""
+        return self._submit(self.root / kind / f"{record_id}.json", data)
+
+    def save_account(self, account: dict[str, Any]) -> Future[None]:
+        return self._submit(
+            self.root / "engine.json", {"version": STATE_VERSION, "account": account}
+        )
+
+    def save_stats(self, stats: dict[str, Any]) -> Future[None]:
+        return self._submit(self.root / "stats.json", stats)
+
+    def _submit(self, path: Path, data: dict[str, Any]) -> Future[None]:
+        # Serialised now, on the caller's thread, so later changes to the record cannot leak
+        # into this write; written later, in submission order, on the writer thread.
+        payload = json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        return self._writer.submit(write_atomically, path, payload)
+
+    def close(self) -> None:
+        """Finish every pending write."""
+        self._writer.shutdown(wait=True)
+
+
+def write_atomically(path: Path, payload: bytes) -> None:
+    """Replace ``path`` with ``payload``: temp file, fsync, rename, fsync the folder."""
+    fd, temp_name = tempfile.mkstemp(prefix=f"{_TEMP_PREFIX}{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+Store = MemoryStore | DirectoryStore
