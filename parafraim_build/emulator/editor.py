@@ -1,0 +1,631 @@
+"""The scripted editor of the local engine: a message in, a changed composition out.
+
+It is no AI. :mod:`~parafraim_build.emulator.phrases` reads the message into documented
+intents (title, remove, durations, translate, colour, plain text); this module applies them to
+the parsed composition, one after the other, and writes the new HTML, the intermediate
+previews to stream as ``html_update`` events and the assistant's reply.
+
+Deterministic: with ``nondeterministic=False`` the outcome depends only on the seed and the
+inputs, because every choice (a colour, a duration, a wording) comes from a ``random.Random``
+seeded with a hash of all of them. With ``nondeterministic=True`` the last scene it touched
+also gets a random background, so the same message on the same HTML gives different HTML,
+like the real service (``api.md``, "What the page does not say" 2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from parafraim_build.api.models import ASPECT_RATIOS, NAME_MAX
+from parafraim_build.emulator.composition import (
+    DEFAULT_TITLE,
+    PALETTE,
+    Composition,
+    Scene,
+    clean_text,
+    format_seconds,
+    parse_composition,
+    render_composition_html,
+)
+from parafraim_build.emulator.phrases import (
+    LANGUAGE_NAMES,
+    Intent,
+    Plain,
+    RemoveScenes,
+    ScaleDuration,
+    SetBackground,
+    SetDuration,
+    SetTitle,
+    Target,
+    Translate,
+    parse_message,
+)
+from parafraim_build.emulator.wording import body_variant, restyle, translate, with_mention
+
+# Durations stay sane so that renders stay short (docs/editor.md).
+MIN_SCENE_SECONDS = 1.0
+MAX_SCENE_SECONDS = 10.0
+MAX_TOTAL_SECONDS = 60.0
+MAX_SCENES = 12
+SHORTEN_FACTOR = 0.75
+LENGTHEN_FACTOR = 1.25
+WORDS_PER_CHUNK = 4
+
+_STYLE_WORDS = {"tight": "tighter and more direct", "bold": "bolder", "calm": "calmer"}
+_INDEX_KEYS = frozenset({"index", "sceneIndex", "scene_index", "sceneNumber", "position"})
+_SCENE_ID = re.compile(r"(?<![\w-])(scene-\d+)(?![\w-])")
+
+
+@dataclass(frozen=True)
+class EditOutcome:
+    """What one message did: the final HTML, the previews to stream and the reply."""
+
+    html: str
+    html_updates: tuple[str, ...]
+    text_chunks: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        """The assistant's whole reply."""
+        return "".join(self.text_chunks)
+
+
+def _seconds(value: float) -> str:
+    return format_seconds(round(value, 2))
+
+
+def _clamp(seconds: float) -> float:
+    """A scene duration within the sane range, rounded to a tenth of a second."""
+    if not math.isfinite(seconds):
+        seconds = MAX_SCENE_SECONDS
+    return round(min(MAX_SCENE_SECONDS, max(MIN_SCENE_SECONDS, seconds)), 1)
+
+
+def _quote(text: str) -> str:
+    return f"“{text}”" if text else "(no heading)"
+
+
+def _scene_list(positions: Sequence[int]) -> str:
+    numbers = [str(position + 1) for position in positions]
+    if len(numbers) == 1:
+        return f"scene {numbers[0]}"
+    return "scenes " + ", ".join(numbers[:-1]) + " and " + numbers[-1]
+
+
+@dataclass
+class _Session:
+    """The working copy of one edit: scenes with stable keys, notes and preview states."""
+
+    title: str
+    aspect_ratio: str
+    rng: random.Random
+    scenes: list[Scene] = field(default_factory=list)
+    keys: list[int] = field(default_factory=list)
+    selected: list[int] = field(default_factory=list)  # keys, in selection order
+    touched: list[int] = field(default_factory=list)  # keys changed by the latest intent
+    notes: list[str] = field(default_factory=list)
+    states: list[str] = field(default_factory=list)
+    next_key: int = 0
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def add(self, scene: Scene, position: int | None = None) -> int:
+        key = self.next_key
+        self.next_key += 1
+        index = len(self.scenes) if position is None else position
+        self.scenes.insert(index, scene)
+        self.keys.insert(index, key)
+        return key
+
+    def composition(self) -> Composition:
+        scenes = tuple(
+            replace(scene, id=f"scene-{number}") for number, scene in enumerate(self.scenes, 1)
+        )
+        return Composition(title=self.title, aspect_ratio=self.aspect_ratio, scenes=scenes)
+
+    def snapshot(self, composition: Composition | None = None) -> None:
+        html = render_composition_html(composition or self.composition())
+        if not self.states or self.states[-1] != html:
+            self.states.append(html)
+
+    def draft(self, positions: Sequence[int]) -> None:
+        """A preview in which the changed scenes show their heading only (text "typing")."""
+        if not any(self.scenes[position].body for position in positions):
+            return
+        composition = self.composition()
+        scenes = list(composition.scenes)
+        for position in positions:
+            scenes[position] = replace(scenes[position], body="")
+        self.snapshot(replace(composition, scenes=tuple(scenes)))
+
+    def positions_of(self, keys: Sequence[int]) -> list[int]:
+        return [self.keys.index(key) for key in keys if key in self.keys]
+
+    def resolve(self, target: Target | None) -> list[int] | None:
+        """Scene positions a target names; ``None`` when it leaves the choice to the caller."""
+        if target is None:
+            return None
+        count = len(self.scenes)
+        if target.kind in ("each", "whole"):
+            return list(range(count))
+        if target.kind == "last":
+            return [count - 1] if count else []
+        if target.kind == "selected":
+            chosen = self.positions_of(self.selected) or self.positions_of(self.touched)
+            return chosen or None
+        valid = [number - 1 for number in target.numbers if 1 <= number <= count]
+        missing = [number for number in target.numbers if not 1 <= number <= count]
+        if missing:
+            noun = "scene" if count == 1 else "scenes"
+            names = ", ".join(str(number) for number in missing)
+            self.notes.append(f"There is no scene {names} (the video has {count} {noun}).")
+        return valid
+
+    def default_positions(self, target: Target | None) -> list[int]:
+        """The target's scenes, else the selection, else every scene."""
+        positions = self.resolve(target)
+        if positions is not None:
+            return positions
+        return self.positions_of(self.selected) or list(range(len(self.scenes)))
+
+    def new_background(self, position: int) -> str:
+        neighbours = {
+            self.scenes[index].background
+            for index in (position - 1, position)
+            if 0 <= index < len(self.scenes)
+        }
+        return self.rng.choice([colour for colour in PALETTE if colour not in neighbours])
+
+    def new_duration(self, heading: str, body: str) -> float:
+        words = len(f"{heading} {body}".split())
+        seconds = 2.0 + 0.2 * words + self.rng.choice((-0.5, 0.0, 0.5))
+        return round(min(6.0, max(2.0, seconds)) * 2) / 2
+
+    # --------------------------------------------------------------------- intents
+
+    def apply(self, intent: Intent) -> None:
+        self.touched = []
+        if isinstance(intent, SetTitle):
+            self.set_title(intent)
+        elif isinstance(intent, RemoveScenes):
+            self.remove(intent)
+        elif isinstance(intent, SetDuration):
+            self.set_duration(intent)
+        elif isinstance(intent, ScaleDuration):
+            self.scale_duration(intent)
+        elif isinstance(intent, Translate):
+            self.translate(intent)
+        elif isinstance(intent, SetBackground):
+            self.set_background(intent)
+        else:
+            self.plain(intent)
+        self.snapshot()
+
+    def set_title(self, intent: SetTitle) -> None:
+        title = intent.title[:NAME_MAX].strip() or DEFAULT_TITLE
+        if title == self.title:
+            self.notes.append(f"The title already is {_quote(title)}.")
+            return
+        if self.scenes and self.scenes[0].heading == self.title:
+            # The opening card shows the title: keep them together.
+            self.scenes[0] = replace(self.scenes[0], heading=title)
+            self.touched = [self.keys[0]]
+        self.notes.append(f"Changed the title from {_quote(self.title)} to {_quote(title)}.")
+        self.title = title
+
+    def remove(self, intent: RemoveScenes) -> None:
+        positions = self.resolve(intent.target)
+        if positions is None:
+            self.notes.append("Nothing is selected, so no scene was removed.")
+            return
+        positions = sorted(set(positions))
+        if not positions:
+            self.notes.append("No scene was removed.")
+            return
+        if len(positions) >= len(self.scenes):
+            kept = positions.pop(0)
+            self.notes.append(f"A video needs at least one scene, so scene {kept + 1} stays.")
+            if not positions:
+                return
+        removed = [
+            f"{position + 1} {_quote(self.scenes[position].heading)}" for position in positions
+        ]
+        for position in reversed(positions):
+            del self.scenes[position]
+            del self.keys[position]
+        noun = "scene" if len(removed) == 1 else "scenes"
+        self.notes.append(f"Removed {noun} " + ", ".join(removed) + ".")
+
+    def set_duration(self, intent: SetDuration) -> None:
+        if not self.scenes:
+            return
+        if intent.target is not None and intent.target.kind == "whole":
+            self.scale_total(intent.seconds)
+            return
+        positions = self.default_positions(intent.target)
+        if not positions:
+            return
+        seconds = _clamp(intent.seconds)
+        for position in positions:
+            self.scenes[position] = replace(self.scenes[position], duration=seconds)
+        self.touched = [self.keys[position] for position in positions]
+        limit = "" if seconds == intent.seconds else " (a scene lasts 1 to 10 s)"
+        if intent.target is not None and intent.target.kind == "each":
+            self.notes.append(f"Every scene now lasts {_seconds(seconds)} s{limit}.")
+        else:
+            subject = _scene_list(positions)
+            verb = "lasts" if len(positions) == 1 else "last"
+            self.notes.append(
+                f"{subject[:1].upper()}{subject[1:]} now {verb} {_seconds(seconds)} s{limit}."
+            )
+
+    def scale_total(self, seconds: float) -> None:
+        """Scale every scene so that the video lasts ``seconds`` (within the limits)."""
+        count = len(self.scenes)
+        total = min(max(seconds, count * MIN_SCENE_SECONDS), MAX_TOTAL_SECONDS)
+        total = min(total, count * MAX_SCENE_SECONDS)
+        current = math.fsum(scene.duration for scene in self.scenes)
+        factor = total / current
+        durations = [_clamp(scene.duration * factor) for scene in self.scenes]
+        # Rounding to tenths leaves a residue: give it to the scenes that can take it.
+        residue = round(total - math.fsum(durations), 1)
+        for index in sorted(range(count), key=lambda i: -durations[i]):
+            if abs(residue) < 0.05:
+                break
+            adjusted = _clamp(durations[index] + residue)
+            residue = round(residue - (adjusted - durations[index]), 1)
+            durations[index] = adjusted
+        for index, duration in enumerate(durations):
+            self.scenes[index] = replace(self.scenes[index], duration=duration)
+        self.touched = list(self.keys)
+        self.notes.append(
+            f"Scaled every scene so the video lasts {_seconds(math.fsum(durations))} s "
+            f"(it lasted {_seconds(current)} s)."
+        )
+
+    def scale_duration(self, intent: ScaleDuration) -> None:
+        positions = self.default_positions(intent.target)
+        if not positions:
+            return
+        before = [self.scenes[position].duration for position in positions]
+        for position in positions:
+            duration = self.scenes[position].duration
+            if intent.seconds is not None:
+                duration += intent.seconds if intent.longer else -intent.seconds
+            else:
+                duration *= LENGTHEN_FACTOR if intent.longer else SHORTEN_FACTOR
+            self.scenes[position] = replace(self.scenes[position], duration=_clamp(duration))
+        after = [self.scenes[position].duration for position in positions]
+        self.touched = [self.keys[position] for position in positions]
+        verb = "Lengthened" if intent.longer else "Shortened"
+        if before == after:
+            bound = "long" if intent.longer else "short"
+            self.notes.append(
+                f"{_scene_list(positions).capitalize()}: already as {bound} as allowed."
+            )
+        elif len(positions) == 1:
+            self.notes.append(
+                f"{verb} scene {positions[0] + 1} from {_seconds(before[0])} s "
+                f"to {_seconds(after[0])} s."
+            )
+        else:
+            self.notes.append(
+                f"{verb} {_scene_list(positions)}: {_seconds(math.fsum(before))} s "
+                f"became {_seconds(math.fsum(after))} s."
+            )
+
+    def translate(self, intent: Translate) -> None:
+        whole = intent.target is None and not self.positions_of(self.selected)
+        positions = self.default_positions(intent.target)
+        for position in positions:
+            scene = self.scenes[position]
+            self.scenes[position] = replace(
+                scene,
+                heading=translate(scene.heading, intent.language),
+                body=translate(scene.body, intent.language),
+            )
+        self.touched = [self.keys[position] for position in positions]
+        name = LANGUAGE_NAMES.get(intent.language, intent.language)
+        what = _scene_list(positions) if positions else "no scene"
+        if whole:
+            self.title = translate(self.title, intent.language)[:NAME_MAX]
+            what += " and the title"
+        self.notes.append(
+            f"Translated {what} to {name}, marked [{intent.language.upper()}] "
+            "(a scripted marker and a small glossary, not a real translation)."
+        )
+
+    def set_background(self, intent: SetBackground) -> None:
+        positions = self.default_positions(intent.target)
+        for position in positions:
+            self.scenes[position] = replace(self.scenes[position], background=intent.colour)
+        self.touched = [self.keys[position] for position in positions]
+        if positions:
+            subject = _scene_list(positions).capitalize()
+            self.notes.append(f"{subject}: {intent.name} background ({intent.colour}).")
+
+    def plain(self, intent: Plain) -> None:
+        positions = self.resolve(intent.target)
+        if positions is None:
+            positions = self.positions_of(self.selected) or None
+        if intent.style is not None:
+            self.restyle(
+                intent, positions if positions is not None else list(range(len(self.scenes)))
+            )
+        elif positions is not None:
+            if positions:
+                self.rewrite(intent, positions)
+        elif len(self.scenes) >= MAX_SCENES:
+            self.notes.append(
+                f"The video already has {MAX_SCENES} scenes, the most this editor makes, "
+                "so the last one was rewritten instead of adding one."
+            )
+            self.rewrite(intent, [len(self.scenes) - 1])
+        else:
+            self.add_scene(intent)
+
+    def _text_for(self, intent: Plain, old_body: str = "") -> tuple[str, str]:
+        body = intent.body
+        if body.rstrip(".!?…") == intent.heading.rstrip(".!?…") or body == old_body:
+            body = body_variant(intent.heading, self.rng, avoid=old_body)
+        return intent.heading, with_mention(body, intent.mention)
+
+    def add_scene(self, intent: Plain) -> None:
+        heading, body = self._text_for(intent)
+        position = len(self.scenes)
+        scene = Scene(
+            id="",
+            heading=heading,
+            body=body,
+            duration=self.new_duration(heading, body),
+            background=self.new_background(position),
+        )
+        self.touched = [self.add(scene)]
+        self.draft([position])
+        self.notes.append(
+            f"Added scene {position + 1} {_quote(heading)} ({_seconds(scene.duration)} s)."
+        )
+
+    def rewrite(self, intent: Plain, positions: Sequence[int]) -> None:
+        for position in positions:
+            scene = self.scenes[position]
+            heading, body = self._text_for(intent, scene.body)
+            self.scenes[position] = replace(scene, heading=heading, body=body)
+        self.touched = [self.keys[position] for position in positions]
+        self.draft(positions)
+        self.notes.append(f"Rewrote {_scene_list(positions)}: {_quote(intent.heading)}.")
+
+    def restyle(self, intent: Plain, positions: Sequence[int]) -> None:
+        for position in positions:
+            scene = self.scenes[position]
+            heading, body = restyle(scene.heading, scene.body, intent.style or "tight")
+            self.scenes[position] = replace(
+                scene, heading=heading or scene.heading, body=with_mention(body, intent.mention)
+            )
+        self.touched = [self.keys[position] for position in positions]
+        if positions:
+            manner = _STYLE_WORDS.get(intent.style or "", "different")
+            self.notes.append(f"Made {_scene_list(positions)} {manner}.")
+
+    # ----------------------------------------------------------------- finishing
+
+    def cap_total(self) -> None:
+        """Keep the whole video within ``MAX_TOTAL_SECONDS`` so renders stay short."""
+        total = math.fsum(scene.duration for scene in self.scenes)
+        if total <= MAX_TOTAL_SECONDS + 1e-9:
+            return
+        factor = MAX_TOTAL_SECONDS / total
+        for index, scene in enumerate(self.scenes):
+            # Floor to tenths so the rounded sum cannot creep over the cap.
+            duration = max(MIN_SCENE_SECONDS, math.floor(scene.duration * factor * 10) / 10)
+            self.scenes[index] = replace(scene, duration=duration)
+        self.notes.append(
+            f"Scaled all scenes down to keep the video within {MAX_TOTAL_SECONDS:g} s."
+        )
+
+    def recolour(self, entropy: random.Random) -> None:
+        """Nondeterministic mode: the scene touched last gets a fresh random background."""
+        if not self.scenes:
+            return
+        positions = self.positions_of(self.touched) or [0]
+        position = positions[-1]
+        current = self.scenes[position].background.upper()
+        colour = current
+        while colour == current:
+            colour = f"#{entropy.randrange(1 << 24):06X}"
+        self.scenes[position] = replace(self.scenes[position], background=colour)
+
+
+class ScriptedEditor:
+    """Turns a message into a real change of a real composition; no AI.
+
+    Thread-safe: an edit keeps its state in locals; the only shared object is the system
+    entropy source, which is safe to use from any thread.
+    """
+
+    def __init__(self, seed: int = 0, nondeterministic: bool = False) -> None:
+        self.seed = seed
+        self.nondeterministic = nondeterministic
+        self._entropy = random.SystemRandom()
+
+    def edit(
+        self,
+        html: str,
+        message: str,
+        *,
+        selected: Sequence[Mapping[str, Any]] = (),
+        aspect_ratio: str = "16:9",
+        project_name: str = "",
+    ) -> EditOutcome:
+        """Apply ``message`` to the composition ``html``. Never raises on any message."""
+        rng = random.Random(
+            self._seed_material(html, message, selected, aspect_ratio, project_name)
+        )
+        intents: Sequence[Intent] = parse_message(message)
+        existing = parse_composition(html)
+        session = self._open(existing, intents, rng, aspect_ratio, project_name)
+        if existing is None and html.strip():
+            session.notes.insert(
+                0,
+                "The project HTML was not a storyboard this editor can read, "
+                "so it started a new one.",
+            )
+        if existing is not None and existing.scenes:
+            session.selected = self._selected_keys(selected, existing, session)
+            if list(selected) and not session.selected:
+                session.notes.append("None of the selected elements is a scene of this video.")
+        else:
+            intents = self._create(session, intents, project_name)
+        for intent in intents:
+            session.apply(intent)
+        if not intents and existing is not None and existing.scenes:
+            session.notes.append("The message had no words to act on; nothing changed.")
+        session.cap_total()
+        if self.nondeterministic:
+            session.recolour(self._entropy)
+        session.snapshot()
+        final = session.states[-1]
+        count = len(session.scenes)
+        total = math.fsum(scene.duration for scene in session.scenes)
+        noun = "scene" if count == 1 else "scenes"
+        session.notes.append(f"The video now has {count} {noun}, {_seconds(total)} s in all.")
+        return EditOutcome(
+            html=final,
+            html_updates=tuple(session.states),
+            text_chunks=_chunks(" ".join(session.notes)),
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _seed_material(
+        self,
+        html: str,
+        message: str,
+        selected: Sequence[Mapping[str, Any]],
+        aspect_ratio: str,
+        project_name: str,
+    ) -> int:
+        """An integer that changes with the seed and every input, and nothing else."""
+        material = json.dumps(
+            [self.seed, html, message, list(selected), aspect_ratio, project_name],
+            sort_keys=True,
+            default=repr,
+            ensure_ascii=False,
+        )
+        return int.from_bytes(hashlib.sha256(material.encode("utf-8")).digest()[:16], "big")
+
+    @staticmethod
+    def _open(
+        existing: Composition | None,
+        intents: Sequence[Intent],
+        rng: random.Random,
+        aspect_ratio: str,
+        project_name: str,
+    ) -> _Session:
+        if existing is not None:
+            session = _Session(title=existing.title, aspect_ratio=existing.aspect_ratio, rng=rng)
+            for scene in existing.scenes:
+                session.add(replace(scene, duration=_clamp(scene.duration)))
+            return session
+        title = clean_text(project_name)[:NAME_MAX].strip()
+        if not title:
+            first_plain = next((i for i in intents if isinstance(i, Plain)), None)
+            title = first_plain.heading if first_plain is not None else DEFAULT_TITLE
+        ratio = aspect_ratio if aspect_ratio in ASPECT_RATIOS else ASPECT_RATIOS[0]
+        return _Session(title=title or DEFAULT_TITLE, aspect_ratio=ratio, rng=rng)
+
+    @staticmethod
+    def _create(
+        session: _Session, intents: Sequence[Intent], project_name: str
+    ) -> Sequence[Intent]:
+        """A blank project: the first plain clause becomes the opening scene (or an empty one)."""
+        rest = list(intents)
+        body = ""
+        first = rest[0] if rest else None
+        if isinstance(first, Plain):
+            rest.pop(0)
+            body = first.body if first.heading != session.title else ""
+            body = with_mention(body, first.mention)
+        opening = Scene(
+            id="",
+            heading=session.title,
+            body=body,
+            duration=session.new_duration(session.title, body),
+            background=session.rng.choice(PALETTE),
+        )
+        session.touched = [session.add(opening)]
+        session.draft([0])
+        session.snapshot()
+        session.notes.append(
+            f"Created {_quote(session.title)} ({session.aspect_ratio}) "
+            f"with an opening scene of {_seconds(opening.duration)} s."
+        )
+        return rest
+
+    @staticmethod
+    def _selected_keys(
+        selected: Sequence[Mapping[str, Any]], existing: Composition, session: _Session
+    ) -> list[int]:
+        """The scenes the selected elements point at, tolerating any element shape."""
+        keys: list[int] = []
+        ids = [scene.id for scene in existing.scenes]
+        texts = [(scene.heading.casefold(), scene.body.casefold()) for scene in existing.scenes]
+
+        def pick(position: int) -> None:
+            if 0 <= position < len(session.keys) and session.keys[position] not in keys:
+                keys.append(session.keys[position])
+
+        for element in list(selected)[:50]:
+            for key, value in _leaves(element):
+                if isinstance(value, int) and key in _INDEX_KEYS:
+                    pick(value - 1)
+                elif isinstance(value, str):
+                    for position in _positions_for(value, ids, texts):
+                        pick(position)
+        return keys
+
+
+def _leaves(value: Any, key: str = "", depth: int = 0) -> list[tuple[str, Any]]:
+    """(key, scalar) pairs of an element of any shape, a few levels deep."""
+    if depth > 3:
+        return []
+    if isinstance(value, Mapping):
+        pairs: list[tuple[str, Any]] = []
+        for name, item in list(value.items())[:50]:
+            pairs.extend(_leaves(item, str(name), depth + 1))
+        return pairs
+    if isinstance(value, (list, tuple)):
+        return [pair for item in value[:50] for pair in _leaves(item, key, depth + 1)]
+    if isinstance(value, bool):
+        return []
+    return [(key, value)]
+
+
+def _positions_for(value: str, ids: Sequence[str], texts: Sequence[tuple[str, str]]) -> list[int]:
+    """Scene positions a selector, id or element text refers to."""
+    found = [ids.index(match) for match in _SCENE_ID.findall(value) if match in ids]
+    if found:
+        return found
+    bare = value.strip().lstrip("#")
+    if bare in ids:
+        return [ids.index(bare)]
+    folded = clean_text(value).casefold()
+    if len(folded) > 2:
+        return [index for index, (heading, body) in enumerate(texts) if folded in (heading, body)]
+    return []
+
+
+def _chunks(text: str) -> tuple[str, ...]:
+    """The reply cut into a few words per chunk; joined, the chunks are the reply again."""
+    tokens = re.findall(r"\s*\S+\s*", text) or [text]
+    return tuple(
+        "".join(tokens[index : index + WORDS_PER_CHUNK])
+        for index in range(0, len(tokens), WORDS_PER_CHUNK)
+    )
