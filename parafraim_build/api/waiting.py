@@ -117,15 +117,16 @@ async def wait_for_task(
             log.info("task %s: the stream ended early; resuming from %s", task_id, progress.last_id)
             continue
         failures += 1
+        if failures >= policy.stream_max_failures:
+            break
         # A connection that brought nothing may mean the task is already over.
         task = await source.get_task(task_id)
         if task.is_terminal:
             return task
-        if failures < policy.stream_max_failures:
-            delay = policy.backoff(failures, pacing.jitter())
-            if pacing.clock() + delay > deadline:
-                raise _task_timeout(task_id, timeout)
-            await pacing.sleep(delay)
+        delay = policy.backoff(failures, pacing.jitter())
+        if pacing.clock() + delay > deadline:
+            raise _task_timeout(task_id, timeout)
+        await pacing.sleep(delay)
     log.info("task %s: following it by polling", task_id)
     return await _poll_task(source, task_id, progress, pacing, on_event, deadline, timeout)
 
