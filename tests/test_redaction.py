@@ -1,0 +1,150 @@
+"""The key never shows: every message, hint, repr, traceback and log line the client can
+produce is collected and grepped for it, including when the server echoes it back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import traceback
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from test_client_fakes import (
+    KEY,
+    FakeParafraim,
+    FakeTime,
+    Fault,
+    StreamPlan,
+    envelope,
+    html_page,
+    lost,
+    make_client,
+    refused,
+)
+
+from parafraim_build.api.client import ParafraimClient
+from parafraim_build.api.models import CreateProjectRequest, RenderConfig, SendMessageRequest
+from parafraim_build.api.retry import RetryPolicy
+from parafraim_build.config import ApiSettings, settings_from_env
+from parafraim_build.errors import BuildError
+from parafraim_build.logs import RedactingFilter, configure_logging, redact
+
+SECRET = KEY.removeprefix("pfk_")
+
+
+def echo_key(request: httpx.Request) -> httpx.Response:
+    """A careless server that puts the key it got into its error message."""
+    sent = request.headers.get("authorization", "")
+    body = {"success": False, "error": {"code": "UNAUTHORIZED", "message": f"bad key {sent}"}}
+    return httpx.Response(401, json=body)
+
+
+def echo_key_page(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(500, text=f"debug: headers={dict(request.headers)}")
+
+
+Scenario = Callable[[ParafraimClient], Awaitable[Any]]
+
+
+def scenarios(fake: FakeParafraim, tmp_path: Path) -> list[Scenario]:
+    task = fake.add_task([("text", {"delta": "x"}), ("result", {})], running_reads=1)
+    expired = fake.video_url()
+    fake.expired_urls.add(expired)
+
+    async def stream(client: ParafraimClient) -> Any:
+        fake.stream_plans.append(StreamPlan(drop_after=1))
+        return await client.wait_for_task(task.project_id, task.id)
+
+    return [
+        lambda c: c.me(),
+        lambda c: c.credits(),
+        lambda c: c.create_project(CreateProjectRequest(name="x")),
+        lambda c: c.send_message("p", SendMessageRequest(message="m")),
+        lambda c: c.start_render("p", RenderConfig()),
+        lambda c: c.get_task("nope"),
+        stream,
+        lambda c: c.download(expired, tmp_path / "v.mp4"),
+    ]
+
+
+@pytest.fixture
+def verbose_logging() -> Iterator[None]:
+    """``-v`` for one test; the package logger is put back as it was afterwards."""
+    logger = logging.getLogger("parafraim_build")
+    level, handlers = logger.level, list(logger.handlers)
+    configure_logging(True)
+    yield
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
+
+
+@pytest.mark.usefixtures("verbose_logging")
+def test_nothing_the_client_says_contains_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeParafraim()
+    fake.fail("GET /me", Fault(echo_key))
+    fake.fail("GET /credits", Fault(echo_key_page), *[html_page(502) for _ in range(5)])
+    fake.fail("POST /projects", refused(), lost())
+    fake.fail("POST /projects/messages", envelope("CONCURRENCY_LIMIT", 429), html_page(502))
+    fake.fail("POST /projects/render", envelope("VALIDATION", 400, message=f"key was {KEY}"))
+    said: list[str] = []
+
+    async def main() -> None:
+        async with make_client(fake, FakeTime(), policy=RetryPolicy(max_attempts=2)) as client:
+            said.append(repr(client))
+            for scenario in scenarios(fake, tmp_path):
+                try:
+                    said.append(repr(await scenario(client)))
+                except BuildError as exc:
+                    said.extend([str(exc), repr(exc), str(exc.hint)])
+                    said.append("".join(traceback.format_exception(exc)))
+            said.append(repr(client.request_counts))
+
+    asyncio.run(main())
+    captured = capsys.readouterr()
+    everything = "\n".join([*said, captured.out, captured.err])
+    assert "GET https://parafraim.test/api/v1/me -> 401" in captured.err  # -v did log
+    assert "pfk_[REDACTED]" in everything  # the echoed key was there, and was redacted
+    assert SECRET not in everything
+    assert KEY not in everything
+
+
+def test_the_settings_and_a_refused_key_never_show_it() -> None:
+    settings = settings_from_env({"PARAFRAIM_API_KEY": KEY})
+    assert SECRET not in repr(settings)
+    assert SECRET not in str(ApiSettings(base_url="https://parafraim.com", api_key=KEY))
+    with pytest.raises(BuildError) as info:
+        settings_from_env({"PARAFRAIM_API_KEY": "sk-" + SECRET})
+    assert SECRET not in "".join(traceback.format_exception(info.value))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"Authorization: Bearer {KEY}",
+        f"{{'authorization': 'Bearer {KEY}'}}",
+        f'{{"Authorization": "Bearer {KEY}"}}',
+        f"header authorization={KEY}",
+        f"url?key={KEY}&x=1",
+        f"two keys {KEY} and pfk_other.key~with+chars/=",
+    ],
+)
+def test_redact_removes_keys_and_authorization_values(line: str) -> None:
+    cleaned = redact(line)
+    assert SECRET not in cleaned
+    assert "other.key" not in cleaned
+    assert "REDACTED" in cleaned
+
+
+def test_the_log_filter_redacts_arguments_too() -> None:
+    record = logging.LogRecord(
+        "parafraim_build.api", logging.DEBUG, __file__, 1, "sent %s", (KEY,), None
+    )
+    RedactingFilter().filter(record)
+    assert SECRET not in record.getMessage()
+    assert re.search(r"pfk_\[REDACTED\]", record.getMessage())
