@@ -69,7 +69,9 @@ ACTION_KINDS: tuple[ActionKind, ...] = (
     "copy_cached",
     "remove_output",
 )
-PROJECT_KINDS = frozenset({"create_project", "use_template", "replace_project"})
+PROJECT_KINDS: frozenset[ActionKind] = frozenset(
+    {"create_project", "use_template", "replace_project"}
+)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,216 @@
+"""The run cache: where it lives, what it keeps, the frozen view the planner reads."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from parafraim_build.api.models import RenderConfig
+from parafraim_build.cache import (
+    MAX_OBSERVED,
+    CachedOutput,
+    CacheView,
+    RunCache,
+    resolve_cache_dir,
+)
+from parafraim_build.digest import composition_hash, source_key
+from parafraim_build.errors import BuildError
+from parafraim_build.lock_model import (
+    BlankSource,
+    Lock,
+    PendingTask,
+    StepRecord,
+    TemplateSource,
+)
+from parafraim_build.outputs import observe_file
+from parafraim_build.pricing_estimate import ObservedCosts, ObservedRenderCost
+
+BASE = "https://parafraim.com"
+SCOPE = "/work/site/parafraim.lock"
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Iterator[RunCache]:
+    with RunCache(tmp_path / "cache") as run_cache:
+        yield run_cache
+
+
+def a_lock() -> Lock:
+    lock = Lock.new(BASE, "acc").record_project(
+        "launch",
+        project_id="p-1",
+        source=TemplateSource(templateId="tpl", templateName="Launch"),
+        name="Launch",
+        description="d",
+        initial_composition_sha256="c0",
+    )
+    return lock.record_step("launch", StepRecord(key="k1", compositionSha256="c1", taskId="t1"))
+
+
+def test_the_folder_comes_from_the_option_then_the_environment_then_the_spec(
+    tmp_path: Path,
+) -> None:
+    spec = tmp_path / "site" / "parafraim.yaml"
+    env = {"PARAFRAIM_CACHE_DIR": "/env/cache"}
+    assert resolve_cache_dir(spec, Path("/opt/c"), env) == Path("/opt/c")
+    assert resolve_cache_dir(spec, None, env) == Path("/env/cache")
+    assert resolve_cache_dir(spec, None, {}) == tmp_path / "site" / ".parafraim" / "cache"
+    assert resolve_cache_dir(spec, None, {"PARAFRAIM_CACHE_DIR": ""}).name == "cache"
+
+
+def test_the_default_environment_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARAFRAIM_CACHE_DIR", str(tmp_path / "from-env"))
+    assert resolve_cache_dir(tmp_path / "parafraim.yaml") == tmp_path / "from-env"
+
+
+def test_compositions_are_kept_by_hash(cache: RunCache) -> None:
+    digest = cache.store_composition("<main>hello</main>")
+    assert digest == composition_hash("<main>hello</main>")
+    assert cache.composition(digest) == "<main>hello</main>"
+    assert cache.composition("0" * 64) is None
+
+
+def test_histories_come_from_lock_entries_per_account_and_scope(cache: RunCache) -> None:
+    entry = a_lock().videos["launch"]
+    cache.remember_project(BASE + "/", "acc", "launch", entry, scope=SCOPE)
+    cache.remember_project(BASE, "other-acc", "launch", entry, scope=SCOPE)
+    (history,) = cache.view(BASE, "acc", scope=SCOPE).histories
+    assert history.project_id == "p-1"
+    assert history.video == "launch"
+    assert history.scope == SCOPE
+    assert history.source == TemplateSource(templateId="tpl", templateName="Launch")
+    assert history.name == "Launch"
+    assert history.description == "d"
+    assert history.chain == ("k1",)
+    assert history.composition_sha256 == "c1"
+    assert history.root == source_key({"kind": "template", "templateId": "tpl"})
+    assert not history.in_flight
+    assert cache.view(BASE, "acc", scope="/elsewhere/parafraim.lock").histories == ()
+    assert len(cache.view(BASE, "acc").histories) == 1  # no scope: every lock's projects
+    assert cache.view("https://staging.parafraim.com", "acc").histories == ()
+    assert cache.view(BASE, None).histories == ()
+
+
+def test_a_project_with_a_message_in_flight_is_marked(cache: RunCache) -> None:
+    lock = a_lock().add_pending(
+        "launch", PendingTask(step=2, key="k2", startedAt="2025-01-01T00:00:00Z")
+    )
+    cache.remember_project(BASE, "acc", "launch", lock.videos["launch"], scope=SCOPE)
+    assert cache.view(BASE, "acc").histories[0].in_flight
+    resolved = lock.record_step("launch", StepRecord(key="k2", compositionSha256="c2"))
+    cache.remember_project(BASE, "acc", "launch", resolved.videos["launch"], scope=SCOPE)
+    history = cache.view(BASE, "acc").histories[0]
+    assert not history.in_flight
+    assert history.chain == ("k1", "k2")
+
+
+def test_histories_survive_reopening(tmp_path: Path) -> None:
+    with RunCache(tmp_path / "c") as first:
+        blank = Lock.new(BASE, "acc").record_project(
+            "v",
+            project_id="p-9",
+            source=BlankSource(aspectRatio="1:1"),
+            name="v",
+            description=None,
+            initial_composition_sha256="e",
+        )
+        first.remember_project(BASE, "acc", "v", blank.videos["v"], scope=SCOPE)
+    with RunCache(tmp_path / "c") as second:
+        (history,) = second.view(BASE, "acc").histories
+    assert history.source == BlankSource(aspectRatio="1:1")
+    assert history.steps == ()
+
+
+def test_outputs_are_stored_and_restored_verified(cache: RunCache, tmp_path: Path) -> None:
+    data = b"\x00mp4 data" * 5000
+    source = tmp_path / "hd.mp4"
+    source.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    cache.store_output("rk", source, sha256=digest, size=len(data), format="mp4", job_id="j-1")
+    expected = CachedOutput(key="rk", sha256=digest, size=len(data), format="mp4", job_id="j-1")
+    assert cache.view(BASE, "acc").outputs == {"rk": expected}
+    source.unlink()  # the cache has its own copy
+    target = tmp_path / "out" / "v" / "hd.mp4"
+    assert cache.restore_output("rk", target) == expected
+    assert target.read_bytes() == data
+    assert [p.name for p in target.parent.iterdir()] == ["hd.mp4"]  # no temporary left
+    assert cache.restore_output("unknown", tmp_path / "x.mp4") is None
+
+
+def test_a_damaged_cached_output_is_dropped_not_restored(cache: RunCache, tmp_path: Path) -> None:
+    source = tmp_path / "hd.mp4"
+    source.write_bytes(b"actual bytes")
+    cache.store_output("rk", source, sha256="f" * 64, size=12, format="mp4", job_id=None)
+    target = tmp_path / "out" / "hd.mp4"
+    assert cache.restore_output("rk", target) is None
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []
+    assert cache.view(BASE, "acc").outputs == {}
+
+
+def test_outputs_beyond_the_size_limit_are_evicted(tmp_path: Path) -> None:
+    with RunCache(tmp_path / "c", output_size_limit=100_000) as small:
+        for index in range(30):
+            path = tmp_path / f"{index}.mp4"
+            path.write_bytes(bytes([index]) * 10_000)
+            small.store_output(
+                f"k{index}", path, sha256=f"s{index}", size=10_000, format="mp4", job_id=None
+            )
+        kept = small.view(BASE, "acc").outputs
+    assert 0 < len(kept) < 30
+    assert "k29" in kept  # the newest stays
+
+
+def test_observed_costs_feed_the_view_and_fade_out(cache: RunCache) -> None:
+    config = RenderConfig(fps=60)
+    cache.record_render_cost(BASE, "acc", config, 12.5, 30.0)
+    for index in range(MAX_OBSERVED + 5):
+        cache.record_message_cost(BASE, "acc", float(index))
+    costs = cache.view(BASE, "acc").costs
+    assert costs.renders == (ObservedRenderCost(config=config, duration_seconds=12.5, credits=30),)
+    assert len(costs.messages) == MAX_OBSERVED
+    assert costs.messages[0] == 5.0  # the oldest went first
+    assert cache.view(BASE, "other").costs == ObservedCosts()
+
+
+def test_templates_and_durations(cache: RunCache) -> None:
+    cache.remember_template(BASE, "Product launch", "tpl-1")
+    cache.record_duration("c1", 12.0)
+    view = cache.view(BASE, "acc")
+    assert view.templates == {"Product launch": "tpl-1"}
+    assert view.durations == {"c1": 12.0}
+    assert cache.view("https://other", "acc").templates == {}
+
+
+def test_the_hash_memo_persists_checksums(cache: RunCache, tmp_path: Path) -> None:
+    path = tmp_path / "out" / "a.mp4"
+    path.parent.mkdir()
+    path.write_bytes(b"abc")
+    mtime = path.stat().st_mtime_ns
+    memo = cache.hash_memo()
+    observe_file(tmp_path, "out/a.mp4", memo=memo, clock=lambda: mtime + 10**10)
+    stamp = memo.get_stamp(str(path.resolve()))
+    assert stamp is not None
+    assert stamp.sha256 == hashlib.sha256(b"abc").hexdigest()
+    assert memo.get_stamp(str(tmp_path / "nothing")) is None
+
+
+def test_deleting_the_folder_loses_only_reuse(tmp_path: Path) -> None:
+    folder = tmp_path / "c"
+    with RunCache(folder) as first:
+        first.remember_project(BASE, "acc", "launch", a_lock().videos["launch"], scope=SCOPE)
+    shutil.rmtree(folder)
+    with RunCache(folder) as fresh:
+        assert fresh.view(BASE, "acc") == CacheView()
+
+
+def test_an_unusable_folder_is_a_build_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(BuildError, match="run cache") as info:
+        RunCache(blocker / "cache")
+    assert "delete that folder" in (info.value.hint or "")
