@@ -15,6 +15,8 @@ from parafraim_build.api.models import AspectRatio, RenderConfig, SelectedElemen
 
 
 class FrozenModel(BaseModel):
+    """Base of the expanded models: frozen, and no field beyond those declared."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -25,7 +27,12 @@ class TemplateRef(FrozenModel):
     id: str | None = None
 
     def describe(self) -> str:
+        """``template 'Product launch'`` or ``template <uuid>``, for messages."""
         return f"template {self.id}" if self.id else f"template {self.name!r}"
+
+    def canonical(self) -> dict[str, str]:
+        """``{"name": ...}`` or ``{"id": ...}``: only the field that is set."""
+        return {"id": self.id} if self.id else {"name": self.name or ""}
 
 
 class Step(FrozenModel):
@@ -56,6 +63,18 @@ class Video(FrozenModel):
     steps: tuple[Step, ...] = ()
     renders: dict[str, RenderConfig] = Field(default_factory=dict)
 
+    def canonical(self) -> dict[str, Any]:
+        """The video as plain JSON data: steps as request bodies, renders with defaults."""
+        return {
+            "key": self.key,
+            "name": self.name,
+            "description": self.description,
+            "template": self.template.canonical() if self.template else None,
+            "aspectRatio": self.aspectRatio,
+            "steps": [step.request_body() for step in self.steps],
+            "renders": {name: cfg.model_dump(mode="json") for name, cfg in self.renders.items()},
+        }
+
 
 class Spec(FrozenModel):
     """A loaded spec. ``path`` is the spec file; outputs go under ``out_dir``."""
@@ -68,6 +87,18 @@ class Spec(FrozenModel):
     def root(self) -> Path:
         """The folder the spec lives in; relative paths are resolved against it."""
         return self.path.parent
+
+    def canonical(self) -> dict[str, Any]:
+        """The whole expanded spec as plain JSON data, the same on every machine.
+
+        Paths are relative to the spec's folder (``spec`` is the file name), so the document
+        only changes when what would be built changes.
+        """
+        return {
+            "spec": self.path.name,
+            "outDir": self.out_dir.relative_to(self.root).as_posix(),
+            "videos": {key: video.canonical() for key, video in self.videos.items()},
+        }
 
     def output_path(self, video: str, render: str) -> Path:
         """Where a render of a video is written: ``<outDir>/<video>/<render>.<format>``."""

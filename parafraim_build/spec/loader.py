@@ -1,0 +1,169 @@
+"""``load_spec``: the one way in. A path becomes a ``Spec`` or one ``SpecError``.
+
+The stages run in order (read, YAML, shape, variables, output folder, expansion), each adding
+its problems to one collector and going on with whatever is still usable, so that a single run
+reports every problem in the file. Nothing but ``SpecError`` leaves this module: file system,
+YAML, pydantic and Jinja failures are all translated into located problems.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from parafraim_build.spec.document import SpecDocument
+from parafraim_build.spec.expand import Expander, variable_name_problem
+from parafraim_build.spec.models import Spec
+from parafraim_build.spec.problems import ProblemCollector, suggestion
+from parafraim_build.spec.source import KeyPath, SourceText
+from parafraim_build.spec.stepfiles import StepFiles, check_relative_path
+from parafraim_build.spec.structure import check_structure
+from parafraim_build.spec.templating import TemplateFailure, Templates
+from parafraim_build.spec.yamlsource import YamlDocument, parse_yaml, read_text
+
+
+def load_spec(path: Path, *, variables: Mapping[str, str] | None = None) -> Spec:
+    """Read, template, expand and check the spec at ``path``.
+
+    ``variables`` are ``--var`` overrides of the spec's ``vars``. Raises ``SpecError`` with
+    every problem found; returns a frozen ``Spec`` whose videos are ready to plan.
+    """
+    problems = ProblemCollector()
+    display = display_name(path)
+    spec = _load(Path(path), display, dict(variables or {}), problems)
+    problems.raise_if_any()
+    if spec is None:  # pragma: no cover - a stage that gives up always reports why
+        problems.add_file(display, "the spec could not be read")
+        problems.raise_if_any()
+    assert spec is not None
+    return spec
+
+
+def display_name(path: Path) -> str:
+    """``path`` as problems show it: relative to the working directory when inside it."""
+    text = os.fspath(path)
+    if os.path.isabs(text):
+        try:
+            relative = os.path.relpath(text)
+        except ValueError:  # another drive on Windows
+            return text
+        if not relative.startswith(".."):
+            return relative
+    return text
+
+
+def _load(
+    path: Path, display: str, overrides: dict[str, str], problems: ProblemCollector
+) -> Spec | None:
+    text = read_text(path, display, problems, "spec")
+    if text is None:
+        if not path.exists():
+            problems.add_file(
+                display, "run `parafraim-build init` to start a spec, or pass -f SPEC"
+            )
+        return None
+    doc = parse_yaml(SourceText.from_text(display, text), text, problems)
+    if doc is None:
+        return None
+    if not isinstance(doc.data, dict):
+        _at(doc, problems, (), "a spec is a mapping with `version: 1` and `videos`, not a value")
+        return None
+    document = check_structure(doc, problems)
+    if document is None:
+        return None
+    variables = _variables(doc, document, overrides, problems)
+    root = path.resolve().parent
+    templates = Templates()
+    out_dir = _out_dir(doc, document, root, variables, templates, problems)
+    step_files = StepFiles(root, posixpath.dirname(display.replace(os.sep, "/")), problems)
+    videos = Expander(doc, document, variables, templates, step_files, problems).videos()
+    if out_dir is None or len(problems):
+        return None
+    return Spec(path=path.resolve(), out_dir=out_dir, videos=videos)
+
+
+def _at(
+    doc: YamlDocument,
+    problems: ProblemCollector,
+    path: KeyPath,
+    message: str,
+    *,
+    on_key: bool = False,
+) -> None:
+    span = doc.span(path)
+    position = None
+    if span is not None:
+        position = span.key if on_key and span.key is not None else span.start
+    problems.add(
+        doc.source,
+        position.line if position else None,
+        position.column if position else None,
+        message,
+        key_path=path,
+    )
+
+
+def _variables(
+    doc: YamlDocument,
+    document: SpecDocument,
+    overrides: Mapping[str, str],
+    problems: ProblemCollector,
+) -> dict[str, Any]:
+    """``vars`` with the ``--var`` overrides applied; bad names and unknown overrides reported."""
+    variables: dict[str, Any] = {}
+    for name, value in document.vars.items():
+        reason = variable_name_problem(name)
+        if reason is not None:
+            _at(doc, problems, ("vars", name), reason, on_key=True)
+        else:
+            variables[name] = value
+    for name, value in overrides.items():
+        if name not in document.vars:
+            _at(
+                doc,
+                problems,
+                ("vars",),
+                f"--var {name}: the spec declares no variable '{name}'"
+                f"{suggestion(name, document.vars)}; declare it under vars to override it",
+                on_key=True,
+            )
+        elif name in variables:
+            variables[name] = value
+    return variables
+
+
+def _out_dir(
+    doc: YamlDocument,
+    document: SpecDocument,
+    root: Path,
+    variables: Mapping[str, Any],
+    templates: Templates,
+    problems: ProblemCollector,
+) -> Path | None:
+    """The absolute output folder: ``outDir`` below the spec's folder, never outside it.
+
+    Outputs are written and old ones removed there, so a spec from a pull request must not
+    be able to aim ``apply`` at another folder of the machine.
+    """
+    path: KeyPath = ("outDir",)
+    rendered = templates.render(document.outDir, {**variables, "vars": dict(variables)})
+    if isinstance(rendered, TemplateFailure):
+        _at(doc, problems, path, rendered.message)
+        return None
+    reason = check_relative_path(rendered, "outDir")
+    if reason is None and posixpath.normpath(rendered) == ".":
+        reason = "outDir must be a folder inside the spec's folder, not the folder itself"
+    if reason is None:
+        out_dir = root / posixpath.normpath(rendered)
+        if not out_dir.resolve().is_relative_to(root):
+            reason = (
+                f"outDir {rendered!r} resolves through a symbolic link to "
+                f"{out_dir.resolve()}, outside the spec's folder, which is refused"
+            )
+        else:
+            return out_dir
+    _at(doc, problems, path, reason)
+    return None

@@ -1,0 +1,257 @@
+"""The shape check: the input document against ``document.SpecDocument``.
+
+Pydantic finds every wrong key, type and range at once; this module turns each of its errors
+into a problem at the exact key or value, in words a spec author understands, with a
+did-you-mean for a misspelt key. Videos whose shape is wrong are left out of the later stages
+so that the rest of the spec is still checked in the same run.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from parafraim_build.api.models import (
+    FPS_MAX,
+    FPS_MIN,
+    HEIGHT_MAX,
+    HEIGHT_MIN,
+    SELECTED_ELEMENTS_MAX,
+    WIDTH_MAX,
+    WIDTH_MIN,
+)
+from parafraim_build.spec.document import (
+    UNION_TAGS,
+    DefaultsDocument,
+    FileStepDocument,
+    MessageStepDocument,
+    RenderDocument,
+    SpecDocument,
+    TemplateIdDocument,
+    VideoDocument,
+)
+from parafraim_build.spec.problems import ProblemCollector, suggestion
+from parafraim_build.spec.source import KeyPath
+from parafraim_build.spec.yamlsource import YamlDocument
+
+_RANGES = {
+    "width": (WIDTH_MIN, WIDTH_MAX),
+    "height": (HEIGHT_MIN, HEIGHT_MAX),
+    "fps": (FPS_MIN, FPS_MAX),
+}
+
+
+def check_structure(doc: YamlDocument, problems: ProblemCollector) -> SpecDocument | None:
+    """The validated document, or ``None`` when nothing further can be checked.
+
+    Every shape problem is reported. The broken values are then set aside (an unknown key
+    dropped, a bad value left to its default, a malformed video left out) and the rest is
+    returned, so that templating and limit problems elsewhere are found in the same run.
+    """
+    try:
+        return SpecDocument.model_validate(doc.data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    repaired: Any = copy.deepcopy(doc.data)
+    usable = isinstance(repaired, dict)
+    for error in errors:
+        path = _report(doc, error, problems)
+        if usable:
+            usable = _set_aside(repaired, path, error["type"])
+    if not usable or not repaired.get("videos"):
+        return None
+    try:
+        return SpecDocument.model_validate(repaired)
+    except ValidationError:  # pragma: no cover - whatever failed was set aside above
+        return None
+
+
+# A placeholder for a malformed step: keeps later steps at their index (and so at their
+# position in the file) while the malformed one is reported and skipped.
+_STEP_PLACEHOLDER = "-"
+
+
+def _set_aside(data: dict[str, Any], path: KeyPath, kind: str) -> bool:
+    """Remove the value at ``path`` from ``data`` so it no longer fails; ``False`` if fatal."""
+    if not path or path == ("videos",) or (kind == "missing" and path == ("videos",)):
+        return False
+    if path == ("version",):
+        data["version"] = 1
+        return True
+    if path[0] == "vars" and len(path) == 2:
+        data["vars"][path[1]] = ""
+        return True
+    if path[0] == "videos" and (len(path) == 2 or "matrix" in path[2:3]):
+        data["videos"].pop(path[1], None)
+        return True
+    whole_step = len(path) == 4 or (kind == "missing" and len(path) == 5)
+    if path[0] == "videos" and path[2] == "steps" and len(path) >= 4 and whole_step:
+        _container(data, path[:3])[path[3]] = _STEP_PLACEHOLDER
+        return True
+    if kind == "missing" and path[-1] == "id":
+        path = path[:-1]
+    while path and not isinstance(path[-1], str):
+        path = path[:-1]
+    parent = _container(data, path[:-1])
+    if isinstance(parent, dict):
+        parent.pop(path[-1], None)
+    return True
+
+
+def _container(data: Any, path: KeyPath) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def real_path(data: Any, loc: tuple[int | str, ...]) -> KeyPath:
+    """The key path in the YAML data that a pydantic error location points to.
+
+    Union tags are dropped; whatever is left once the data runs out (a missing or unknown
+    key) is kept as the last element.
+    """
+    path: list[str | int] = []
+    current = data
+    for index, part in enumerate(loc):
+        if isinstance(part, str) and part in UNION_TAGS:
+            continue
+        if _contains(current, part):
+            current = current[part]
+        else:
+            path.extend(p for p in loc[index:] if not (isinstance(p, str) and p in UNION_TAGS))
+            return tuple(path)
+        path.append(part)
+    return tuple(path)
+
+
+def _contains(container: Any, part: int | str) -> bool:
+    if isinstance(container, dict):
+        return part in container
+    return isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container)
+
+
+def _report(doc: YamlDocument, error: ErrorDetails, problems: ProblemCollector) -> KeyPath:
+    path = real_path(doc.data, error["loc"])
+    kind = error["type"]
+    on_key = kind == "extra_forbidden"
+    if kind == "missing":
+        parent, name = path[:-1], path[-1]
+        message = f"missing required key '{name}'"
+        if name == "version":
+            message += " (start the spec with `version: 1`)"
+        _add(doc, problems, parent, message, on_key=False)
+        return path
+    if kind == "extra_forbidden":
+        message = _unknown_key(doc.data, path)
+    else:
+        message = _describe_error(doc, path, error)
+    _add(doc, problems, path, message, on_key=on_key)
+    return path
+
+
+def _add(
+    doc: YamlDocument, problems: ProblemCollector, path: KeyPath, message: str, *, on_key: bool
+) -> None:
+    span = doc.span(path)
+    position = None
+    if span is not None:
+        position = span.key if on_key and span.key is not None else span.start
+    problems.add(
+        doc.source,
+        position.line if position else None,
+        position.column if position else None,
+        message,
+        key_path=path,
+    )
+
+
+def _model_at(data: Any, path: KeyPath) -> type[BaseModel] | None:
+    """Which input model describes the mapping at ``path`` (for did-you-mean)."""
+    match path:
+        case ():
+            return SpecDocument
+        case ("defaults",):
+            return DefaultsDocument
+        case ("defaults", "renders", _) | ("videos", _, "renders", _):
+            return RenderDocument
+        case ("defaults", "template") | ("videos", _, "template"):
+            return TemplateIdDocument
+        case ("videos", _):
+            return VideoDocument
+        case ("videos", str(key), "steps", int(index)):
+            step = data["videos"][key]["steps"][index]
+            return FileStepDocument if "file" in step else MessageStepDocument
+    return None
+
+
+def _unknown_key(data: Any, path: KeyPath) -> str:
+    parent, key = path[:-1], str(path[-1])
+    model = _model_at(data, parent)
+    allowed = list(model.model_fields) if model is not None else []
+    if model is FileStepDocument and key == "message":
+        return "a step has either `message` or `file`, not both"
+    hint = suggestion(key, allowed)
+    if not hint and allowed:
+        hint = f"; expected one of: {', '.join(allowed)}"
+    where = " at the top level" if not parent else ""
+    return f"unknown key '{key}'{where}{hint}"
+
+
+def describe_value(value: Any) -> str:
+    """A YAML value in words: ``a list``, ``the number 969``, ``the text 'abc'``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the text {shown!r}"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+def _describe_error(doc: YamlDocument, path: KeyPath, error: ErrorDetails) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    got = describe_value(value)
+    field = str(path[-1]) if path and isinstance(path[-1], str) else "value"
+    ctx = error.get("ctx") or {}
+    if kind == "string_type":
+        span = doc.span(path)
+        if span is not None and not span.style and span.text and not isinstance(value, str):
+            return (
+                f"expected text, but YAML reads the unquoted {span.text} as {got}: "
+                f'put it in quotes ("{span.text}")'
+            )
+        return f"expected text, got {got}"
+    if kind in ("int_type", "int_from_float", "int_parsing"):
+        return f"{field} must be a whole number, got {got}"
+    if kind == "bool_type":
+        return f"{field} must be true or false, got {got}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a mapping (key: value lines), got {got}"
+    if kind == "list_type":
+        return f"expected a list, got {got}"
+    if kind in ("greater_than_equal", "less_than_equal") and field in _RANGES:
+        low, high = _RANGES[field]
+        return f"{field} {value} is out of range: the API takes {low} to {high}"
+    if kind == "too_long":
+        return (
+            f"{field} has {ctx.get('actual_length', '?')} elements: the API takes at most "
+            f"{SELECTED_ELEMENTS_MAX}"
+        )
+    if kind == "too_short":
+        if path and path[0] == "videos" and len(path) == 1:
+            return "declare at least one video under videos"
+        return f"matrix list '{field}' is empty: it would expand to no videos"
+    if kind == "step_kind":
+        return f"a step is text, {{message: ...}} or {{file: ...}}, got {got}"
+    if kind == "template_kind":
+        return f"a template is an exact name or {{id: <uuid>}}, got {got}"
+    return str(error["msg"])

@@ -1,0 +1,288 @@
+"""YAML with positions: a spec file becomes plain values plus the span of every value.
+
+PyYAML's loaders forget positions and silently keep the last of two equal keys. Here the file
+is composed into nodes (with the C parser when available) and converted by hand, so that every
+value keeps its line and column, a duplicate key at any depth is a problem, and only the plain
+data types of YAML come out: no Python objects, whatever tags the file carries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from parafraim_build.spec.problems import ProblemCollector
+from parafraim_build.spec.source import KeyPath, NodeSpan, Position, SourceText
+
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# A document that nests deeper or expands (through aliases) into more values than this is
+# not a spec anyone wrote by hand; refusing it keeps a hostile file from exhausting memory.
+MAX_DEPTH = 64
+MAX_VALUES = 500_000
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _NULL, _BOOL, _INT, _FLOAT = (_TAG + t for t in ("str", "null", "bool", "int", "float"))
+_TIMESTAMP, _MERGE, _SEQ, _MAP = (_TAG + t for t in ("timestamp", "merge", "seq", "map"))
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """A parsed spec: its plain ``data`` and the ``spans`` of every value by key path."""
+
+    source: SourceText
+    data: Any
+    spans: dict[KeyPath, NodeSpan]
+
+    def span(self, path: KeyPath) -> NodeSpan | None:
+        """The span of ``path``, or of its nearest ancestor that has one."""
+        while True:
+            found = self.spans.get(path)
+            if found is not None or not path:
+                return found
+            path = path[:-1]
+
+
+def read_text(path: Path, display: str, problems: ProblemCollector, what: str) -> str | None:
+    """The UTF-8 text of ``path``; a problem (and ``None``) when it is missing or not text.
+
+    ``what`` names the file in messages ("spec", "step file").
+    """
+    try:
+        if path.is_dir():
+            problems.add_file(display, f"the {what} is a folder, not a file")
+            return None
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        problems.add_file(display, f"the {what} does not exist")
+        return None
+    except OSError as exc:
+        problems.add_file(display, f"the {what} cannot be read: {exc.strerror or exc}")
+        return None
+    if len(raw) > MAX_FILE_BYTES:
+        problems.add_file(display, f"the {what} is larger than {MAX_FILE_BYTES} bytes")
+        return None
+    return decode_text(raw, display, problems, what)
+
+
+def decode_text(raw: bytes, display: str, problems: ProblemCollector, what: str) -> str | None:
+    """``raw`` as text; a binary or non-UTF-8 file is a problem located at the bad byte."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line, column = _byte_position(raw, nul)
+        problems.add(
+            SourceText(display, ()),
+            line,
+            column,
+            f"the {what} is a binary file (it contains a NUL byte), not UTF-8 text",
+        )
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = _byte_position(raw, exc.start)
+        problems.add(
+            SourceText(display, ()),
+            line,
+            column,
+            f"the {what} is not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be decoded)",
+        )
+        return None
+
+
+def _byte_position(raw: bytes, offset: int) -> tuple[int, int]:
+    line = raw.count(b"\n", 0, offset) + 1
+    column = offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def parse_yaml(source: SourceText, text: str, problems: ProblemCollector) -> YamlDocument | None:
+    """Compose and convert ``text``; every syntax or structure problem goes to ``problems``."""
+    try:
+        node = yaml.compose(text, Loader=_LOADER)
+    except yaml.MarkedYAMLError as exc:
+        _syntax_problem(source, exc, problems)
+        return None
+    except yaml.YAMLError as exc:
+        # A reader error (a control character) carries a character offset, not a mark.
+        offset = getattr(exc, "position", None)
+        line = column = None
+        if isinstance(offset, int):
+            line = text.count("\n", 0, offset) + 1
+            column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
+        problems.add(source, line, column, f"YAML cannot read this file: {reason}")
+        return None
+    if node is None:
+        problems.add_file(
+            source.display, "the spec is empty: expected a mapping with `version: 1` and `videos`"
+        )
+        return None
+    converter = _Converter(source, problems)
+    data = converter.convert(node, (), None, 0)
+    if converter.exhausted:
+        return None
+    return YamlDocument(source, data, converter.spans)
+
+
+def _syntax_problem(
+    source: SourceText, exc: yaml.MarkedYAMLError, problems: ProblemCollector
+) -> None:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else None
+    column = mark.column + 1 if mark is not None else None
+    problem = (exc.problem or "invalid YAML").strip()
+    if problem.startswith("but found another document") or "single document" in (exc.context or ""):
+        message = "a spec is a single YAML document: remove the second `---`"
+    else:
+        message = f"YAML syntax error: {problem}"
+        if exc.context and exc.context_mark is not None and exc.context_mark is not mark:
+            message += f" ({exc.context} at line {exc.context_mark.line + 1})"
+    text = source.line(line) or ""
+    if "\t" in text:
+        message += "; tabs are not allowed for indentation in YAML, use spaces"
+    problems.add(source, line, column, message)
+
+
+def _position(mark: Any) -> Position:
+    return Position(mark.line + 1, mark.column + 1)
+
+
+def _span(node: yaml.Node, key: Position | None) -> NodeSpan:
+    end = node.end_mark
+    end_line = end.line + 1
+    # A block scalar or collection ends at column 0 of the line after its last character.
+    if end.column == 0 and end.line > node.start_mark.line:
+        end_line -= 1
+    if isinstance(node, yaml.ScalarNode):
+        return NodeSpan(_position(node.start_mark), end_line, key, node.style, node.value)
+    return NodeSpan(_position(node.start_mark), end_line, key)
+
+
+class _Converter:
+    """Turns a node graph into plain values, recording spans and problems as it goes."""
+
+    def __init__(self, source: SourceText, problems: ProblemCollector) -> None:
+        self.source = source
+        self.problems = problems
+        self.spans: dict[KeyPath, NodeSpan] = {}
+        self.count = 0
+        self.exhausted = False
+        self._reported: set[tuple[int, int]] = set()
+
+    def _problem(self, mark: Any, message: str, path: KeyPath) -> None:
+        where = (mark.line, mark.column)
+        if where in self._reported:
+            return
+        self._reported.add(where)
+        self.problems.add(self.source, mark.line + 1, mark.column + 1, message, key_path=path)
+
+    def convert(self, node: yaml.Node, path: KeyPath, key: Position | None, depth: int) -> Any:
+        if self.exhausted:
+            return None
+        self.count += 1
+        if self.count > MAX_VALUES or depth > MAX_DEPTH:
+            self.exhausted = True
+            limit = f"{MAX_VALUES} values" if self.count > MAX_VALUES else f"{MAX_DEPTH} levels"
+            self._problem(
+                node.start_mark,
+                f"the document is too large: it expands past {limit} (aliases nested in aliases?)",
+                path,
+            )
+            return None
+        self.spans[path] = _span(node, key)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ:
+                self._problem(node.start_mark, f"unsupported YAML tag {node.tag}", path)
+                return None
+            return [
+                self.convert(item, (*path, index), None, depth + 1)
+                for index, item in enumerate(node.value)
+            ]
+        if node.tag != _MAP or not isinstance(node, yaml.MappingNode):
+            self._problem(node.start_mark, f"unsupported YAML tag {node.tag}", path)
+            return None
+        result: dict[str, Any] = {}
+        for name, key_node, value_node in self._pairs(node, path, depth):
+            result[name] = self.convert(
+                value_node, (*path, name), _position(key_node.start_mark), depth + 1
+            )
+        return result
+
+    def _scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
+        tag = node.tag
+        if tag in (_STR, "!", _TIMESTAMP):
+            # Dates stay text: a spec has no date fields, and text renders as written.
+            return node.value
+        if tag == _NULL:
+            return None
+        if tag in (_BOOL, _INT, _FLOAT):
+            try:
+                return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
+            except (ValueError, yaml.YAMLError):
+                self._problem(node.start_mark, f"{node.value!r} is not a valid {tag[18:]}", path)
+                return None
+        self._problem(node.start_mark, f"unsupported YAML tag {tag}", path)
+        return None
+
+    def _pairs(
+        self, node: yaml.MappingNode, path: KeyPath, depth: int
+    ) -> list[tuple[str, yaml.Node, yaml.Node]]:
+        """The mapping's entries in order, duplicates reported, ``<<`` merges applied.
+
+        Explicit keys win over merged ones, and an earlier merge source wins over a later
+        one, as the YAML merge-key convention says.
+        """
+        explicit: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        merged: list[tuple[str, yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merged.extend(self._merge_sources(value_node, path, depth))
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._problem(
+                    key_node.start_mark, "a key must be plain text, not a list or map", path
+                )
+                continue
+            name = key_node.value
+            first = explicit.get(name)
+            if first is not None:
+                self._problem(
+                    key_node.start_mark,
+                    f"duplicate key '{name}': it is already set at line "
+                    f"{first[0].start_mark.line + 1} (YAML would silently keep only the last one)",
+                    (*path, name),
+                )
+                continue
+            explicit[name] = (key_node, value_node)
+        pairs = [(name, k, v) for name, (k, v) in explicit.items()]
+        taken = set(explicit)
+        for name, key_node, value_node in merged:
+            if name not in taken:
+                taken.add(name)
+                pairs.append((name, key_node, value_node))
+        return pairs
+
+    def _merge_sources(
+        self, value: yaml.Node, path: KeyPath, depth: int
+    ) -> list[tuple[str, yaml.Node, yaml.Node]]:
+        sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        found: list[tuple[str, yaml.Node, yaml.Node]] = []
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode) or depth > MAX_DEPTH:
+                self._problem(
+                    source.start_mark, "`<<` merges only mappings (an alias like *base)", path
+                )
+                continue
+            found.extend(self._pairs(source, path, depth + 1))
+        return found
