@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import socket
 import threading
 import time
@@ -166,17 +167,18 @@ def start_engine(
     problems = config.problems()
     if problems:
         raise ConfigError("the engine cannot start: " + "; ".join(problems))
-    engine = Engine(config)
+    return serve_engine(Engine(config), host=host, port=port)
+
+
+def serve_engine(engine: Engine, *, host: str = "127.0.0.1", port: int = 0) -> RunningEngine:
+    """Serve an already built ``Engine`` (tests inject its editor, renderer or clock)."""
     try:
         sock = _bind(host, port)
     except BaseException:
         engine.close_unstarted()
         raise
     bound_port = sock.getsockname()[1]
-    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else host)
-    if ":" in shown_host and not shown_host.startswith("["):
-        shown_host = f"[{shown_host}]"
-    base_url = f"http://{shown_host}:{bound_port}"
+    base_url = f"http://{_url_host(host)}:{bound_port}"
     engine.core.base_url = base_url
 
     uv_config = uvicorn.Config(
@@ -207,7 +209,8 @@ def start_engine(
         finally:
             sock.close()
 
-    if config.faults.lost_response_rate > 0:
+    lost_responses = engine.config.faults.lost_response_rate > 0
+    if lost_responses:
         logging.getLogger("uvicorn.error").addFilter(_DROP_FILTER)
     thread = threading.Thread(target=serve, name=f"parafraim-engine-{bound_port}", daemon=True)
     thread.start()
@@ -220,3 +223,38 @@ def start_engine(
             raise ConfigError(f"the engine failed to start: {reason}")
         time.sleep(0.005)
     return RunningEngine(engine, server, thread, loops[0], base_url)
+
+
+def _url_host(host: str) -> str:
+    """How clients on this machine reach a server bound to ``host``."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def serve_until_stopped(
+    config: EngineConfig,
+    *,
+    host: str,
+    port: int,
+    on_ready: Callable[[RunningEngine], None],
+) -> None:
+    """Run an engine until ^C (``KeyboardInterrupt`` propagates after a clean stop) or
+    SIGTERM (returns after a clean stop). ``on_ready`` is called once it accepts requests."""
+    stop_requested = threading.Event()
+    # Signal handlers can only be set from the main thread; elsewhere ^C/SIGTERM are not ours.
+    owns_signals = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if owns_signals else None
+    running = start_engine(config, host=host, port=port)
+    try:
+        if owns_signals:
+            signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
+        on_ready(running)
+        while running.running and not stop_requested.wait(0.25):
+            pass
+    finally:
+        running.stop()
+        if owns_signals:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
