@@ -63,6 +63,7 @@ class MediaInfo:
     video_codec: str
     audio_codec: str | None
     subtitle_codec: str | None
+    pixel_format: str | None = None
 
 
 @functools.cache
@@ -87,12 +88,13 @@ def render_video(
     out_path: Path,
     *,
     on_progress: Callable[[int], None] | None = None,
+    ffmpeg: str | None = None,
 ) -> float:
     """Render the composition ``html`` to ``out_path``; return the video's length in seconds.
 
     Blocking and thread-safe. The file appears atomically (a temporary file in the same
     folder, then a rename), so a reader never sees half a video. ``on_progress`` receives
-    rising integers from 0 to 100.
+    rising integers from 0 to 100. ``ffmpeg`` overrides the binary (tests pass a failing one).
     """
     composition = parse_composition(html)
     if composition is None or not composition.scenes:
@@ -119,7 +121,7 @@ def render_video(
             cards = _draw_cards(composition, config, work, progress)
             inputs, graph, maps = _graph(composition, config, cards, frames, work)
             command = [
-                ffmpeg_exe(),
+                ffmpeg or ffmpeg_exe(),
                 "-hide_banner",
                 "-nostdin",
                 "-loglevel",
@@ -387,6 +389,7 @@ def probe_media(path: Path) -> MediaInfo:
         fps=fps,
         duration=duration,
         video_codec=_codec(video),
+        pixel_format=_pixel_format(video),
         audio_codec=_codec(streams["Audio"]) if "Audio" in streams else None,
         subtitle_codec=_codec(streams["Subtitle"]) if "Subtitle" in streams else None,
     )
@@ -395,6 +398,14 @@ def probe_media(path: Path) -> MediaInfo:
 def _rate(match: re.Match[str]) -> float:
     value = float(match.group("value"))
     return value * 1000 if match.group("k") else value
+
+
+def _pixel_format(description: str) -> str | None:
+    # "h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 480x270, ...": the second part.
+    parts = re.split(r",\s*(?![^()]*\))", description)
+    if len(parts) < 2:
+        return None
+    return parts[1].split("(", 1)[0].strip() or None
 
 
 def _codec(description: str) -> str:
