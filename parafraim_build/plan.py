@@ -398,6 +398,12 @@ def _plan_renders(
     moved: list[Action] = []
     known = composition or (entry.composition_sha256 if entry is not None else None)
     duration = ctx.cache.durations.get(known) if known is not None else None
+    if entry is None:
+        fresh_reason = "new video"
+    elif live is None:
+        fresh_reason = "the project is replaced: every render is made again"
+    else:
+        fresh_reason = "the steps change: every render is made again"
     for name in sorted(video.renders):
         config = video.renders[name]
         path = output_relpath(ctx.spec, video.key, name)
@@ -415,8 +421,7 @@ def _plan_renders(
         if composition is None:
             if pending is not None:
                 stale.append(pending)
-            why = "new video" if entry is None else "the composition will change: render again"
-            actions.append(_render(ctx, name, config, path, None, why, duration))
+            actions.append(_render(ctx, name, config, path, None, fresh_reason, duration))
             continue
         key = render_key(composition, config)
         if pending is not None and pending.key == key:
@@ -595,9 +600,8 @@ def _plan_removed(ctx: _Context, key: str, entry: VideoLock) -> VideoPlan:
         for name, record in sorted(entry.renders.items())
     )
     warning = (
-        f"video {key} is no longer in the spec: its outputs are removed and it leaves the "
-        f"lock, but project {entry.projectId} stays on the service "
-        "(the API cannot delete projects)"
+        f"project {entry.projectId} stays on the service (the API cannot delete projects); "
+        "only the video's outputs and lock entry go"
     )
     return VideoPlan(
         video=key, project_id=entry.projectId, actions=actions, warnings=(warning,), drop_video=True

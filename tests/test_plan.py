@@ -1,0 +1,845 @@
+"""The pure planner, table-tested with literal specs, locks, cache views and disk states.
+
+Every rule of design.md §3 and issue 5 has a row: a spec change, the lock and cache before it,
+and the actions expected, as ``(action, step or render)`` pairs in execution order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parafraim_build.api.models import RenderConfig
+from parafraim_build.cache import CachedOutput, CacheView, ProjectHistory
+from parafraim_build.digest import chain_keys, render_key, source_key
+from parafraim_build.errors import ConfigError
+from parafraim_build.lock_model import (
+    BlankSource,
+    Lock,
+    PendingRender,
+    PendingTask,
+    RenderRecord,
+    StepRecord,
+    TemplateSource,
+    VideoLock,
+)
+from parafraim_build.outputs import OutputState
+from parafraim_build.plan import make_plan, pinned_templates, templates_to_resolve
+from parafraim_build.plan_model import Plan
+from parafraim_build.spec.models import Spec, Step, TemplateRef, Video
+
+ROOT = Path("/work/site")
+BASE = "https://parafraim.com"
+T0 = "2025-01-31T09:30:00Z"
+TPL = "00000000-0000-0000-0000-000000000001"
+TPL2 = "00000000-0000-0000-0000-000000000002"
+HD = RenderConfig()
+GIF = RenderConfig(format="gif", width=480, height=270, quality="draft", includeAudio=False)
+
+
+class Prices:
+    """A literal cost model: 1 credit per message, 2 per render plus its known seconds."""
+
+    label = "test prices"
+
+    def message(self, step: Step) -> float:
+        return 1.0
+
+    def render(self, config: RenderConfig, duration_seconds: float | None) -> float:
+        return 2.0 + (duration_seconds or 0.0)
+
+
+def steps(*messages: str) -> tuple[Step, ...]:
+    return tuple(Step(message=m) for m in messages)
+
+
+def video(
+    key: str = "launch",
+    *messages: str,
+    template: TemplateRef | None = None,
+    aspect: str = "16:9",
+    renders: Mapping[str, RenderConfig] | None = None,
+    name: str | None = None,
+    description: str | None = None,
+) -> Video:
+    return Video(
+        key=key,
+        name=name or key,
+        description=description,
+        template=template,
+        aspectRatio=aspect,  # type: ignore[arg-type]
+        steps=steps(*messages),
+        renders=dict(renders if renders is not None else {"hd": HD}),
+    )
+
+
+def spec(*videos: Video) -> Spec:
+    return Spec(
+        path=ROOT / "parafraim.yaml", out_dir=ROOT / "out", videos={v.key: v for v in videos}
+    )
+
+
+def source_of(v: Video) -> TemplateSource | BlankSource:
+    if v.template is None:
+        return BlankSource(aspectRatio=v.aspectRatio)
+    return TemplateSource(templateId=v.template.id or TPL, templateName=v.template.name)
+
+
+def keys_of(v: Video) -> list[str]:
+    return chain_keys(source_key(source_of(v).key_dict()), v.steps)
+
+
+def path_of(v: Video, render: str) -> str:
+    return f"out/{v.key}/{render}.{v.renders[render].format}"
+
+
+@dataclass
+class Built:
+    """A video as a previous apply left it: its lock entry and the files on disk."""
+
+    entry: VideoLock
+    outputs: dict[str, OutputState] = field(default_factory=dict)
+
+
+def built(v: Video, project: str = "p-1", *, prefix: str = "c") -> Built:
+    """Every step applied (compositions ``c1``, ``c2``...) and every render on disk."""
+    keys = keys_of(v)
+    records = tuple(
+        StepRecord(key=k, compositionSha256=f"{prefix}{i + 1}", taskId=f"t-{i + 1}")
+        for i, k in enumerate(keys)
+    )
+    composition = records[-1].compositionSha256 if records else f"{prefix}0"
+    renders = {}
+    outputs = {}
+    for name, config in v.renders.items():
+        path = path_of(v, name)
+        renders[name] = RenderRecord(
+            key=render_key(composition, config),
+            jobId=f"j-{name}",
+            path=path,
+            sha256=f"sha-{name}",
+            size=100,
+            config=config,
+        )
+        outputs[path] = OutputState(path, exists=True, size=100, sha256=f"sha-{name}")
+    entry = VideoLock(
+        projectId=project,
+        source=source_of(v),
+        name=v.name,
+        description=v.description,
+        initialCompositionSha256=f"{prefix}0",
+        steps=records,
+        renders=renders,
+    )
+    return Built(entry, outputs)
+
+
+def lock_of(*items: tuple[str, Built]) -> tuple[Lock, dict[str, OutputState]]:
+    lock = Lock.new(BASE, "acc")
+    outputs: dict[str, OutputState] = {}
+    for key, item in items:
+        lock = lock.model_copy(update={"videos": {**lock.videos, key: item.entry}})
+        outputs.update(item.outputs)
+    return lock, outputs
+
+
+def history(item: Built, video_key: str | None = "launch", **changes: Any) -> ProjectHistory:
+    entry = item.entry
+    base = ProjectHistory(
+        project_id=entry.projectId,
+        scope=None,
+        video=video_key,
+        source=entry.source,
+        name=entry.name,
+        description=entry.description,
+        initial_composition_sha256=entry.initialCompositionSha256,
+        steps=entry.steps,
+    )
+    return replace(base, **changes)
+
+
+def plan_of(
+    the_spec: Spec,
+    lock: Lock | None = None,
+    outputs: Mapping[str, OutputState] | None = None,
+    cache: CacheView | None = None,
+    **options: Any,
+) -> Plan:
+    return make_plan(
+        the_spec,
+        lock,
+        cache or CacheView(),
+        outputs or {},
+        template_ids=options.pop("template_ids", {"Product launch": TPL}),
+        costs=Prices(),
+        **options,
+    )
+
+
+def actions(plan: Plan, key: str = "launch") -> list[tuple[str, int | str | None]]:
+    return [(a.kind, a.step or a.render) for a in plan.video(key).actions]
+
+
+def reasons(plan: Plan, key: str = "launch") -> list[str]:
+    return [a.reason for a in plan.video(key).actions]
+
+
+def edited(item: Built, **updates: Any) -> Built:
+    return Built(item.entry.model_copy(update=updates), dict(item.outputs))
+
+
+V3 = video("launch", "one", "two", "three", renders={"hd": HD, "teaser": GIF})
+
+
+# ------------------------------------------------------------------ new videos
+
+
+def test_a_new_blank_video_is_created_stepped_and_rendered() -> None:
+    plan = plan_of(spec(V3))
+    assert actions(plan) == [
+        ("create_project", None),
+        ("send_message", 1),
+        ("send_message", 2),
+        ("send_message", 3),
+        ("render", "hd"),
+        ("render", "teaser"),
+    ]
+    create, *sends, hd, _teaser = plan.video("launch").actions
+    assert create.recipe is not None
+    assert create.recipe.source == BlankSource(aspectRatio="16:9")
+    assert [a.chain_key for a in sends] == keys_of(V3)
+    assert [a.message for a in sends] == list(V3.steps)
+    assert hd.render_key is None  # the composition does not exist yet
+    assert hd.path == "out/launch/hd.mp4"
+    assert hd.config == HD
+    assert plan.video("launch").project_id is None
+    assert plan.estimated_credits == 3 * 1 + 2 * 2
+
+
+def test_a_new_template_video_uses_the_resolved_template_and_pins_it() -> None:
+    v = video("launch", "one", template=TemplateRef(name="Product launch"))
+    plan = plan_of(spec(v))
+    assert actions(plan)[0] == ("use_template", None)
+    recipe = plan.video("launch").actions[0].recipe
+    assert recipe is not None
+    assert recipe.source == TemplateSource(templateId=TPL, templateName="Product launch")
+    assert plan.template_pins == {"Product launch": TPL}
+
+
+def test_an_unresolved_template_name_is_an_error() -> None:
+    v = video("launch", "one", template=TemplateRef(name="Unknown"))
+    with pytest.raises(ConfigError, match='template "Unknown" of video launch'):
+        plan_of(spec(v))
+
+
+def test_a_blank_video_without_steps_has_nothing_to_render() -> None:
+    plan = plan_of(spec(video("launch")))
+    assert actions(plan) == [("create_project", None)]
+    assert "no preview" in plan.video("launch").warnings[0]
+
+
+# ---------------------------------------------------------------- up to date
+
+
+def test_an_unchanged_video_has_no_actions() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    plan = plan_of(spec(V3), lock, outputs)
+    assert actions(plan) == []
+    assert not plan.changes
+    assert plan.to_json() == {
+        "formatVersion": 1,
+        "changes": False,
+        "estimatedCredits": 0,
+        "summary": dict.fromkeys(
+            [
+                "create_project",
+                "use_template",
+                "replace_project",
+                "send_message",
+                "resume_task",
+                "render",
+                "resume_render",
+                "download",
+                "copy_cached",
+                "remove_output",
+            ],
+            0,
+        ),
+        "videos": [{"video": "launch", "projectId": "p-1", "actions": []}],
+    }
+
+
+def test_planning_is_deterministic_and_does_not_touch_its_inputs() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    before = lock.model_dump()
+    other = video("aaa", "x")
+    first = plan_of(spec(V3, other), lock, outputs)
+    assert first == plan_of(spec(other, V3), lock, outputs)
+    assert [v.video for v in first.videos] == ["aaa", "launch"]
+    assert lock.model_dump() == before
+
+
+# --------------------------------------------------------------------- steps
+
+
+@pytest.mark.parametrize(
+    ("wanted", "expected", "reason"),
+    [
+        pytest.param(
+            ("one", "two", "three", "four"),
+            [("send_message", 4), ("render", "hd"), ("render", "teaser")],
+            "new step",
+            id="appended-step-updates-in-place",
+        ),
+        pytest.param(
+            ("one", "TWO", "three"),
+            [
+                ("replace_project", None),
+                ("send_message", 1),
+                ("send_message", 2),
+                ("send_message", 3),
+                ("render", "hd"),
+                ("render", "teaser"),
+            ],
+            "step 2 differs from the applied history",
+            id="edited-earlier-step-replaces",
+        ),
+        pytest.param(
+            ("one", "three", "two"),
+            [
+                ("replace_project", None),
+                ("send_message", 1),
+                ("send_message", 2),
+                ("send_message", 3),
+                ("render", "hd"),
+                ("render", "teaser"),
+            ],
+            "step 2 differs",
+            id="reordered-steps-replace",
+        ),
+        pytest.param(
+            ("one", "two"),
+            [
+                ("replace_project", None),
+                ("send_message", 1),
+                ("send_message", 2),
+                ("render", "hd"),
+                ("render", "teaser"),
+            ],
+            "step 3 onwards was removed",
+            id="removed-last-step-replaces",
+        ),
+    ],
+)
+def test_step_changes(
+    wanted: tuple[str, ...], expected: list[tuple[str, int | str | None]], reason: str
+) -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    new = video("launch", *wanted, renders={"hd": HD, "teaser": GIF})
+    plan = plan_of(spec(new), lock, outputs)
+    assert actions(plan) == expected
+    assert reason in reasons(plan)[0]
+    assert all(a.render_key is None for a in plan.video("launch").actions if a.kind == "render")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "reason"),
+    [
+        pytest.param(
+            video("launch", "a", aspect="16:9"),
+            video("launch", "a", aspect="9:16"),
+            "aspect ratio changed from 16:9 to 9:16",
+            id="aspect-ratio",
+        ),
+        pytest.param(
+            video("launch", "a", template=TemplateRef(id=TPL)),
+            video("launch", "a", template=TemplateRef(id=TPL2)),
+            f"made from template {TPL}, now template {TPL2}",
+            id="template",
+        ),
+        pytest.param(
+            video("launch", "a"),
+            video("launch", "a", template=TemplateRef(name="Product launch")),
+            'made from blank 16:9 project, now template "Product launch"',
+            id="blank-to-template",
+        ),
+    ],
+)
+def test_a_changed_source_replaces_the_project(before: Video, after: Video, reason: str) -> None:
+    lock, outputs = lock_of(("launch", built(before)))
+    plan = plan_of(spec(after), lock, outputs)
+    assert actions(plan) == [("replace_project", None), ("send_message", 1), ("render", "hd")]
+    assert reason in reasons(plan)[0]
+
+
+def test_a_template_renamed_to_the_same_id_changes_nothing() -> None:
+    before = video("launch", "a", template=TemplateRef(name="Old name"))
+    lock, outputs = lock_of(("launch", built(before)))
+    after = video("launch", "a", template=TemplateRef(name="Product launch"))
+    assert actions(plan_of(spec(after), lock, outputs)) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "warning"),
+    [
+        ({"name": "Acme launch 2"}, 'name changed to "Acme launch 2"'),
+        ({"description": "new words"}, "description changed"),
+    ],
+)
+def test_name_and_description_changes_only_warn(changes: dict[str, str], warning: str) -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    new = V3.model_copy(update=changes)
+    plan = plan_of(spec(new), lock, outputs)
+    assert actions(plan) == []
+    assert not plan.changes
+    (text,) = plan.video("launch").warnings
+    assert warning in text
+    assert "--replace launch" in text
+
+
+def test_replace_forces_a_new_project_and_ignores_the_cache() -> None:
+    item = built(V3)
+    lock, outputs = lock_of(("launch", item))
+    cache = CacheView(histories=(history(built(V3, "p-old")),))
+    plan = plan_of(spec(V3), lock, outputs, cache, replace=["launch"])
+    assert actions(plan)[:2] == [("replace_project", None), ("send_message", 1)]
+    assert plan.video("launch").actions[0].reuse is None
+    assert "--replace" in reasons(plan)[0]
+
+
+# ------------------------------------------------------------------- pending
+
+
+def test_a_task_with_its_id_is_resumed_then_the_rest_sent() -> None:
+    applied = video("launch", "one", renders={"hd": HD, "teaser": GIF})
+    item = built(applied)
+    keys = keys_of(V3)
+    pending = PendingTask(step=2, key=keys[1], taskId="t-2", startedAt=T0)
+    lock, outputs = lock_of(("launch", edited(item, pending=(pending,))))
+    plan = plan_of(spec(V3), lock, outputs)
+    assert actions(plan) == [
+        ("resume_task", 2),
+        ("send_message", 3),
+        ("render", "hd"),
+        ("render", "teaser"),
+    ]
+    resume = plan.video("launch").actions[0]
+    assert (resume.task_id, resume.chain_key, resume.credits) == ("t-2", keys[1], 0.0)
+    assert plan.estimated_credits == 1 + 2 * 2
+
+
+def test_a_task_whose_id_was_not_recorded_replaces_the_project() -> None:
+    item = built(video("launch", "one", renders={"hd": HD, "teaser": GIF}))
+    pending = PendingTask(step=2, key=keys_of(V3)[1], taskId=None, startedAt=T0)
+    lock, outputs = lock_of(("launch", edited(item, pending=(pending,))))
+    plan = plan_of(spec(V3), lock, outputs)
+    assert actions(plan)[:2] == [("replace_project", None), ("send_message", 1)]
+    assert "may have reached the service" in reasons(plan)[0]
+    assert "never receives a message twice" in reasons(plan)[0]
+
+
+def test_a_resumable_task_that_no_longer_matches_the_spec_replaces() -> None:
+    item = built(video("launch", "one", renders={"hd": HD, "teaser": GIF}))
+    pending = PendingTask(step=2, key="a-key-the-spec-no-longer-makes", taskId="t-2", startedAt=T0)
+    lock, outputs = lock_of(("launch", edited(item, pending=(pending,))))
+    plan = plan_of(spec(V3), lock, outputs)
+    assert actions(plan)[0] == ("replace_project", None)
+    assert "no longer matches the spec" in reasons(plan)[0]
+
+
+def test_a_render_with_its_job_id_is_resumed() -> None:
+    item = built(V3)
+    hd = item.entry.renders["hd"]
+    pending = PendingRender(render="hd", key=hd.key, jobId="j-9", config=HD, startedAt=T0)
+    lock, outputs = lock_of(("launch", edited(item, pending=(pending,))))
+    del outputs["out/launch/hd.mp4"]
+    plan = plan_of(spec(V3), lock, outputs)
+    assert actions(plan) == [("resume_render", "hd")]
+    resume = plan.video("launch").actions[0]
+    assert (resume.job_id, resume.render_key, resume.path) == ("j-9", hd.key, "out/launch/hd.mp4")
+
+
+def test_a_render_whose_job_id_was_not_recorded_is_looked_up_from_the_last_task() -> None:
+    item = built(V3)
+    key = render_key("c3", GIF)
+    pending = PendingRender(render="teaser", key=key, jobId=None, config=GIF, startedAt=T0)
+    lock, outputs = lock_of(("launch", edited(item, pending=(pending,))))
+    plan = plan_of(spec(V3), lock, outputs)
+    (resume,) = plan.video("launch").actions
+    assert (resume.kind, resume.job_id, resume.task_id) == ("resume_render", None, "t-3")
+    assert "looked up from the project's last task" in resume.reason
+
+
+def test_a_pending_render_for_another_config_is_stale() -> None:
+    item = built(V3)
+    old = PendingRender(render="hd", key="old-key", jobId="j-1", config=HD, startedAt=T0)
+    lock, outputs = lock_of(("launch", edited(item, pending=(old,))))
+    new = V3.model_copy(update={"renders": {"hd": RenderConfig(fps=60), "teaser": GIF}})
+    plan = plan_of(spec(new), lock, outputs)
+    assert actions(plan) == [("render", "hd")]
+    assert plan.video("launch").stale_pending == (old,)
+
+
+# ------------------------------------------------------------------- renders
+
+
+@pytest.mark.parametrize(
+    ("disk", "cached", "expected", "reason"),
+    [
+        pytest.param("missing", False, "download", "the output file is missing", id="missing"),
+        pytest.param("corrupt", False, "download", "does not match the lock", id="corrupt"),
+        pytest.param("missing", True, "copy_cached", "copied from the run cache", id="cached"),
+    ],
+)
+def test_a_lost_output_is_restored_without_rendering(
+    disk: str, cached: bool, expected: str, reason: str
+) -> None:
+    item = built(V3)
+    lock, outputs = lock_of(("launch", item))
+    path = "out/launch/hd.mp4"
+    if disk == "missing":
+        outputs[path] = OutputState(path, exists=False)
+    else:
+        outputs[path] = OutputState(path, exists=True, size=100, sha256="something-else")
+    record = item.entry.renders["hd"]
+    cache = CacheView(
+        outputs={record.key: CachedOutput(record.key, "sha-hd", 100, "mp4")} if cached else {}
+    )
+    plan = plan_of(spec(V3), lock, outputs, cache)
+    assert actions(plan) == [(expected, "hd")]
+    (action,) = plan.video("launch").actions
+    assert reason in action.reason
+    assert (action.expected_sha256, action.expected_size) == ("sha-hd", 100)
+    assert action.credits == 0
+    if expected == "download":
+        assert (action.job_id, action.config) == ("j-hd", HD)  # config: the fallback render
+
+
+def test_an_output_not_in_the_plan_outputs_counts_as_missing() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    del outputs["out/launch/teaser.gif"]
+    assert actions(plan_of(spec(V3), lock, outputs)) == [("download", "teaser")]
+
+
+def test_a_lost_output_without_a_job_is_rendered_again() -> None:
+    item = built(V3)
+    records = dict(item.entry.renders)
+    records["hd"] = records["hd"].model_copy(update={"jobId": None})
+    lock, outputs = lock_of(("launch", edited(item, renders=records)))
+    outputs["out/launch/hd.mp4"] = OutputState("out/launch/hd.mp4", exists=False)
+    plan = plan_of(spec(V3), lock, outputs)
+    (action,) = plan.video("launch").actions
+    assert (action.kind, action.render_key) == ("render", records["hd"].key)
+    assert "no job to download it from" in action.reason
+
+
+def test_a_changed_config_renders_that_render_only() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    new = V3.model_copy(update={"renders": {"hd": RenderConfig(fps=60), "teaser": GIF}})
+    plan = plan_of(spec(new), lock, outputs)
+    assert actions(plan) == [("render", "hd")]
+    (action,) = plan.video("launch").actions
+    assert action.reason == "config changed (fps 30 -> 60)"
+    assert action.render_key == render_key("c3", RenderConfig(fps=60))
+    assert action.path == "out/launch/hd.mp4"
+
+
+def test_a_known_composition_and_config_is_copied_from_the_cache() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    config = RenderConfig(fps=60)
+    key = render_key("c3", config)
+    cache = CacheView(outputs={key: CachedOutput(key, "sha-60", 7, "mp4", "j-60")})
+    new = V3.model_copy(update={"renders": {"hd": config, "teaser": GIF}})
+    plan = plan_of(spec(new), lock, outputs, cache)
+    (action,) = plan.video("launch").actions
+    assert (action.kind, action.render_key, action.expected_sha256) == (
+        "copy_cached",
+        key,
+        "sha-60",
+    )
+    assert plan.estimated_credits == 0
+
+
+def test_a_changed_format_renders_to_the_new_path_and_removes_the_old_file() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    new = V3.model_copy(
+        update={"renders": {"hd": HD, "teaser": GIF.model_copy(update={"format": "mp4"})}}
+    )
+    plan = plan_of(spec(new), lock, outputs)
+    assert actions(plan) == [("render", "teaser"), ("remove_output", "teaser")]
+    render, remove = plan.video("launch").actions
+    assert render.path == "out/launch/teaser.mp4"
+    assert (remove.path, remove.forget) == ("out/launch/teaser.gif", False)
+
+
+def test_a_moved_out_dir_restores_the_outputs_at_the_new_place() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    moved = spec(V3).model_copy(update={"out_dir": ROOT / "build"})
+    plan = plan_of(moved, lock, outputs)
+    assert actions(plan) == [
+        ("download", "hd"),
+        ("download", "teaser"),
+        ("remove_output", "hd"),
+        ("remove_output", "teaser"),
+    ]
+    assert plan.video("launch").actions[0].path == "build/launch/hd.mp4"
+    assert "path changed from out/launch/hd.mp4" in reasons(plan)[0]
+
+
+def test_renders_of_an_older_composition_are_made_again() -> None:
+    # The last apply ran with --no-render after a step was added: renders are of c2.
+    item = built(video("launch", "one", "two", renders={"hd": HD, "teaser": GIF}))
+    item3 = built(V3)
+    lock, outputs = lock_of(("launch", edited(item3, renders=item.entry.renders)))
+    plan = plan_of(spec(V3), lock, outputs)
+    assert actions(plan) == [("render", "hd"), ("render", "teaser")]
+    assert reasons(plan)[0] == "the composition changed since this output was made"
+
+
+def test_a_known_duration_prices_the_render() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    new = V3.model_copy(update={"renders": {"hd": RenderConfig(fps=60), "teaser": GIF}})
+    plan = plan_of(spec(new), lock, outputs, CacheView(durations={"c3": 12.0}))
+    assert plan.estimated_credits == 14.0
+
+
+def test_an_undeclared_render_is_removed() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    new = V3.model_copy(update={"renders": {"hd": HD}})
+    plan = plan_of(spec(new), lock, outputs)
+    assert actions(plan) == [("remove_output", "teaser")]
+    (action,) = plan.video("launch").actions
+    assert (action.path, action.forget) == ("out/launch/teaser.gif", True)
+
+
+def test_no_render_plans_steps_and_removals_only() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    new = video("launch", "one", "two", "three", "four", renders={"hd": HD})
+    outputs["out/launch/hd.mp4"] = OutputState("out/launch/hd.mp4", exists=False)
+    plan = plan_of(spec(new), lock, outputs, no_render=True)
+    assert actions(plan) == [("send_message", 4), ("remove_output", "teaser")]
+
+
+# ------------------------------------------------------------ removed videos
+
+
+def test_a_video_removed_from_the_spec_loses_its_outputs_and_lock_entry() -> None:
+    lock, outputs = lock_of(("launch", built(V3)), ("old", built(video("old", "x"), "p-2")))
+    outputs["out/old/hd.mp4"] = OutputState("out/old/hd.mp4", exists=False)
+    plan = plan_of(spec(V3), lock, outputs)
+    old = plan.video("old")
+    assert actions(plan, "old") == [("remove_output", "hd")]
+    assert old.drop_video
+    assert old.actions[0].forget
+    assert "already gone" in old.actions[0].reason
+    assert "project p-2 stays on the service" in old.warnings[0]
+
+
+def test_a_removed_video_without_outputs_still_changes_the_lock() -> None:
+    lock, outputs = lock_of(("gone", built(video("gone", "x", renders={}))))
+    plan = plan_of(spec(), lock, outputs)
+    assert plan.changes
+    assert plan.to_json()["videos"] == [{"video": "gone", "projectId": "p-1", "actions": []}]
+
+
+# ----------------------------------------------------------------- run cache
+
+
+def test_undoing_an_edit_reuses_the_old_project_and_its_outputs() -> None:
+    original = built(V3, "p-1", prefix="a")
+    edit = video("launch", "one", "TWO", "three", renders={"hd": HD, "teaser": GIF})
+    current = built(edit, "p-2", prefix="b")
+    lock, outputs = lock_of(("launch", current))
+    cache = CacheView(
+        histories=(history(original), history(current)),
+        outputs={
+            record.key: CachedOutput(record.key, record.sha256, record.size, "mp4")
+            for record in original.entry.renders.values()
+        },
+    )
+    plan = plan_of(spec(V3), lock, outputs, cache)
+    assert actions(plan) == [
+        ("replace_project", None),
+        ("copy_cached", "hd"),
+        ("copy_cached", "teaser"),
+    ]
+    reuse = plan.video("launch").actions[0].reuse
+    assert reuse is not None
+    assert (reuse.project_id, reuse.steps) == ("p-1", original.entry.steps)
+    assert "reusing project p-1 from the run cache, which already has steps 1-3" in reasons(plan)[0]
+    assert plan.estimated_credits == 0
+
+
+def test_a_cached_prefix_is_reused_and_only_the_rest_sent() -> None:
+    current = built(V3, "p-2", prefix="b")
+    lock, outputs = lock_of(("launch", current))
+    two = built(video("launch", "one", "TWO", renders={}), "p-7")
+    one = built(video("launch", "one", renders={}), "p-8")
+    cache = CacheView(histories=(history(two), history(one)))
+    wanted = video("launch", "one", "TWO", "THREE", renders={"hd": HD})
+    plan = plan_of(spec(wanted), lock, outputs, cache)
+    assert actions(plan)[:3] == [("replace_project", None), ("send_message", 3), ("render", "hd")]
+    reuse = plan.video("launch").actions[0].reuse
+    assert reuse is not None
+    assert reuse.project_id == "p-7"  # the longest prefix wins
+    assert plan.video("launch").actions[1].reason == "not yet applied to the reused project"
+
+
+@pytest.mark.parametrize(
+    "why",
+    ["in-flight", "used-by-another-video", "other-source", "longer-than-wanted"],
+)
+def test_projects_that_must_not_be_reused(why: str) -> None:
+    current = built(V3, "p-2", prefix="b")
+    edit = video("launch", "one", "TWO", "three", renders={"hd": HD, "teaser": GIF})
+    candidate = built(edit, "p-1")
+    items = [("launch", current)]
+    cached = history(candidate)
+    if why == "in-flight":
+        cached = replace(cached, in_flight=True)
+    elif why == "used-by-another-video":
+        items.append(("other", edited(candidate)))
+    elif why == "other-source":
+        cached = replace(cached, source=BlankSource(aspectRatio="1:1"))
+    else:
+        edit = video("launch", "one", "TWO", renders={"hd": HD, "teaser": GIF})
+    lock, outputs = lock_of(*items)
+    the_spec = spec(edit, *(video("other", "one", "TWO", "three") for _ in items[1:]))
+    plan = plan_of(the_spec, lock, outputs, CacheView(histories=(cached,)))
+    assert actions(plan)[0] == ("replace_project", None)
+    assert plan.video("launch").actions[0].reuse is None
+
+
+def test_one_cached_project_is_never_given_to_two_videos() -> None:
+    a = video("a", "one", "TWO")
+    b = video("b", "one", "TWO")
+    lock, outputs = lock_of(
+        ("a", built(video("a", "x"), "p-a")), ("b", built(video("b", "y"), "p-b"))
+    )
+    shared = built(video("a", "one", "TWO"), "p-shared")
+    plan = plan_of(spec(a, b), lock, outputs, CacheView(histories=(history(shared, "a"),)))
+    reused = [v.actions[0].reuse for v in plan.videos]
+    assert reused[0] is not None
+    assert reused[0].project_id == "p-shared"
+    assert reused[1] is None
+
+
+def test_ties_prefer_the_videos_own_former_project() -> None:
+    lock, outputs = lock_of(("launch", built(V3, "p-now", prefix="b")))
+    edit = video("launch", "one", "TWO", "three", renders={"hd": HD, "teaser": GIF})
+    mine = history(built(edit, "p-z"), "launch")
+    theirs = history(built(edit, "p-a"), "other")
+    plan = plan_of(spec(edit), lock, outputs, CacheView(histories=(theirs, mine)))
+    reuse = plan.video("launch").actions[0].reuse
+    assert reuse is not None
+    assert reuse.project_id == "p-z"
+
+
+def test_without_a_cache_the_lock_alone_gives_a_correct_plan() -> None:
+    item = built(V3)
+    lock, outputs = lock_of(("launch", item))
+    assert actions(plan_of(spec(V3), lock, outputs)) == []
+    outputs["out/launch/hd.mp4"] = OutputState("out/launch/hd.mp4", exists=False)
+    assert actions(plan_of(spec(V3), lock, outputs)) == [("download", "hd")]
+    edit = video("launch", "one", "TWO", "three", renders={"hd": HD, "teaser": GIF})
+    assert actions(plan_of(spec(edit), lock, outputs))[0] == ("replace_project", None)
+
+
+# ---------------------------------------------------------- selection, errors
+
+
+def test_selected_videos_limit_the_plan() -> None:
+    plan = plan_of(spec(video("a", "x"), video("b", "y")), selected=["b"])
+    assert [v.video for v in plan.videos] == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message", "hint"),
+    [
+        ({"selected": ["nope"]}, "no video named nope in parafraim.yaml", "declares: a, b"),
+        ({"replace": ["nope"]}, "--replace nope: no such video", "declares: a, b"),
+        ({"selected": ["a"], "replace": ["b"]}, "not among the selected ones", "select it too"),
+    ],
+)
+def test_unknown_names_are_errors(options: dict[str, list[str]], message: str, hint: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        plan_of(spec(video("a", "x"), video("b", "y")), **options)
+    assert hint in (info.value.hint or "")
+
+
+def test_a_removed_video_can_be_selected() -> None:
+    lock, outputs = lock_of(("old", built(video("old", "x"))))
+    plan = plan_of(spec(video("a", "x")), lock, outputs, selected=["old"])
+    assert [v.video for v in plan.videos] == ["old"]
+
+
+# ------------------------------------------------------------ template names
+
+
+def test_only_unpinned_template_names_need_the_api() -> None:
+    named = video("a", "x", template=TemplateRef(name="Product launch"))
+    by_id = video("b", "x", template=TemplateRef(id=TPL2))
+    other = video("c", "x", template=TemplateRef(name="Recap"))
+    the_spec = spec(named, by_id, other)
+    assert templates_to_resolve(the_spec, None) == {"Product launch", "Recap"}
+    assert templates_to_resolve(the_spec, None, selected=["a", "b"]) == {"Product launch"}
+    pinned = Lock.new(BASE, "acc").with_template("Recap", "tpl-r")
+    assert templates_to_resolve(the_spec, pinned) == {"Product launch"}
+    # A video's own lock entry remembers the name it was made from, too.
+    lock, _ = lock_of(("a", built(named)))
+    assert pinned_templates(lock) == {"Product launch": TPL}
+    assert templates_to_resolve(the_spec, lock) == {"Recap"}
+
+
+def test_pins_already_in_the_lock_are_not_repeated() -> None:
+    named = video("a", "x", template=TemplateRef(name="Product launch"))
+    lock = Lock.new(BASE, "acc").with_template("Product launch", TPL)
+    assert plan_of(spec(named), lock).template_pins == {}
+
+
+# ---------------------------------------------------------------- the document
+
+
+def test_the_json_document_has_exactly_the_issues_shape() -> None:
+    lock, outputs = lock_of(("launch", built(video("launch", "one", renders={"hd": HD}))))
+    plan = plan_of(spec(video("launch", "one", "two", renders={"hd": HD})), lock, outputs)
+    document = plan.to_json()
+    assert document["changes"] is True
+    assert document["estimatedCredits"] == 3
+    assert {k: v for k, v in document["summary"].items() if v} == {"send_message": 1, "render": 1}
+    assert document["videos"] == [
+        {
+            "video": "launch",
+            "projectId": "p-1",
+            "actions": [
+                {"action": "send_message", "step": 2, "reason": "new step"},
+                {
+                    "action": "render",
+                    "render": "hd",
+                    "reason": "the steps change: every render is made again",
+                },
+            ],
+        }
+    ]
+    assert list(document) == ["formatVersion", "changes", "estimatedCredits", "summary", "videos"]
+
+
+def test_fractional_credits_stay_fractional() -> None:
+    class Cents(Prices):
+        def message(self, step: Step) -> float:
+            return 1.1
+
+    plan = make_plan(
+        spec(video("a", "x", "y", renders={})),
+        None,
+        CacheView(),
+        {},
+        template_ids={},
+        costs=Cents(),
+    )
+    assert plan.to_json()["estimatedCredits"] == 2.2
+    assert plan.cost_label == "test prices"
