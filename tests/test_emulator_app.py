@@ -13,20 +13,20 @@ from typing import Any
 
 import httpx
 import pytest
-from engine_fixtures import (  # noqa: F401
+from engine_client import (
     PRODUCT_LAUNCH,
     WEEKLY_RECAP,
     EngineClient,
     EngineFactory,
-    engine,
     fast_config,
-    make_engine,
 )
 
 from parafraim_build.api.models import RenderConfig
 from parafraim_build.emulator import RunningEngine, start_engine
 from parafraim_build.emulator.composition import parse_composition
 from parafraim_build.emulator.engine import Engine
+
+pytest_plugins = ("engine_fixtures",)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,8 @@ def test_the_right_key_is_accepted_with_any_case_of_bearer(engine: RunningEngine
 def test_me_shows_the_account_and_its_credits(client: EngineClient) -> None:
     me = client.data(client.get("/me"))
     assert set(me) >= {"id", "email", "plan", "renderCredits"}
-    assert len(me["id"]) == 36 and me["id"].count("-") == 4
+    assert len(me["id"]) == 36
+    assert me["id"].count("-") == 4
     assert me["renderCredits"] == 10_000
 
 
@@ -166,7 +167,8 @@ def test_a_project_from_a_template_copies_its_composition(client: EngineClient) 
     project = client.new_project(name="From template", templateId=PRODUCT_LAUNCH)
     assert project["hasPreview"] is True
     composition = parse_composition(project["compositionHtml"])
-    assert composition is not None and composition.scenes
+    assert composition is not None
+    assert composition.scenes
     assert project["templateId"] == PRODUCT_LAUNCH
 
 
@@ -250,7 +252,8 @@ def test_projects_are_paginated_newest_first_without_html(client: EngineClient) 
     last = client.get("/projects", params={"page": 3, "pageSize": 3}).json()
     assert [item["id"] for item in last["data"]] == [created[0]]
     beyond = client.get("/projects", params={"page": 4, "pageSize": 3}).json()
-    assert beyond["data"] == [] and beyond["pagination"]["total"] == 7
+    assert beyond["data"] == []
+    assert beyond["pagination"]["total"] == 7
 
 
 @pytest.mark.parametrize(
@@ -472,7 +475,8 @@ def test_the_catalogue_has_12_templates_in_4_categories(client: EngineClient) ->
 
 def test_templates_filter_by_exact_category_and_search_by_text(client: EngineClient) -> None:
     news = client.data(client.get("/templates", params={"category": "news"}))
-    assert news and all(item["category"] == "news" for item in news)
+    assert news
+    assert all(item["category"] == "news" for item in news)
     assert client.data(client.get("/templates", params={"category": "New"})) == []
     found = client.data(client.get("/templates", params={"q": "RECAP"}))
     assert WEEKLY_RECAP in [item["id"] for item in found]
@@ -501,11 +505,13 @@ def test_using_a_template_copies_it_and_counts_the_use(client: EngineClient) -> 
     assert response.status_code == 201
     project = client.data(response)
     assert project["name"] == "Weekly recap"
-    assert project["hasPreview"] is True and project["compositionHtml"]
+    assert project["hasPreview"] is True
+    assert project["compositionHtml"]
     named = client.data(
         client.post(f"/templates/{WEEKLY_RECAP}/use", {"name": "Mine", "description": "d"})
     )
-    assert named["name"] == "Mine" and named["description"] == "d"
+    assert named["name"] == "Mine"
+    assert named["description"] == "d"
     assert usage() == 2
     client.new_project(templateId=WEEKLY_RECAP)
     assert usage() == 2  # only `use` counts, as documented

@@ -159,7 +159,7 @@ def test_page_parameters_are_clamped(params: dict[str, str], expected: tuple[int
 
 
 def test_non_integer_page_parameters_are_refused() -> None:
-    with pytest.raises(ApiValidationError, match="^pageSize: must be an integer$"):
+    with pytest.raises(ApiValidationError, match=r"^pageSize: must be an integer$"):
         page_params({"pageSize": "ten"})
-    with pytest.raises(ApiValidationError, match="^page: must be an integer$"):
+    with pytest.raises(ApiValidationError, match=r"^page: must be an integer$"):
         page_params({"page": "1.5"})
