@@ -530,6 +530,7 @@ _ADDS = re.compile(
     r"(?:add|insert|append|new|include|end with|finish with|close with|wrap up with)\b",
     re.IGNORECASE,
 )
+_SAY = re.compile(r"^(?:say|says|saying|read|reads|reading)\b\s*", re.IGNORECASE)
 _ARTICLE = re.compile(r"^(?:a|an|the)\s+", re.IGNORECASE)
 _STOP_TAIL = frozenset(
     {"a", "an", "the", "of", "and", "or", "for", "to", "with", "in", "on", "at", "by", "from"}
@@ -580,14 +581,22 @@ def _sentence(text: str) -> str:
     return _shorten(text, BODY_MAX)
 
 
-def _topic(text: str) -> str:
-    """What a plain clause is about: without polite leads, verbs, articles and connectors."""
+def _topic(text: str, *, cut: bool = False) -> str:
+    """What a plain clause is about: without polite leads, verbs, articles and connectors.
+
+    ``cut``: a scene reference was taken out of the clause, so what is left after a verb is
+    the new text ("make the ending say Thanks" -> "Thanks").
+    """
     original = clean_text(text)
     topic = _LEAD.sub("", original)
     added = _ADD.sub("", topic, count=1)
-    topic = added if added != topic else _REWRITE.sub("", topic, count=1)
+    rewritten = _REWRITE.sub("", topic, count=1)
+    cut = cut or added != topic or rewritten != topic
+    topic = added if added != topic else rewritten
     for _ in range(3):
         topic = _ARTICLE.sub("", _CONNECTOR.sub("", topic.strip())).strip()
+        if cut:
+            topic = _SAY.sub("", topic)
     return topic.strip(" ,;:-.") or original.strip(" ,;:-.")
 
 
@@ -640,7 +649,7 @@ def _plain(clause: str) -> Plain:
         found = find_target(lead_free)
         if found is not None:
             target, rest = found
-    topic = _topic(rest)
+    topic = _topic(rest, cut=target is not None)
     style = None if adds else _restyle(rest, topic)
     mention = _MENTION.search(topic)
     heading, body = derive_text(topic)

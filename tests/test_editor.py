@@ -1,0 +1,458 @@
+"""The scripted editor: documented phrases, selections, creation, determinism, limits."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from parafraim_build.emulator.composition import (
+    Composition,
+    Scene,
+    has_preview,
+    parse_composition,
+    render_composition_html,
+)
+from parafraim_build.emulator.editor import (
+    MAX_SCENE_SECONDS,
+    MAX_SCENES,
+    MAX_TOTAL_SECONDS,
+    MIN_SCENE_SECONDS,
+    EditOutcome,
+    ScriptedEditor,
+)
+
+BASE = Composition(
+    title="Acme launch",
+    aspect_ratio="16:9",
+    scenes=(
+        Scene("scene-1", "Meet Acme", "Built for teams who ship every day.", 3.0, "#1D3557"),
+        Scene("scene-2", "What is new", "Live previews and one-click sharing.", 2.5, "#2A9D8F"),
+        Scene("scene-3", "Available today", "Start free at example.com.", 4.0, "#E76F51"),
+    ),
+)
+BASE_HTML = render_composition_html(BASE)
+HEADINGS = [scene.heading for scene in BASE.scenes]
+
+
+def edit(
+    message: str,
+    *,
+    html: str = BASE_HTML,
+    selected: Sequence[Mapping[str, Any]] = (),
+    seed: int = 0,
+    **kwargs: Any,
+) -> tuple[Composition, EditOutcome]:
+    outcome = ScriptedEditor(seed=seed).edit(html, message, selected=selected, **kwargs)
+    composition = parse_composition(outcome.html)
+    assert composition is not None
+    return composition, outcome
+
+
+def headings(composition: Composition) -> list[str]:
+    return [scene.heading for scene in composition.scenes]
+
+
+def durations(composition: Composition) -> list[float]:
+    return [scene.duration for scene in composition.scenes]
+
+
+# -------------------------------------------------------------- the documented phrases
+
+Check = Callable[[Composition], bool]
+PHRASES: list[tuple[str, Check]] = [
+    ("title: Acme 2.0", lambda c: c.title == "Acme 2.0" and headings(c) == HEADINGS),
+    ("Set the title to “Spring launch”.", lambda c: c.title == "Spring launch"),
+    ("Rename the video to Launch day", lambda c: c.title == "Launch day"),
+    ("remove scene 2", lambda c: headings(c) == ["Meet Acme", "Available today"]),
+    ("Delete the last scene.", lambda c: headings(c) == HEADINGS[:2]),
+    ("Remove the intro", lambda c: headings(c) == HEADINGS[1:]),
+    ("remove scenes 1 and 3", lambda c: headings(c) == ["What is new"]),
+    ("Make scene 2 4 seconds", lambda c: durations(c) == [3.0, 4.0, 4.0]),
+    ("set the duration of scene 1 to 1.5 s", lambda c: durations(c) == [1.5, 2.5, 4.0]),
+    ("Make every scene 3 seconds.", lambda c: durations(c) == [3.0, 3.0, 3.0]),
+    ("Make the video 20 seconds long.", lambda c: math.isclose(c.duration, 20.0)),
+    ("scene 3 should last 2 seconds", lambda c: durations(c) == [3.0, 2.5, 2.0]),
+    ("Shorten the second scene.", lambda c: durations(c) == [3.0, 1.9, 4.0]),
+    ("lengthen scene 1 by 2 seconds", lambda c: durations(c) == [5.0, 2.5, 4.0]),
+    ("make the ending longer", lambda c: durations(c) == [3.0, 2.5, 5.0]),
+    ("Shorten", lambda c: all(a < b for a, b in zip(durations(c), durations(BASE), strict=True))),
+    (
+        "speed up the video",
+        lambda c: all(a < b for a, b in zip(durations(c), durations(BASE), strict=True)),
+    ),
+    (
+        "Translate every on-screen text to German.",
+        lambda c: (
+            c.title.startswith("[DE] ")
+            and all(s.heading.startswith("[DE] ") and s.body.startswith("[DE] ") for s in c.scenes)
+        ),
+    ),
+    (
+        "translate scene 2 into fr",
+        lambda c: (
+            [s.heading.startswith("[FR] ") for s in c.scenes] == [False, True, False]
+            and c.title == BASE.title
+        ),
+    ),
+    ("make scene 2 blue", lambda c: [s.background for s in c.scenes][1] == "#2B6CB0"),
+    ("set the background of the intro to #aabbcc", lambda c: c.scenes[0].background == "#AABBCC"),
+    ("Add a scene about pricing", lambda c: headings(c) == [*HEADINGS, "Pricing"]),
+    (
+        "Add pricing: plans start at $9",
+        lambda c: (c.scenes[-1].heading, c.scenes[-1].body) == ("Pricing", "Plans start at $9."),
+    ),
+    ("hello world", lambda c: headings(c) == [*HEADINGS, "Hello world"]),
+    (
+        "Rewrite the intro to say Hello Acme",
+        lambda c: headings(c) == ["Hello Acme", *HEADINGS[1:]],
+    ),
+    (
+        "Make the ending say Thanks for watching",
+        lambda c: headings(c) == [*HEADINGS[:2], "Thanks for watching"],
+    ),
+    (
+        "Make the opening more direct for Acme and shorten the second scene.",
+        lambda c: (
+            c.scenes[0] != BASE.scenes[0]
+            and "Acme" in c.scenes[0].heading + c.scenes[0].body
+            and durations(c)[1] < 2.5
+            and headings(c)[1:] == HEADINGS[1:]
+        ),
+    ),
+    (
+        "Make it bolder",
+        lambda c: all(s.heading.endswith("!") for s in c.scenes) and len(c.scenes) == 3,
+    ),
+    (
+        "Add a scene about pricing and make it red",
+        lambda c: len(c.scenes) == 4 and c.scenes[3].background == "#C0392B",
+    ),
+    (
+        "title: Rock and Roll. Remove scene 1; make scene 1 5 seconds",
+        lambda c: (
+            c.title == "Rock and Roll"
+            and headings(c) == HEADINGS[1:]
+            and durations(c) == [5.0, 4.0]
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("message", "check"), PHRASES, ids=[m for m, _ in PHRASES])
+def test_documented_phrase(message: str, check: Check) -> None:
+    composition, outcome = edit(message)
+    assert check(composition), (message, composition)
+    assert outcome.html != BASE_HTML
+    # Ids are renumbered so that "#scene-N" always selects the N-th scene.
+    assert [s.id for s in composition.scenes] == [
+        f"scene-{n}" for n in range(1, len(composition.scenes) + 1)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("message", "says"),
+    [
+        ("Add a scene about pricing", "Added scene 4 “Pricing”"),
+        ("remove scene 2", "Removed scene 2 “What is new”"),
+        ("title: New", "Changed the title from “Acme launch” to “New”"),
+        ("Shorten the second scene.", "Shortened scene 2 from 2.5 s to 1.9 s"),
+        ("Make every scene 3 seconds", "Every scene now lasts 3 s"),
+        ("Translate to German", "marked [DE]"),
+        ("make scene 2 blue", "Scene 2: blue background (#2B6CB0)"),
+    ],
+)
+def test_the_reply_says_what_was_done(message: str, says: str) -> None:
+    composition, outcome = edit(message)
+    assert says in outcome.message
+    count = len(composition.scenes)
+    assert outcome.message.endswith(f"{count} scenes, {composition.duration:g} s in all.")
+
+
+# -------------------------------------------------------------------------- selection
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        {"selector": "#scene-2"},
+        {"id": "scene-2"},
+        {"selector": "main > section#scene-2 h2"},
+        {"element": {"id": "scene-2", "tagName": "SECTION"}},
+        {"elementId": "#scene-2"},
+        {"index": 2},
+        {"text": "What is new"},
+    ],
+)
+def test_selected_elements_are_rewritten_in_place(element: dict[str, Any]) -> None:
+    composition, outcome = edit("Say it with confidence", selected=[element])
+    assert len(composition.scenes) == 3
+    assert composition.scenes[0] == BASE.scenes[0]
+    assert composition.scenes[2] == BASE.scenes[2]
+    assert composition.scenes[1].heading == "Say it with confidence"
+    assert composition.scenes[1].duration == BASE.scenes[1].duration
+    assert "Rewrote scene 2" in outcome.message
+
+
+def test_several_selected_scenes_are_all_rewritten() -> None:
+    composition, _ = edit("Big news", selected=[{"id": "scene-1"}, {"selector": "#scene-3"}])
+    assert headings(composition) == ["Big news", "What is new", "Big news"]
+
+
+@pytest.mark.parametrize(
+    ("message", "check"),
+    [
+        ("Shorten the second scene.", lambda c: durations(c) == [3.0, 1.9, 4.0]),
+        ("Shorten this scene", lambda c: durations(c) == [3.0, 1.9, 4.0]),
+        ("make it red", lambda c: [s.background for s in c.scenes][1] == "#C0392B"),
+        ("remove it", lambda c: headings(c) == ["Meet Acme", "Available today"]),
+        ("translate it to Spanish", lambda c: c.scenes[1].heading.startswith("[ES] ")),
+        (
+            "Make it punchier",
+            lambda c: c.scenes[0] == BASE.scenes[0] and c.scenes[1] != BASE.scenes[1],
+        ),
+    ],
+)
+def test_commands_apply_to_the_selection(message: str, check: Check) -> None:
+    composition, _ = edit(message, selected=[{"selector": "#scene-2"}])
+    assert check(composition), composition
+
+
+@pytest.mark.parametrize(
+    "selected",
+    [
+        [{"selector": "#scene-9"}],
+        [{"x": [1, None, {"y": True}]}, {}],
+        [{"selector": 5, "index": "two"}],
+        ["#scene-2"],  # not a mapping at all: tolerated, and still understood
+    ],
+)
+def test_odd_selections_never_crash(selected: Sequence[Any]) -> None:
+    composition, outcome = edit("Big news", selected=selected)
+    assert has_preview(outcome.html)
+    if selected == ["#scene-2"]:
+        assert headings(composition) == ["Meet Acme", "Big news", "Available today"]
+    else:
+        assert "None of the selected elements is a scene" in outcome.message
+        assert headings(composition) == [*HEADINGS, "Big news"]
+
+
+# --------------------------------------------------------------------------- creation
+
+
+def test_the_first_message_on_a_blank_project_creates_a_composition() -> None:
+    composition, outcome = edit(
+        "A launch video for Acme. Show the new dashboard. "
+        "End with a call to action: visit acme.com",
+        html="",
+        aspect_ratio="9:16",
+        project_name="Acme launch",
+    )
+    assert composition.title == "Acme launch"
+    assert composition.aspect_ratio == "9:16"
+    assert headings(composition) == ["Acme launch", "New dashboard", "Call to action"]
+    assert composition.scenes[0].body == "Launch video for Acme."
+    assert composition.scenes[2].body == "Visit acme.com."
+    assert outcome.message.startswith("Created “Acme launch” (9:16)")
+
+
+def test_a_blank_project_without_a_name_takes_its_title_from_the_message() -> None:
+    composition, _ = edit("Quarterly numbers for the board", html="")
+    assert composition.title == "Quarterly numbers for the board"
+    assert len(composition.scenes) == 1
+
+
+def test_a_command_on_a_blank_project_still_creates_a_scene() -> None:
+    composition, _ = edit("title: Hello", html="", project_name="Draft")
+    assert composition.title == "Hello"
+    assert headings(composition) == ["Hello"]
+
+
+def test_unreadable_html_is_replaced_by_a_new_composition() -> None:
+    composition, outcome = edit("Hello there", html="<p>someone else's html</p>")
+    assert len(composition.scenes) >= 1
+    assert "not a storyboard" in outcome.message
+
+
+# ----------------------------------------------------------------- streaming material
+
+
+def test_updates_end_with_the_final_html_and_all_parse() -> None:
+    _, outcome = edit("Add a scene about pricing. Make scene 1 blue. Remove scene 2")
+    assert outcome.html_updates[-1] == outcome.html
+    assert len(outcome.html_updates) >= 3
+    for update in outcome.html_updates:
+        assert has_preview(update)
+    # An added scene first appears with its heading only, as if being typed.
+    drafts = [parse_composition(update) for update in outcome.html_updates]
+    assert any(
+        d is not None and d.scenes[-1].heading == "Pricing" and d.scenes[-1].body == ""
+        for d in drafts
+    )
+
+
+def test_a_no_op_still_streams_one_update() -> None:
+    _, outcome = edit("remove scene 9")
+    assert outcome.html_updates == (outcome.html,)
+    assert "There is no scene 9" in outcome.message
+
+
+def test_text_chunks_join_into_the_message() -> None:
+    _, outcome = edit("Add a scene about pricing and make it blue. Translate to German.")
+    assert len(outcome.text_chunks) > 1
+    assert "".join(outcome.text_chunks) == outcome.message
+    assert all(outcome.text_chunks)
+
+
+# ------------------------------------------------------------------------ determinism
+
+
+def test_same_inputs_give_the_same_outcome_on_any_editor() -> None:
+    first = ScriptedEditor(seed=7).edit(BASE_HTML, "Add a scene about pricing")
+    second = ScriptedEditor(seed=7).edit(BASE_HTML, "Add a scene about pricing")
+    assert first == second
+
+
+def test_the_seed_and_every_input_change_the_outcome() -> None:
+    base = ScriptedEditor(seed=0).edit("", "Hello world", project_name="A")
+    by_seed = {
+        ScriptedEditor(seed=seed).edit("", "Hello world", project_name="A").html
+        for seed in range(8)
+    }
+    assert len(by_seed) > 1
+    assert ScriptedEditor().edit("", "Hello world", project_name="B").html != base.html
+    assert (
+        ScriptedEditor().edit("", "Hello world", project_name="A", aspect_ratio="1:1").html
+        != base.html
+    )
+
+
+def test_nondeterministic_mode_gives_different_html_for_the_same_inputs() -> None:
+    editor = ScriptedEditor(seed=0, nondeterministic=True)
+    outcomes = [editor.edit(BASE_HTML, "remove scene 2") for _ in range(5)]
+    assert len({outcome.html for outcome in outcomes}) == 5
+    for outcome in outcomes:
+        composition = parse_composition(outcome.html)
+        assert composition is not None
+        assert headings(composition) == ["Meet Acme", "Available today"]
+
+
+def test_the_editor_is_thread_safe() -> None:
+    editor = ScriptedEditor(seed=3)
+    messages = [f"Add a scene about topic {n}" for n in range(16)]
+    expected = [editor.edit(BASE_HTML, message) for message in messages]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda message: editor.edit(BASE_HTML, message), messages))
+    assert results == expected
+
+
+# ---------------------------------------------------------------------------- limits
+
+
+def test_scene_durations_are_clamped() -> None:
+    composition, outcome = edit("make scene 1 50 seconds")
+    assert durations(composition)[0] == MAX_SCENE_SECONDS
+    assert "a scene lasts 1 to 10 s" in outcome.message
+    composition, _ = edit("make scene 2 0.2 seconds")
+    assert durations(composition)[1] == MIN_SCENE_SECONDS
+
+
+def test_scene_count_and_total_length_are_capped() -> None:
+    html = BASE_HTML
+    editor = ScriptedEditor()
+    for number in range(MAX_SCENES + 2):
+        html = editor.edit(html, f"Add a scene about item {number}").html
+    html = editor.edit(html, "make every scene 10 seconds").html
+    composition = parse_composition(html)
+    assert composition is not None
+    assert len(composition.scenes) == MAX_SCENES
+    assert composition.duration <= MAX_TOTAL_SECONDS + 1e-9
+
+
+def test_the_last_scene_cannot_be_removed() -> None:
+    composition, outcome = edit("remove scenes 1 to 3")
+    assert headings(composition) == ["Meet Acme"]
+    assert "at least one scene" in outcome.message
+
+
+def test_a_maximal_message_is_handled_quickly() -> None:
+    message = ("word " * 2000)[:10_000]
+    started = time.perf_counter()
+    composition, _ = edit(message)
+    assert time.perf_counter() - started < 2.0
+    assert len(composition.scenes[-1].heading) <= 60
+    assert len(composition.scenes[-1].body) <= 220
+
+
+selected_shapes = st.lists(
+    st.one_of(
+        st.fixed_dictionaries({"selector": st.sampled_from(["#scene-1", "#scene-3", "p", ""])}),
+        st.dictionaries(
+            st.text(max_size=8), st.one_of(st.integers(), st.text(max_size=12), st.none())
+        ),
+    ),
+    max_size=3,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    message=st.one_of(
+        st.text(min_size=1, max_size=300),
+        st.lists(
+            st.sampled_from(
+                [
+                    "remove",
+                    "scene",
+                    "2",
+                    "the",
+                    "last",
+                    "make",
+                    "every",
+                    "seconds",
+                    "10",
+                    "translate",
+                    "to",
+                    "de",
+                    "title:",
+                    "and",
+                    "shorten",
+                    "blue",
+                    "add",
+                    "it",
+                    ".",
+                    ";",
+                    "\n",
+                    "opening",
+                    "more",
+                    "direct",
+                    "scenes 1 to 99",
+                    "by 50 s",
+                ]
+            ),
+            min_size=1,
+            max_size=20,
+        ).map(" ".join),
+    ),
+    selected=selected_shapes,
+    blank=st.booleans(),
+)
+def test_any_message_gives_a_valid_composition(
+    message: str, selected: list[dict[str, Any]], blank: bool
+) -> None:
+    outcome = ScriptedEditor(seed=1).edit("" if blank else BASE_HTML, message, selected=selected)
+    composition = parse_composition(outcome.html)
+    assert composition is not None
+    assert 1 <= len(composition.scenes) <= MAX_SCENES
+    assert all(MIN_SCENE_SECONDS <= d <= MAX_SCENE_SECONDS for d in durations(composition))
+    assert composition.duration <= MAX_TOTAL_SECONDS + 1e-9
+    assert outcome.html_updates
+    assert outcome.html_updates[-1] == outcome.html
+    assert "".join(outcome.text_chunks) == outcome.message
+    assert outcome.message
