@@ -11,6 +11,7 @@ observed costs they rest on may have grown since.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +52,9 @@ class SavedPlan:
 def spec_digest(spec: Spec) -> str:
     """A digest of everything in the expanded spec that can change a plan."""
     data = spec.model_dump(mode="json", exclude={"path", "out_dir"})
-    data["outDir"] = spec.out_dir.as_posix()
+    # Where outputs go matters, relative to the spec: a moved checkout plans the same.
+    out_dir = spec.out_dir if spec.out_dir.is_absolute() else spec.root / spec.out_dir
+    data["outDir"] = Path(os.path.relpath(out_dir, spec.root)).as_posix()
     return sha256_hex(canonical_json(data))
 
 
