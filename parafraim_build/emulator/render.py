@@ -298,27 +298,30 @@ def _run(command: list[str], total_frames: int, progress: _Progress, *, timeout:
             )
         except OSError as exc:
             raise RenderError(f"cannot start ffmpeg: {exc}") from exc
-        timer = threading.Timer(timeout, process.kill)
+        killed = threading.Event()
+
+        def kill() -> None:
+            # A hung ffmpeg is killed, which ends the read loop below.
+            killed.set()
+            process.kill()
+
+        timer = threading.Timer(timeout, kill)
         timer.start()
         try:
-            assert process.stdout is not None
-            for raw in process.stdout:
-                line = raw.decode("utf-8", "replace").strip()
-                if line.startswith("frame="):
-                    with_frame = line.partition("=")[2]
-                    if with_frame.isdigit():
-                        done = int(with_frame) / max(total_frames, 1)
+            with process:
+                assert process.stdout is not None
+                for raw in process.stdout:
+                    key, _, value = raw.decode("utf-8", "replace").strip().partition("=")
+                    if key == "frame" and value.isdigit():
+                        done = int(value) / max(total_frames, 1)
                         progress(_DRAWN + (_ENCODED - _DRAWN) * done)
-            code = process.wait()
         finally:
             timer.cancel()
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+        code = process.returncode
         if code != 0:
             stderr.seek(0)
             tail = stderr.read().decode("utf-8", "replace")[-_STDERR_TAIL:].strip()
-            reason = "timed out" if code < 0 and not timer.is_alive() else f"exit code {code}"
+            reason = f"timed out after {timeout:.0f} s" if killed.is_set() else f"exit code {code}"
             raise RenderError(f"ffmpeg failed ({reason}): {tail or 'no message'}")
 
 
