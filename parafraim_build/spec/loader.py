@@ -58,12 +58,14 @@ def display_name(path: Path) -> str:
 def _load(
     path: Path, display: str, overrides: dict[str, str], problems: ProblemCollector
 ) -> Spec | None:
+    if not path.exists() and not path.is_symlink():
+        problems.add_file(
+            display,
+            "the spec does not exist: run `parafraim-build init` to start one, or pass -f SPEC",
+        )
+        return None
     text = read_text(path, display, problems, "spec")
     if text is None:
-        if not path.exists():
-            problems.add_file(
-                display, "run `parafraim-build init` to start a spec, or pass -f SPEC"
-            )
         return None
     doc = parse_yaml(SourceText.from_text(display, text), text, problems)
     if doc is None:

@@ -33,7 +33,7 @@ from parafraim_build.spec.document import (
     TemplateIdDocument,
     VideoDocument,
 )
-from parafraim_build.spec.problems import ProblemCollector, suggestion
+from parafraim_build.spec.problems import ProblemCollector, did_you_mean, suggestion
 from parafraim_build.spec.source import KeyPath
 from parafraim_build.spec.yamlsource import YamlDocument
 
@@ -57,8 +57,19 @@ def check_structure(doc: YamlDocument, problems: ProblemCollector) -> SpecDocume
         errors = exc.errors(include_url=False)
     repaired: Any = copy.deepcopy(doc.data)
     usable = isinstance(repaired, dict)
-    for error in errors:
-        path = _report(doc, error, problems)
+    located = [(real_path(doc.data, error["loc"]), error) for error in errors]
+    # "unknown key 'mesage' (did you mean 'message'?)" already says that message is missing.
+    misspelt = {
+        (path[:-1], did_you_mean(str(path[-1]), _allowed(doc.data, path[:-1])))
+        for path, error in located
+        if error["type"] == "extra_forbidden"
+    }
+    for path, error in located:
+        if doc.is_broken(path):
+            continue
+        if error["type"] == "missing" and (path[:-1], path[-1]) in misspelt:
+            continue
+        _report(doc, path, error, problems)
         if usable:
             usable = _set_aside(repaired, path, error["type"])
     if not usable or not repaired.get("videos"):
@@ -81,15 +92,19 @@ def _set_aside(data: dict[str, Any], path: KeyPath, kind: str) -> bool:
     if path == ("version",):
         data["version"] = 1
         return True
-    if path[0] == "vars" and len(path) == 2:
+    if path[0] == "vars" and len(path) == 2 and isinstance(data.get("vars"), dict):
         data["vars"][path[1]] = ""
         return True
     if path[0] == "videos" and (len(path) == 2 or "matrix" in path[2:3]):
-        data["videos"].pop(path[1], None)
+        videos = data.get("videos")
+        if isinstance(videos, dict):
+            videos.pop(path[1], None)
         return True
     whole_step = len(path) == 4 or (kind == "missing" and len(path) == 5)
     if path[0] == "videos" and path[2] == "steps" and len(path) >= 4 and whole_step:
-        _container(data, path[:3])[path[3]] = _STEP_PLACEHOLDER
+        steps = _container(data, path[:3])
+        if isinstance(steps, list):
+            steps[path[3]] = _STEP_PLACEHOLDER
         return True
     if kind == "missing" and path[-1] == "id":
         path = path[:-1]
@@ -102,7 +117,10 @@ def _set_aside(data: dict[str, Any], path: KeyPath, kind: str) -> bool:
 
 
 def _container(data: Any, path: KeyPath) -> Any:
+    """The value at ``path``, or ``None`` when an earlier repair already removed it."""
     for part in path:
+        if not _contains(data, part):
+            return None
         data = data[part]
     return data
 
@@ -133,8 +151,9 @@ def _contains(container: Any, part: int | str) -> bool:
     return isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container)
 
 
-def _report(doc: YamlDocument, error: ErrorDetails, problems: ProblemCollector) -> KeyPath:
-    path = real_path(doc.data, error["loc"])
+def _report(
+    doc: YamlDocument, path: KeyPath, error: ErrorDetails, problems: ProblemCollector
+) -> None:
     kind = error["type"]
     on_key = kind == "extra_forbidden"
     if kind == "missing":
@@ -143,13 +162,12 @@ def _report(doc: YamlDocument, error: ErrorDetails, problems: ProblemCollector) 
         if name == "version":
             message += " (start the spec with `version: 1`)"
         _add(doc, problems, parent, message, on_key=False)
-        return path
+        return
     if kind == "extra_forbidden":
         message = _unknown_key(doc.data, path)
     else:
         message = _describe_error(doc, path, error)
     _add(doc, problems, path, message, on_key=on_key)
-    return path
 
 
 def _add(
@@ -187,10 +205,15 @@ def _model_at(data: Any, path: KeyPath) -> type[BaseModel] | None:
     return None
 
 
+def _allowed(data: Any, parent: KeyPath) -> list[str]:
+    model = _model_at(data, parent)
+    return list(model.model_fields) if model is not None else []
+
+
 def _unknown_key(data: Any, path: KeyPath) -> str:
     parent, key = path[:-1], str(path[-1])
     model = _model_at(data, parent)
-    allowed = list(model.model_fields) if model is not None else []
+    allowed = _allowed(data, parent)
     if model is FileStepDocument and key == "message":
         return "a step has either `message` or `file`, not both"
     hint = suggestion(key, allowed)

@@ -33,11 +33,20 @@ _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 @dataclass(frozen=True)
 class YamlDocument:
-    """A parsed spec: its plain ``data`` and the ``spans`` of every value by key path."""
+    """A parsed spec: its plain ``data`` and the ``spans`` of every value by key path.
+
+    ``broken`` holds the paths whose value was refused while converting (an unsupported tag,
+    a bad number); they are already reported, so later stages stay quiet about them.
+    """
 
     source: SourceText
     data: Any
     spans: dict[KeyPath, NodeSpan]
+    broken: frozenset[KeyPath] = frozenset()
+
+    def is_broken(self, path: KeyPath) -> bool:
+        """Whether ``path`` is, or lies under, a value already reported as unreadable."""
+        return any(path[: len(bad)] == bad for bad in self.broken)
 
     def span(self, path: KeyPath) -> NodeSpan | None:
         """The span of ``path``, or of its nearest ancestor that has one."""
@@ -108,6 +117,10 @@ def parse_yaml(source: SourceText, text: str, problems: ProblemCollector) -> Yam
     """Compose and convert ``text``; every syntax or structure problem goes to ``problems``."""
     try:
         node = yaml.compose(text, Loader=_LOADER)
+    except RecursionError:
+        # Only the pure-Python parser recurses; libyaml stops at its own nesting limit.
+        problems.add(source, None, None, f"the document nests deeper than {MAX_DEPTH} levels")
+        return None
     except yaml.MarkedYAMLError as exc:
         _syntax_problem(source, exc, problems)
         return None
@@ -126,11 +139,65 @@ def parse_yaml(source: SourceText, text: str, problems: ProblemCollector) -> Yam
             source.display, "the spec is empty: expected a mapping with `version: 1` and `videos`"
         )
         return None
-    converter = _Converter(source, problems)
-    data = converter.convert(node, (), None, 0)
-    if converter.exhausted:
+    oversized = _oversized(node)
+    if oversized is not None:
+        problems.add(
+            source,
+            node.start_mark.line + 1,
+            node.start_mark.column + 1,
+            f"the document is too large: {oversized} (aliases nested in aliases?)",
+        )
         return None
-    return YamlDocument(source, data, converter.spans)
+    converter = _Converter(source, problems)
+    data = converter.convert(node, (), None)
+    return YamlDocument(source, data, converter.spans, frozenset(converter.broken))
+
+
+def _oversized(root: yaml.Node) -> str | None:
+    """Why the node graph is too big to convert, measured without expanding any alias.
+
+    Aliases share nodes, so ten aliases of ten aliases of ... describe billions of values in
+    a few lines; sizes and heights are memoized per node, so measuring costs one visit each.
+    """
+    measured: dict[int, tuple[int, int]] = {}
+    visiting: set[int] = set()
+
+    def measure(node: yaml.Node, depth: int) -> tuple[int, int]:
+        identity = id(node)
+        known = measured.get(identity)
+        if known is not None:
+            return known
+        if identity in visiting or depth > MAX_DEPTH:
+            raise _TooDeep
+        visiting.add(identity)
+        size, height = 1, 0
+        if isinstance(node, yaml.SequenceNode):
+            children: list[yaml.Node] = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            children = []
+        for child in children:
+            child_size, child_height = measure(child, depth + 1)
+            size += child_size
+            height = max(height, child_height + 1)
+        visiting.discard(identity)
+        measured[identity] = (size, height)
+        return size, height
+
+    try:
+        size, height = measure(root, 0)
+    except _TooDeep:
+        return f"it nests deeper than {MAX_DEPTH} levels"
+    if height > MAX_DEPTH:
+        return f"it nests deeper than {MAX_DEPTH} levels"
+    if size > MAX_VALUES:
+        return f"it expands to {size} values, more than {MAX_VALUES}"
+    return None
+
+
+class _TooDeep(Exception):
+    """Raised inside ``_oversized`` to unwind a measurement that went too deep."""
 
 
 def _syntax_problem(
@@ -174,30 +241,19 @@ class _Converter:
         self.source = source
         self.problems = problems
         self.spans: dict[KeyPath, NodeSpan] = {}
-        self.count = 0
-        self.exhausted = False
         self._reported: set[tuple[int, int]] = set()
+        self.broken: set[KeyPath] = set()
 
     def _problem(self, mark: Any, message: str, path: KeyPath) -> None:
+        self.broken.add(path)
         where = (mark.line, mark.column)
         if where in self._reported:
             return
         self._reported.add(where)
         self.problems.add(self.source, mark.line + 1, mark.column + 1, message, key_path=path)
 
-    def convert(self, node: yaml.Node, path: KeyPath, key: Position | None, depth: int) -> Any:
-        if self.exhausted:
-            return None
-        self.count += 1
-        if self.count > MAX_VALUES or depth > MAX_DEPTH:
-            self.exhausted = True
-            limit = f"{MAX_VALUES} values" if self.count > MAX_VALUES else f"{MAX_DEPTH} levels"
-            self._problem(
-                node.start_mark,
-                f"the document is too large: it expands past {limit} (aliases nested in aliases?)",
-                path,
-            )
-            return None
+    def convert(self, node: yaml.Node, path: KeyPath, key: Position | None) -> Any:
+        # ``_oversized`` has bounded the depth and the expanded size before we get here.
         self.spans[path] = _span(node, key)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
@@ -206,17 +262,14 @@ class _Converter:
                 self._problem(node.start_mark, f"unsupported YAML tag {node.tag}", path)
                 return None
             return [
-                self.convert(item, (*path, index), None, depth + 1)
-                for index, item in enumerate(node.value)
+                self.convert(item, (*path, index), None) for index, item in enumerate(node.value)
             ]
         if node.tag != _MAP or not isinstance(node, yaml.MappingNode):
             self._problem(node.start_mark, f"unsupported YAML tag {node.tag}", path)
             return None
         result: dict[str, Any] = {}
-        for name, key_node, value_node in self._pairs(node, path, depth):
-            result[name] = self.convert(
-                value_node, (*path, name), _position(key_node.start_mark), depth + 1
-            )
+        for name, key_node, value_node in self._pairs(node, path):
+            result[name] = self.convert(value_node, (*path, name), _position(key_node.start_mark))
         return result
 
     def _scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
@@ -236,7 +289,7 @@ class _Converter:
         return None
 
     def _pairs(
-        self, node: yaml.MappingNode, path: KeyPath, depth: int
+        self, node: yaml.MappingNode, path: KeyPath
     ) -> list[tuple[str, yaml.Node, yaml.Node]]:
         """The mapping's entries in order, duplicates reported, ``<<`` merges applied.
 
@@ -247,7 +300,7 @@ class _Converter:
         merged: list[tuple[str, yaml.Node, yaml.Node]] = []
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
-                merged.extend(self._merge_sources(value_node, path, depth))
+                merged.extend(self._merge_sources(value_node, path))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 self._problem(
@@ -274,15 +327,15 @@ class _Converter:
         return pairs
 
     def _merge_sources(
-        self, value: yaml.Node, path: KeyPath, depth: int
+        self, value: yaml.Node, path: KeyPath
     ) -> list[tuple[str, yaml.Node, yaml.Node]]:
         sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
         found: list[tuple[str, yaml.Node, yaml.Node]] = []
         for source in sources:
-            if not isinstance(source, yaml.MappingNode) or depth > MAX_DEPTH:
+            if not isinstance(source, yaml.MappingNode):
                 self._problem(
                     source.start_mark, "`<<` merges only mappings (an alias like *base)", path
                 )
                 continue
-            found.extend(self._pairs(source, path, depth + 1))
+            found.extend(self._pairs(source, path))
         return found
