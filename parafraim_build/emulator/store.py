@@ -117,7 +117,8 @@ class DirectoryStore:
                     path.unlink(missing_ok=True)
                 elif path.suffix == ".json":
                     loaded.records[kind].append(self._read(path))
-        for path in self.files_dir.glob(f"{_TEMP_PREFIX}*"):
+        for path in self.files_dir.glob(".*"):
+            # A render interrupted by a stop leaves its hidden partial file behind.
             path.unlink(missing_ok=True)
         stats_file = self.root / "stats.json"
         if stats_file.exists():
