@@ -1,0 +1,76 @@
+"""Text rewrites of the scripted editor: restyles, the translation marker, body variants."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from parafraim_build.emulator.wording import (
+    BODY_VARIANTS,
+    body_variant,
+    first_sentence,
+    restyle,
+    translate,
+    with_mention,
+)
+
+
+@pytest.mark.parametrize(
+    ("heading", "body", "style", "expected"),
+    [
+        (
+            "Meet the all new product for your whole team",
+            "It is fast and simple to use for everyone on any device. It also syncs.",
+            "tight",
+            (
+                "Meet the all new product",
+                "It is fast and simple to use for everyone on any device.",
+            ),
+        ),
+        ("Short", "Built for teams.", "tight", ("Short", "")),
+        ("Launch day", "Come and see.", "bold", ("Launch day!", "Come and see!")),
+        ("Launch day!", "Come and see!", "bold", ("LAUNCH DAY!", "Come and see!")),
+        ("Launch day!", "Wow!! Great!", "calm", ("Launch day", "Wow. Great.")),
+        ("launch DAY", "Calm.", "calm", ("Launch day", "Calm.")),
+    ],
+)
+def test_restyle(heading: str, body: str, style: str, expected: tuple[str, str]) -> None:
+    assert restyle(heading, body, style) == expected
+
+
+def test_restyle_changes_texts_that_allow_a_change() -> None:
+    for style in ("tight", "bold"):
+        assert restyle("Hello there", "A sentence of several words.", style) != (
+            "Hello there",
+            "A sentence of several words.",
+        )
+
+
+def test_translate_marks_and_swaps_glossary_words() -> None:
+    assert translate("Welcome to our new product", "de") == "[DE] Willkommen to unser neu Produkt"
+    assert translate("[DE] Willkommen", "fr") == "[FR] Willkommen"
+    assert translate("Hello", "ja") == "[JA] Hello"
+    assert translate("", "de") == ""
+    assert translate("Thanks", "pt-br") == "[PT-BR] Obrigado"
+
+
+def test_with_mention_adds_a_missing_name_only() -> None:
+    assert with_mention("Built for teams.", "Acme") == "Built for teams. For Acme."
+    assert with_mention("Built for Acme teams.", "acme") == "Built for Acme teams."
+    assert with_mention("", "Acme") == "For Acme."
+    assert with_mention("Body.", None) == "Body."
+
+
+def test_body_variant_is_seeded_and_avoids_the_old_body() -> None:
+    first = body_variant("Pricing", random.Random(1))
+    assert first == body_variant("Pricing", random.Random(1))
+    formatted = {v.format(topic="Pricing", Topic="Pricing") for v in BODY_VARIANTS}
+    assert first in formatted
+    for seed in range(20):
+        assert body_variant("Pricing", random.Random(seed), avoid=first) != first
+
+
+def test_first_sentence() -> None:
+    assert first_sentence("One. Two.") == "One."
+    assert first_sentence("No end") == "No end"
