@@ -254,7 +254,9 @@ def _plan_project(
                 )
             )
             first += 1
-        composition = entry.composition_sha256 if first == len(wanted) else None
+        # A resumed task makes a composition nobody has seen yet.
+        known = resume is None and first == len(wanted)
+        composition = entry.composition_sha256 if known else None
         warnings = _rename_warnings(video, entry.name, entry.description, entry.projectId)
         return _Project(actions, first, "new step", composition, replaced=False, warnings=warnings)
     reuse = None if forced else _find_reuse(ctx, video.key, source_key(source.key_dict()), wanted)

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from parafraim_build.api.models import RenderConfig
 from parafraim_build.cache import CachedOutput, CacheView, ProjectHistory
@@ -432,6 +434,15 @@ def test_a_task_with_its_id_is_resumed_then_the_rest_sent() -> None:
     assert plan.estimated_credits == 1 + 2 * 2
 
 
+def test_after_resuming_the_last_task_the_render_key_is_not_known_yet() -> None:
+    item = built(video("launch", "one", "two", renders={"hd": HD, "teaser": GIF}))
+    pending = PendingTask(step=3, key=keys_of(V3)[2], taskId="t-3", startedAt=T0)
+    lock, outputs = lock_of(("launch", edited(item, pending=(pending,))))
+    plan = plan_of(spec(V3), lock, outputs)
+    assert actions(plan) == [("resume_task", 3), ("render", "hd"), ("render", "teaser")]
+    assert [a.render_key for a in plan.video("launch").actions[1:]] == [None, None]
+
+
 def test_a_task_whose_id_was_not_recorded_replaces_the_project() -> None:
     item = built(video("launch", "one", renders={"hd": HD, "teaser": GIF}))
     pending = PendingTask(step=2, key=keys_of(V3)[1], taskId=None, startedAt=T0)
@@ -843,3 +854,206 @@ def test_fractional_credits_stay_fractional() -> None:
     )
     assert plan.to_json()["estimatedCredits"] == 2.2
     assert plan.cost_label == "test prices"
+
+
+# ------------------------------------------------- property: plan, apply, plan
+
+
+class FakeService:
+    """Carries plans out the way the executor must, against a deterministic fake service.
+
+    Outcomes go into the lock through its helpers only, histories into a fake run cache
+    (in flight while a message is pending), outputs into a fake disk. ``crash_after`` stops a
+    video's pipeline in the middle of an operation, leaving its write-ahead record behind.
+    """
+
+    def __init__(self) -> None:
+        self.lock: Lock | None = None
+        self.disk: dict[str, OutputState] = {}
+        self.histories: dict[str, ProjectHistory] = {}
+        self.cached: dict[str, CachedOutput] = {}
+        self.projects = 0
+        self.messages_sent: list[tuple[str, str]] = []  # (project, chain key)
+
+    def view(self) -> CacheView:
+        return CacheView(histories=tuple(self.histories.values()), outputs=dict(self.cached))
+
+    def remember(self, video: str) -> None:
+        assert self.lock is not None
+        entry = self.lock.videos[video]
+        self.histories[entry.projectId] = ProjectHistory(
+            project_id=entry.projectId,
+            scope=None,
+            video=video,
+            source=entry.source,
+            name=entry.name,
+            description=entry.description,
+            initial_composition_sha256=entry.initialCompositionSha256,
+            steps=entry.steps,
+            in_flight=entry.pending_task is not None,
+        )
+
+    def apply(self, plan: Plan, crash: Mapping[str, tuple[int, bool]] | None = None) -> None:
+        crash = crash or {}
+        lock = (self.lock or Lock.new(BASE, "acc")).with_templates(plan.template_pins)
+        self.lock = lock
+        for vp in plan.videos:
+            for op in vp.stale_pending:
+                self.lock = self.lock.drop_pending(vp.video, op)
+            cut, with_id = crash.get(vp.video, (-1, False))
+            for index, action in enumerate(vp.actions):
+                if index == cut:
+                    self._crash(vp.video, action, with_id)
+                    break
+                self._do(vp.video, action)
+            else:
+                if vp.drop_video:
+                    self.lock = self.lock.drop_video(vp.video)
+
+    def _crash(self, video: str, action: Any, with_id: bool) -> None:
+        assert self.lock is not None
+        if action.kind == "send_message":
+            pending = PendingTask(step=action.step, key=action.chain_key, startedAt=T0)
+            self.lock = self.lock.add_pending(video, pending)
+            self.remember(video)
+            # The message reached the service either way; only with_id did we learn it.
+            project = self.lock.videos[video].projectId
+            self.messages_sent.append((project, action.chain_key))
+            if with_id:
+                self.lock = self.lock.add_pending(video, pending.with_id(f"t-{action.chain_key}"))
+        elif action.kind == "render":
+            entry = self.lock.videos[video]
+            key = action.render_key or render_key(entry.composition_sha256, action.config)
+            pending = PendingRender(
+                render=action.render, key=key, config=action.config, startedAt=T0
+            )
+            self.lock = self.lock.add_pending(video, pending.with_id("j-x") if with_id else pending)
+
+    def _do(self, video: str, action: Any) -> None:
+        assert self.lock is not None
+        kind = action.kind
+        if kind in ("create_project", "use_template", "replace_project"):
+            if action.reuse is not None:
+                reuse = action.reuse
+                self.lock = self.lock.record_project(
+                    video,
+                    project_id=reuse.project_id,
+                    source=reuse.source,
+                    name=reuse.name,
+                    description=reuse.description,
+                    initial_composition_sha256=reuse.initial_composition_sha256,
+                    steps=reuse.steps,
+                )
+            else:
+                self.projects += 1
+                source = action.recipe.source
+                self.lock = self.lock.record_project(
+                    video,
+                    project_id=f"p{self.projects}",
+                    source=source,
+                    name=action.recipe.name,
+                    description=action.recipe.description,
+                    initial_composition_sha256="init-" + source_key(source.key_dict()),
+                )
+            self.remember(video)
+        elif kind in ("send_message", "resume_task"):
+            project = self.lock.videos[video].projectId
+            if kind == "send_message":
+                assert (project, action.chain_key) not in self.messages_sent, "sent twice"
+                self.messages_sent.append((project, action.chain_key))
+            else:
+                assert (project, action.chain_key) in self.messages_sent
+            step = StepRecord(key=action.chain_key, compositionSha256="h-" + action.chain_key)
+            self.lock = self.lock.record_step(video, step)
+            self.remember(video)
+        elif kind in ("render", "resume_render", "download", "copy_cached"):
+            composition = self.lock.videos[video].composition_sha256
+            key = render_key(composition, action.config)
+            assert action.render_key in (None, key)
+            record = RenderRecord(
+                key=key,
+                jobId=f"j-{key[:8]}",
+                path=action.path,
+                sha256="file-" + key,
+                size=1,
+                config=action.config,
+            )
+            if kind in ("download", "copy_cached"):
+                assert action.expected_sha256 == record.sha256
+            self.disk[action.path] = OutputState(action.path, True, 1, record.sha256)
+            self.cached[key] = CachedOutput(key, record.sha256, 1, action.config.format)
+            self.lock = self.lock.record_render(video, action.render, record)
+        elif kind == "remove_output":
+            self.disk[action.path] = OutputState(action.path, exists=False)
+            if action.forget:
+                self.lock = self.lock.remove_render(video, action.render)
+
+
+def check_up_to_date(service: FakeService, the_spec: Spec) -> None:
+    lock = service.lock
+    assert lock is not None
+    assert set(lock.videos) == set(the_spec.videos)
+    for key, v in the_spec.videos.items():
+        entry = lock.videos[key]
+        assert entry.chain == tuple(keys_of(v))
+        assert entry.pending == ()
+        if isinstance(entry.source, BlankSource) and not v.steps:
+            continue  # nothing to render
+        assert set(entry.renders) == set(v.renders)
+        for name, record in entry.renders.items():
+            assert record.key == render_key(entry.composition_sha256, v.renders[name])
+            assert service.disk[record.path].matches(record.sha256, record.size)
+
+
+VIDEO_KEYS = ("v1", "v2", "v3")
+RENDERS = {"hd": HD, "gif": GIF, "fast": RenderConfig(fps=60)}
+
+a_video = st.builds(
+    lambda key, messages, aspect, renders, name: video(
+        key, *messages, aspect=aspect, renders={r: RENDERS[r] for r in renders}, name=name
+    ),
+    key=st.sampled_from(VIDEO_KEYS),
+    messages=st.lists(st.sampled_from(["a", "b", "c"]), max_size=3),
+    aspect=st.sampled_from(["16:9", "1:1"]),
+    renders=st.sets(st.sampled_from(sorted(RENDERS))),
+    name=st.sampled_from(["x", "y"]),
+)
+a_spec = st.lists(a_video, max_size=3, unique_by=lambda v: v.key).map(lambda vs: spec(*vs))
+a_crash = st.dictionaries(
+    st.sampled_from(VIDEO_KEYS), st.tuples(st.integers(0, 6), st.booleans()), max_size=2
+)
+
+
+a_loss = st.dictionaries(st.sampled_from(VIDEO_KEYS), st.booleans(), max_size=2)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    specs=st.lists(a_spec, min_size=1, max_size=4),
+    crashes=st.lists(a_crash, max_size=4),
+    losses=st.lists(a_loss, max_size=4),
+    wipes=st.lists(st.booleans(), max_size=4),
+)
+def test_applying_a_plan_leaves_nothing_to_do(
+    specs: list[Spec], crashes: list[Any], losses: list[dict[str, bool]], wipes: list[bool]
+) -> None:
+    """Whatever the spec edits, wherever a run stops, whatever outputs get lost or damaged
+    and whenever the run cache is deleted, one more plan+apply converges, and no project
+    ever gets a message twice."""
+    service = FakeService()
+    for index, the_spec in enumerate(specs):
+        if index < len(wipes) and wipes[index]:
+            service.histories.clear()
+            service.cached.clear()
+        crash = crashes[index] if index < len(crashes) else {}
+        for key, deleted in (losses[index] if index < len(losses) else {}).items():
+            for path in [p for p in service.disk if p.startswith(f"out/{key}/")]:
+                damaged = OutputState(path, exists=True, size=1, sha256="damaged")
+                service.disk[path] = OutputState(path, exists=False) if deleted else damaged
+        plan = plan_of(the_spec, service.lock, service.disk, service.view())
+        service.apply(plan, crash)
+        plan = plan_of(the_spec, service.lock, service.disk, service.view())
+        service.apply(plan)
+        check_up_to_date(service, the_spec)
+        final = plan_of(the_spec, service.lock, service.disk, service.view())
+        assert not final.changes, final.to_json()
