@@ -7,12 +7,22 @@ that ``parafraim-build templates --json | jq '.[].id'`` works.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import BaseModel
 from rich.table import Table
 
 from parafraim_build import console
 from parafraim_build.api.models import Credits, Me, ProjectSummary, TemplateSummary
+
+# Lists are read in 80-column terminals and CI logs: no borders, two spaces between columns.
+_LIST_STYLE: dict[str, Any] = {
+    "title_justify": "left",
+    "box": None,
+    "pad_edge": False,
+    "padding": (0, 2, 0, 0),
+    "header_style": "bold underline",
+}
 
 
 def _dump(model: BaseModel) -> object:
@@ -80,7 +90,7 @@ def print_credits(credits: Credits, *, as_json: bool) -> None:
     )
     if not credits.recent:
         return
-    table = Table(title="Recent transactions", title_justify="left")
+    table = Table(**_LIST_STYLE, title="Recent transactions")
     for column in ("when", "type", "amount", "description"):
         table.add_column(column, justify="right" if column == "amount" else "left")
     for entry in credits.recent:
@@ -101,10 +111,10 @@ def print_templates(templates: Sequence[TemplateSummary], *, as_json: bool) -> N
     if not templates:
         console.out("no templates match")
         return
-    table = Table(title=f"{len(templates)} templates", title_justify="left")
+    table = Table(**_LIST_STYLE, title=f"{len(templates)} templates")
     table.add_column("id", no_wrap=True)
-    table.add_column("name", overflow="fold")
-    table.add_column("category")
+    table.add_column("name", ratio=1)
+    table.add_column("category", no_wrap=True)
     table.add_column("uses", justify="right")
     table.add_column("preview")
     for template in templates:
@@ -126,9 +136,9 @@ def print_projects(projects: Sequence[ProjectSummary], *, as_json: bool) -> None
     if not projects:
         console.out("no projects yet")
         return
-    table = Table(title=f"{len(projects)} projects", title_justify="left")
+    table = Table(**_LIST_STYLE, title=f"{len(projects)} projects")
     table.add_column("id", no_wrap=True)
-    table.add_column("name", overflow="fold")
+    table.add_column("name", ratio=1)
     table.add_column("aspect")
     table.add_column("preview")
     table.add_column("updated")

@@ -1,0 +1,184 @@
+"""``whoami``, ``credits``, ``templates`` and ``projects`` against a real local engine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner, Result
+
+from parafraim_build.api.client import ParafraimClient
+from parafraim_build.api.models import CreateProjectRequest
+from parafraim_build.cli import main
+from parafraim_build.config import ApiSettings
+from parafraim_build.emulator import EngineConfig, RunningEngine, start_engine
+
+KEY = "pfk_cli_account_tests_5b1f0e"
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[RunningEngine]:
+    """One engine for the module: these commands only read, except where a test adds projects."""
+    running = start_engine(EngineConfig(api_key=KEY))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """``-v`` turns on DEBUG for the package logger; put it back after each test."""
+    logger = logging.getLogger("parafraim_build")
+    level, handlers = logger.level, list(logger.handlers)
+    yield
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
+
+
+@pytest.fixture
+def env(engine: RunningEngine, monkeypatch: pytest.MonkeyPatch) -> RunningEngine:
+    monkeypatch.setenv("PARAFRAIM_BASE_URL", engine.base_url)
+    monkeypatch.setenv("PARAFRAIM_API_KEY", engine.api_key)
+    return engine
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def add_projects(engine: RunningEngine, count: int) -> None:
+    async def create() -> None:
+        settings = ApiSettings(base_url=engine.base_url, api_key=engine.api_key)
+        async with ParafraimClient(settings) as client:
+            for n in range(count):
+                await client.create_project(CreateProjectRequest(name=f"cli project {n}"))
+
+    asyncio.run(create())
+
+
+@pytest.mark.usefixtures("env")
+def test_whoami_table_and_json(engine: RunningEngine) -> None:
+    table = invoke("whoami")
+    assert table.exit_code == 0, table.output
+    assert "Parafraim account" in table.stdout
+    assert "local" in table.stdout  # the engine's plan
+    assert engine.base_url in table.stdout
+    as_json = invoke("whoami", "--json")
+    assert as_json.exit_code == 0
+    me = json.loads(as_json.stdout)
+    assert me["plan"] == "local"
+    assert me["id"] in table.stdout
+
+
+@pytest.mark.usefixtures("env")
+def test_credits_table_and_json() -> None:
+    data = json.loads(invoke("credits", "--json").stdout)
+    assert data["balance"] == 10_000
+    assert isinstance(data["recent"], list)
+    table = invoke("credits")
+    assert table.exit_code == 0
+    assert "balance" in table.stdout
+    assert "10,000" in table.stdout
+
+
+@pytest.mark.usefixtures("env")
+def test_templates_lists_every_template_and_filters() -> None:
+    everything = json.loads(invoke("templates", "--json").stdout)
+    assert len(everything) >= 10
+    assert len({t["id"] for t in everything}) == len(everything)
+    category = everything[0]["category"]
+    filtered = json.loads(invoke("templates", "--category", category, "--json").stdout)
+    assert filtered
+    assert {t["category"] for t in filtered} == {category}
+    name = everything[0]["name"]
+    searched = json.loads(invoke("templates", "--q", name, "--json").stdout)
+    assert name in [t["name"] for t in searched]
+    table = invoke("templates", "--category", category)
+    assert table.exit_code == 0
+    assert everything[0]["id"] in table.stdout
+    assert f"{len(filtered)} templates" in table.stdout
+    none = invoke("templates", "--q", "no template is called this")
+    assert none.stdout.strip() == "no templates match"
+
+
+@pytest.mark.usefixtures("env")
+def test_projects_follows_every_page(engine: RunningEngine) -> None:
+    before = len(json.loads(invoke("projects", "--json").stdout))
+    if before == 0:
+        assert invoke("projects").stdout.strip() == "no projects yet"
+    add_projects(engine, 53)  # more than one page of 50
+    listed = json.loads(invoke("projects", "--json").stdout)
+    assert len(listed) == before + 53
+    assert len({p["id"] for p in listed}) == len(listed)
+    assert "compositionHtml" not in listed[0]
+    table = invoke("projects")
+    assert f"{before + 53} projects" in table.stdout
+    assert listed[-1]["id"] in table.stdout
+
+
+def test_a_missing_key_is_one_line_and_exit_1(
+    engine: RunningEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARAFRAIM_BASE_URL", engine.base_url)
+    result = invoke("whoami")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    first, *rest = result.stderr.splitlines()
+    assert first == "error: PARAFRAIM_API_KEY is not set"
+    assert all(line.startswith("hint: ") for line in rest)
+
+
+def test_a_bad_key_is_one_line_naming_the_variable(
+    engine: RunningEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARAFRAIM_BASE_URL", engine.base_url)
+    monkeypatch.setenv("PARAFRAIM_API_KEY", "pfk_not_the_right_one_77")
+    for command in ("whoami", "credits", "templates", "projects"):
+        result = invoke(command)
+        assert result.exit_code == 1
+        first = result.stderr.splitlines()[0]
+        assert first.startswith("error: Parafraim refused the API key in PARAFRAIM_API_KEY")
+        assert "UNAUTHORIZED" in first
+        assert "not_the_right_one" not in result.output
+
+
+def test_a_key_that_is_not_a_key_is_refused_before_any_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PARAFRAIM_API_KEY", "sk-live-0000")
+    result = invoke("credits")
+    assert result.exit_code == 1
+    assert "keys start with pfk_" in result.stderr
+    assert "sk-live-0000" not in result.output
+
+
+def test_an_unreachable_host_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("PARAFRAIM_BASE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("PARAFRAIM_API_KEY", KEY)
+    result = invoke("whoami")
+    assert result.exit_code == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"error: could not connect to http://127.0.0.1:{port}")
+    assert "PARAFRAIM_BASE_URL" in result.stderr
+
+
+def test_plain_http_to_a_remote_host_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARAFRAIM_BASE_URL", "http://parafraim.com")
+    monkeypatch.setenv("PARAFRAIM_API_KEY", KEY)
+    result = invoke("whoami")
+    assert result.exit_code == 1
+    assert "plain http://" in result.stderr.splitlines()[0]
+
+
+@pytest.mark.usefixtures("env")
+def test_verbose_logs_requests_without_the_key(engine: RunningEngine) -> None:
+    result = invoke("-v", "whoami", "--json")
+    assert result.exit_code == 0
+    assert f"GET {engine.base_url}/api/v1/me -> 200" in result.stderr
+    assert KEY.removeprefix("pfk_") not in result.output
