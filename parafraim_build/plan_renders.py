@@ -1,0 +1,264 @@
+"""The planner's output rules (``design.md`` §3 rule 5): renders, restores and removals.
+
+Given what ``plan.py`` decided about the project (and so whether the composition the renders
+will see is known at plan time), each declared render is skipped when its key and file
+checksum match, resumed when a job is pending, copied from the run cache, downloaded again
+or rendered; outputs no longer declared, or of videos no longer declared, are removed. Pure,
+like the rest of the planner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from parafraim_build.api.models import RenderConfig
+from parafraim_build.cache import CacheView
+from parafraim_build.digest import render_key
+from parafraim_build.lock_model import PendingRender, PendingTask, RenderRecord, VideoLock
+from parafraim_build.outputs import OutputState, output_relpath
+from parafraim_build.plan_model import Action, VideoPlan
+from parafraim_build.pricing_estimate import CostModel
+from parafraim_build.spec.models import Spec, Video
+
+
+@dataclass
+class PlanInputs:
+    """What every planning rule reads."""
+
+    spec: Spec
+    cache: CacheView
+    outputs: Mapping[str, OutputState]
+    costs: CostModel
+
+
+def plan_renders(
+    ctx: PlanInputs,
+    video: Video,
+    entry: VideoLock | None,
+    live: VideoLock | None,
+    composition: str | None,
+    stale: list[PendingTask | PendingRender],
+) -> list[Action]:
+    """The actions that make every declared render of ``video`` current.
+
+    ``composition`` is the sha256 the renders will see when it is known at plan time (no
+    step is sent or resumed before them), else None: then every render is made again, and
+    its key is left for the executor to compute. ``live`` is the lock entry whose pending
+    records still count (None when the project is replaced); pending records no action will
+    resolve are appended to ``stale``. Outputs that move to a new path are removed last.
+    """
+    actions: list[Action] = []
+    moved: list[Action] = []
+    known = composition or (entry.composition_sha256 if entry is not None else None)
+    duration = ctx.cache.durations.get(known) if known is not None else None
+    if entry is None:
+        fresh_reason = "new video"
+    elif live is None:
+        fresh_reason = "the project is replaced: every render is made again"
+    else:
+        fresh_reason = "the steps change: every render is made again"
+    for name in sorted(video.renders):
+        config = video.renders[name]
+        path = output_relpath(ctx.spec, video.key, name)
+        record = entry.renders.get(name) if entry is not None else None
+        pending = live.pending_render(name) if live is not None else None
+        if record is not None and record.path != path:
+            moved.append(
+                Action(
+                    "remove_output",
+                    reason=f"the output moves to {path}",
+                    render=name,
+                    path=record.path,
+                )
+            )
+        if composition is None:
+            if pending is not None:
+                stale.append(pending)
+            actions.append(_render(ctx, name, config, path, None, fresh_reason, duration))
+            continue
+        key = render_key(composition, config)
+        if pending is not None and pending.key == key:
+            actions.append(_resume_render(name, pending, path, live))
+            continue
+        if pending is not None:
+            stale.append(pending)
+        if record is not None and record.key == key:
+            observed = ctx.outputs.get(path, OutputState(path, exists=False))
+            if record.path == path and observed.matches(record.sha256, record.size):
+                continue
+            actions.append(_restore(ctx, name, config, path, key, record, observed, duration))
+        elif key in ctx.cache.outputs:
+            cached = ctx.cache.outputs[key]
+            why = _render_reason(record, composition, config)
+            actions.append(
+                Action(
+                    "copy_cached",
+                    reason=f"{why}; the same composition and config is in the run cache",
+                    render=name,
+                    config=config,
+                    render_key=key,
+                    path=path,
+                    expected_sha256=cached.sha256,
+                    expected_size=cached.size,
+                )
+            )
+        else:
+            why = _render_reason(record, composition, config)
+            actions.append(_render(ctx, name, config, path, key, why, duration))
+    return actions + moved
+
+
+def _render(
+    ctx: PlanInputs,
+    name: str,
+    config: RenderConfig,
+    path: str,
+    key: str | None,
+    reason: str,
+    duration: float | None,
+) -> Action:
+    return Action(
+        "render",
+        reason=reason,
+        render=name,
+        config=config,
+        render_key=key,
+        path=path,
+        credits=ctx.costs.render(config, duration),
+    )
+
+
+def _resume_render(name: str, pending: PendingRender, path: str, live: VideoLock | None) -> Action:
+    last_task = live.steps[-1].taskId if live is not None and live.steps else None
+    if pending.jobId is not None:
+        reason = (
+            f"render job {pending.jobId} was started by an interrupted run: "
+            "wait for it and record the output"
+        )
+    else:
+        reason = (
+            "a render was being requested when the last run stopped and its job id was not "
+            "recorded: it is looked up from the project's last task, or rendered again"
+        )
+    return Action(
+        "resume_render",
+        reason=reason,
+        render=name,
+        config=pending.config,
+        render_key=pending.key,
+        job_id=pending.jobId,
+        task_id=last_task,
+        path=path,
+    )
+
+
+def _restore(
+    ctx: PlanInputs,
+    name: str,
+    config: RenderConfig,
+    path: str,
+    key: str,
+    record: RenderRecord,
+    observed: OutputState,
+    duration: float | None,
+) -> Action:
+    """The output was made, but the file at ``path`` is not it: get it back, cheapest first."""
+    if record.path != path:
+        why = f"the output path changed from {record.path}"
+    elif not observed.exists:
+        why = "the output file is missing"
+    else:
+        why = "the output file does not match the lock's checksum (corrupt or edited)"
+    if key in ctx.cache.outputs:
+        return Action(
+            "copy_cached",
+            reason=f"{why}; copied from the run cache",
+            render=name,
+            config=config,
+            render_key=key,
+            path=path,
+            expected_sha256=record.sha256,
+            expected_size=record.size,
+        )
+    if record.jobId is not None:
+        return Action(
+            "download",
+            reason=f"{why}; downloaded again from render job {record.jobId}",
+            render=name,
+            config=config,
+            render_key=key,
+            job_id=record.jobId,
+            path=path,
+            expected_sha256=record.sha256,
+            expected_size=record.size,
+        )
+    return _render(ctx, name, config, path, key, f"{why}; no job to download it from", duration)
+
+
+def _render_reason(record: RenderRecord | None, composition: str, config: RenderConfig) -> str:
+    if record is None:
+        return "new render"
+    if record.config != config and render_key(composition, record.config) == record.key:
+        old, new = record.config.model_dump(), config.model_dump()
+        changes = ", ".join(f"{k} {old[k]} -> {new[k]}" for k in new if old[k] != new[k])
+        return f"config changed ({changes})"
+    return "the composition changed since this output was made"
+
+
+def plan_undeclared(
+    ctx: PlanInputs,
+    video: Video,
+    entry: VideoLock,
+    live: VideoLock | None,
+    stale: list[PendingTask | PendingRender],
+) -> list[Action]:
+    """Remove (and forget) the outputs of renders the video no longer declares."""
+    actions = []
+    for name in sorted(entry.renders):
+        if name not in video.renders:
+            record = entry.renders[name]
+            actions.append(
+                Action(
+                    "remove_output",
+                    reason=_removal_reason(ctx, record.path, "the render is no longer declared"),
+                    render=name,
+                    path=record.path,
+                    forget=True,
+                )
+            )
+    if live is not None:
+        stale += [
+            op
+            for op in live.pending
+            if isinstance(op, PendingRender) and op.render not in video.renders
+        ]
+    return actions
+
+
+def _removal_reason(ctx: PlanInputs, path: str, why: str) -> str:
+    observed = ctx.outputs.get(path)
+    if observed is not None and not observed.exists:
+        return f"{why} (the file is already gone)"
+    return why
+
+
+def plan_removed(ctx: PlanInputs, key: str, entry: VideoLock) -> VideoPlan:
+    """A video that left the spec: remove its outputs, then drop its lock entry."""
+    actions = tuple(
+        Action(
+            "remove_output",
+            reason=_removal_reason(ctx, record.path, "the video is no longer in the spec"),
+            render=name,
+            path=record.path,
+            forget=True,
+        )
+        for name, record in sorted(entry.renders.items())
+    )
+    warning = (
+        f"project {entry.projectId} stays on the service (the API cannot delete projects); "
+        "only the video's outputs and lock entry go"
+    )
+    return VideoPlan(
+        video=key, project_id=entry.projectId, actions=actions, warnings=(warning,), drop_video=True
+    )

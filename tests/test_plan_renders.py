@@ -1,0 +1,224 @@
+"""The planner's render rules, table-tested through ``make_plan`` with literal inputs:
+skip, resume, restore (copy or download), render only what changed, remove what is gone."""
+
+from __future__ import annotations
+
+import pytest
+from test_plan import (
+    GIF,
+    HD,
+    ROOT,
+    T0,
+    V3,
+    actions,
+    built,
+    edited,
+    lock_of,
+    plan_of,
+    reasons,
+    spec,
+    video,
+)
+
+from parafraim_build.api.models import RenderConfig
+from parafraim_build.cache import CachedOutput, CacheView
+from parafraim_build.digest import render_key
+from parafraim_build.lock_model import PendingRender
+from parafraim_build.outputs import OutputState
+
+# ------------------------------------------------------------------- pending renders
+
+
+def test_a_render_with_its_job_id_is_resumed() -> None:
+    item = built(V3)
+    hd = item.entry.renders["hd"]
+    pending = PendingRender(render="hd", key=hd.key, jobId="j-9", config=HD, startedAt=T0)
+    lock, outputs = lock_of(("launch", edited(item, pending=(pending,))))
+    del outputs["out/launch/hd.mp4"]
+    plan = plan_of(spec(V3), lock, outputs)
+    assert actions(plan) == [("resume_render", "hd")]
+    resume = plan.video("launch").actions[0]
+    assert (resume.job_id, resume.render_key, resume.path) == ("j-9", hd.key, "out/launch/hd.mp4")
+
+
+def test_a_render_whose_job_id_was_not_recorded_is_looked_up_from_the_last_task() -> None:
+    item = built(V3)
+    key = render_key("c3", GIF)
+    pending = PendingRender(render="teaser", key=key, jobId=None, config=GIF, startedAt=T0)
+    lock, outputs = lock_of(("launch", edited(item, pending=(pending,))))
+    plan = plan_of(spec(V3), lock, outputs)
+    (resume,) = plan.video("launch").actions
+    assert (resume.kind, resume.job_id, resume.task_id) == ("resume_render", None, "t-3")
+    assert "looked up from the project's last task" in resume.reason
+
+
+def test_a_pending_render_for_another_config_is_stale() -> None:
+    item = built(V3)
+    old = PendingRender(render="hd", key="old-key", jobId="j-1", config=HD, startedAt=T0)
+    lock, outputs = lock_of(("launch", edited(item, pending=(old,))))
+    new = V3.model_copy(update={"renders": {"hd": RenderConfig(fps=60), "teaser": GIF}})
+    plan = plan_of(spec(new), lock, outputs)
+    assert actions(plan) == [("render", "hd")]
+    assert plan.video("launch").stale_pending == (old,)
+
+
+# ------------------------------------------------------------------- renders
+
+
+@pytest.mark.parametrize(
+    ("disk", "cached", "expected", "reason"),
+    [
+        pytest.param("missing", False, "download", "the output file is missing", id="missing"),
+        pytest.param("corrupt", False, "download", "does not match the lock", id="corrupt"),
+        pytest.param("missing", True, "copy_cached", "copied from the run cache", id="cached"),
+    ],
+)
+def test_a_lost_output_is_restored_without_rendering(
+    disk: str, cached: bool, expected: str, reason: str
+) -> None:
+    item = built(V3)
+    lock, outputs = lock_of(("launch", item))
+    path = "out/launch/hd.mp4"
+    if disk == "missing":
+        outputs[path] = OutputState(path, exists=False)
+    else:
+        outputs[path] = OutputState(path, exists=True, size=100, sha256="something-else")
+    record = item.entry.renders["hd"]
+    cache = CacheView(
+        outputs={record.key: CachedOutput(record.key, "sha-hd", 100, "mp4")} if cached else {}
+    )
+    plan = plan_of(spec(V3), lock, outputs, cache)
+    assert actions(plan) == [(expected, "hd")]
+    (action,) = plan.video("launch").actions
+    assert reason in action.reason
+    assert (action.expected_sha256, action.expected_size) == ("sha-hd", 100)
+    assert action.credits == 0
+    if expected == "download":
+        assert (action.job_id, action.config) == ("j-hd", HD)  # config: the fallback render
+
+
+def test_an_output_not_in_the_plan_outputs_counts_as_missing() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    del outputs["out/launch/teaser.gif"]
+    assert actions(plan_of(spec(V3), lock, outputs)) == [("download", "teaser")]
+
+
+def test_a_lost_output_without_a_job_is_rendered_again() -> None:
+    item = built(V3)
+    records = dict(item.entry.renders)
+    records["hd"] = records["hd"].model_copy(update={"jobId": None})
+    lock, outputs = lock_of(("launch", edited(item, renders=records)))
+    outputs["out/launch/hd.mp4"] = OutputState("out/launch/hd.mp4", exists=False)
+    plan = plan_of(spec(V3), lock, outputs)
+    (action,) = plan.video("launch").actions
+    assert (action.kind, action.render_key) == ("render", records["hd"].key)
+    assert "no job to download it from" in action.reason
+
+
+def test_a_changed_config_renders_that_render_only() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    new = V3.model_copy(update={"renders": {"hd": RenderConfig(fps=60), "teaser": GIF}})
+    plan = plan_of(spec(new), lock, outputs)
+    assert actions(plan) == [("render", "hd")]
+    (action,) = plan.video("launch").actions
+    assert action.reason == "config changed (fps 30 -> 60)"
+    assert action.render_key == render_key("c3", RenderConfig(fps=60))
+    assert action.path == "out/launch/hd.mp4"
+
+
+def test_a_known_composition_and_config_is_copied_from_the_cache() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    config = RenderConfig(fps=60)
+    key = render_key("c3", config)
+    cache = CacheView(outputs={key: CachedOutput(key, "sha-60", 7, "mp4", "j-60")})
+    new = V3.model_copy(update={"renders": {"hd": config, "teaser": GIF}})
+    plan = plan_of(spec(new), lock, outputs, cache)
+    (action,) = plan.video("launch").actions
+    assert (action.kind, action.render_key, action.expected_sha256) == (
+        "copy_cached",
+        key,
+        "sha-60",
+    )
+    assert plan.estimated_credits == 0
+
+
+def test_a_changed_format_renders_to_the_new_path_and_removes_the_old_file() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    new = V3.model_copy(
+        update={"renders": {"hd": HD, "teaser": GIF.model_copy(update={"format": "mp4"})}}
+    )
+    plan = plan_of(spec(new), lock, outputs)
+    assert actions(plan) == [("render", "teaser"), ("remove_output", "teaser")]
+    render, remove = plan.video("launch").actions
+    assert render.path == "out/launch/teaser.mp4"
+    assert (remove.path, remove.forget) == ("out/launch/teaser.gif", False)
+
+
+def test_a_moved_out_dir_restores_the_outputs_at_the_new_place() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    moved = spec(V3).model_copy(update={"out_dir": ROOT / "build"})
+    plan = plan_of(moved, lock, outputs)
+    assert actions(plan) == [
+        ("download", "hd"),
+        ("download", "teaser"),
+        ("remove_output", "hd"),
+        ("remove_output", "teaser"),
+    ]
+    assert plan.video("launch").actions[0].path == "build/launch/hd.mp4"
+    assert "path changed from out/launch/hd.mp4" in reasons(plan)[0]
+
+
+def test_renders_of_an_older_composition_are_made_again() -> None:
+    # The last apply ran with --no-render after a step was added: renders are of c2.
+    item = built(video("launch", "one", "two", renders={"hd": HD, "teaser": GIF}))
+    item3 = built(V3)
+    lock, outputs = lock_of(("launch", edited(item3, renders=item.entry.renders)))
+    plan = plan_of(spec(V3), lock, outputs)
+    assert actions(plan) == [("render", "hd"), ("render", "teaser")]
+    assert reasons(plan)[0] == "the composition changed since this output was made"
+
+
+def test_a_known_duration_prices_the_render() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    new = V3.model_copy(update={"renders": {"hd": RenderConfig(fps=60), "teaser": GIF}})
+    plan = plan_of(spec(new), lock, outputs, CacheView(durations={"c3": 12.0}))
+    assert plan.estimated_credits == 14.0
+
+
+def test_an_undeclared_render_is_removed() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    new = V3.model_copy(update={"renders": {"hd": HD}})
+    plan = plan_of(spec(new), lock, outputs)
+    assert actions(plan) == [("remove_output", "teaser")]
+    (action,) = plan.video("launch").actions
+    assert (action.path, action.forget) == ("out/launch/teaser.gif", True)
+
+
+def test_no_render_plans_steps_and_removals_only() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    new = video("launch", "one", "two", "three", "four", renders={"hd": HD})
+    outputs["out/launch/hd.mp4"] = OutputState("out/launch/hd.mp4", exists=False)
+    plan = plan_of(spec(new), lock, outputs, no_render=True)
+    assert actions(plan) == [("send_message", 4), ("remove_output", "teaser")]
+
+
+# ------------------------------------------------------------ removed videos
+
+
+def test_a_video_removed_from_the_spec_loses_its_outputs_and_lock_entry() -> None:
+    lock, outputs = lock_of(("launch", built(V3)), ("old", built(video("old", "x"), "p-2")))
+    outputs["out/old/hd.mp4"] = OutputState("out/old/hd.mp4", exists=False)
+    plan = plan_of(spec(V3), lock, outputs)
+    old = plan.video("old")
+    assert actions(plan, "old") == [("remove_output", "hd")]
+    assert old.drop_video
+    assert old.actions[0].forget
+    assert "already gone" in old.actions[0].reason
+    assert "project p-2 stays on the service" in old.warnings[0]
+
+
+def test_a_removed_video_without_outputs_still_changes_the_lock() -> None:
+    lock, outputs = lock_of(("gone", built(video("gone", "x", renders={}))))
+    plan = plan_of(spec(), lock, outputs)
+    assert plan.changes
+    assert plan.to_json()["videos"] == [{"video": "gone", "projectId": "p-1", "actions": []}]
