@@ -482,7 +482,7 @@ class ScriptedEditor:
             if list(selected) and not session.selected:
                 session.notes.append("None of the selected elements is a scene of this video.")
         else:
-            intents = self._create(session, intents, project_name)
+            intents = self._create(session, intents)
         for intent in intents:
             session.apply(intent)
         if not intents and existing is not None and existing.scenes:
@@ -542,9 +542,7 @@ class ScriptedEditor:
         return _Session(title=title or DEFAULT_TITLE, aspect_ratio=ratio, rng=rng)
 
     @staticmethod
-    def _create(
-        session: _Session, intents: Sequence[Intent], project_name: str
-    ) -> Sequence[Intent]:
+    def _create(session: _Session, intents: Sequence[Intent]) -> Sequence[Intent]:
         """A blank project: the first plain clause becomes the opening scene (or an empty one)."""
         rest = list(intents)
         body = ""
