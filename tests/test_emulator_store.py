@@ -1,0 +1,69 @@
+"""Atomic writes and loading of the engine's state directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from parafraim_build.emulator.store import DirectoryStore, MemoryStore, write_atomically
+
+
+def test_an_atomic_write_replaces_the_file_and_leaves_nothing_else(tmp_path: Path) -> None:
+    target = tmp_path / "record.json"
+    target.write_text("old")
+    write_atomically(target, b'{"new": true}')
+    assert json.loads(target.read_text()) == {"new": True}
+    assert [path.name for path in tmp_path.iterdir()] == ["record.json"]
+
+
+def test_saves_land_in_order_and_load_back(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path)
+    futures = [store.save("projects", "p1", {"seq": 1, "version": n}) for n in range(50)]
+    store.save_account({"id": "a"}).result()
+    for future in futures:
+        future.result()
+    store.close()
+    loaded = DirectoryStore(tmp_path).load()
+    assert loaded.records["projects"] == [{"seq": 1, "version": 49}]
+    assert loaded.account == {"id": "a"}
+
+
+def test_a_record_is_serialised_when_saved_not_when_written(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path)
+    record = {"seq": 1, "name": "before"}
+    future = store.save("tasks", "t1", record)
+    record["name"] = "after"
+    future.result()
+    store.close()
+    assert json.loads((tmp_path / "tasks" / "t1.json").read_text())["name"] == "before"
+
+
+def test_loading_removes_leftovers_of_interrupted_writes(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path)
+    store.save("jobs", "j1", {"seq": 1}).result()
+    store.close()
+    (tmp_path / "jobs" / ".tmp-j2.json.abc").write_text("{half")
+    (tmp_path / "files" / ".j3.mp4.xyz.part").write_bytes(b"partial video")
+    (tmp_path / "files" / "j1.mp4").write_bytes(b"video")
+    loaded = DirectoryStore(tmp_path).load()
+    assert loaded.records["jobs"] == [{"seq": 1}]
+    assert sorted(path.name for path in (tmp_path / "jobs").iterdir()) == ["j1.json"]
+    assert sorted(path.name for path in (tmp_path / "files").iterdir()) == ["j1.mp4"]
+
+
+def test_stats_are_saved_beside_the_records(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path)
+    store.save_stats({"requests": {"total": 3, "byRoute": {"GET /api/v1/me": 3}}}).result()
+    store.close()
+    assert DirectoryStore(tmp_path).load().stats == {
+        "requests": {"total": 3, "byRoute": {"GET /api/v1/me": 3}}
+    }
+
+
+def test_the_memory_store_writes_nothing_and_cleans_its_files() -> None:
+    store = MemoryStore()
+    assert store.save("projects", "p", {"seq": 1}).result() is None
+    assert store.load().records == {"projects": [], "tasks": [], "jobs": []}
+    (store.files_dir / "x.mp4").write_bytes(b"v")
+    store.close()
+    assert not store.files_dir.exists()
