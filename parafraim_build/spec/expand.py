@@ -95,7 +95,8 @@ class Expander:
         self._problems = problems
         self._failures = 0
         self._configs: dict[tuple[tuple[str, Any], ...], RenderConfig] = {}
-        self._seen: dict[str, str] = {}
+        # Expanded key -> the entry and matrix combination that produced it first.
+        self._seen: dict[str, tuple[str, dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ reporting
 
@@ -165,12 +166,9 @@ class Expander:
             if not self._matrix_ok(path, entry):
                 continue
             for combination in matrix.expand(entry.matrix):
-                scope = _Scope(
-                    {**self._base, **combination},
-                    matrix.describe(combination) or None,
-                    bool(combination),
-                )
-                key = self._video_key(raw_key, scope)
+                # No video name yet: problems with the key itself quote the expanded key.
+                scope = _Scope({**self._base, **combination}, None, bool(combination))
+                key = self._video_key(raw_key, combination, scope)
                 if key is None:
                     continue
                 scope = _Scope({**scope.context, "video": key}, key, scope.in_matrix)
@@ -196,7 +194,7 @@ class Expander:
             )
         return self._failures == before
 
-    def _video_key(self, raw_key: str, scope: _Scope) -> str | None:
+    def _video_key(self, raw_key: str, combination: dict[str, Any], scope: _Scope) -> str | None:
         path: KeyPath = ("videos", raw_key)
         key = self._render(raw_key, path, scope, on_key=True)
         if key is None:
@@ -210,15 +208,18 @@ class Expander:
                 scope=scope,
             )
             return None
-        first = self._seen.get(key)
-        if first is None:
-            self._seen[key] = raw_key
+        seen = self._seen.get(key)
+        if seen is None:
+            self._seen[key] = (raw_key, combination)
             return key
+        first, first_combination = seen
         if first == raw_key:
+            example = f"{raw_key}-{{{{ {next(iter(combination))} }}}}"
             self._at(
                 path,
-                f"video key '{key}' is produced by more than one matrix combination: use the "
-                "matrix variables in the key (e.g. name-{{ lang }})",
+                f"video key '{key}' is produced by more than one matrix combination "
+                f"({matrix.describe(first_combination)} and {matrix.describe(combination)}): "
+                f"put the matrix variables in the key, e.g. {example}",
                 on_key=True,
             )
         else:

@@ -71,6 +71,11 @@ class Templates:
         self._env = _Sandbox(undefined=StrictUndefined, autoescape=False)
         self._compiled: dict[str, Template | TemplateFailure] = {}
 
+    @property
+    def compiled_count(self) -> int:
+        """How many distinct strings have been compiled (each exactly once)."""
+        return len(self._compiled)
+
     def render(self, text: str, context: Mapping[str, Any]) -> str | TemplateFailure:
         """``text`` rendered with ``context``, or why it could not be."""
         if not has_template(text):

@@ -108,9 +108,10 @@ def decode_text(raw: bytes, display: str, problems: ProblemCollector, what: str)
 
 
 def _byte_position(raw: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters, as an editor counts) of byte ``offset``."""
     line = raw.count(b"\n", 0, offset) + 1
-    column = offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
-    return line, column
+    start = raw.rfind(b"\n", 0, offset) + 1
+    return line, len(raw[start:offset].decode("utf-8", errors="replace")) + 1
 
 
 def parse_yaml(source: SourceText, text: str, problems: ProblemCollector) -> YamlDocument | None:

@@ -1,0 +1,444 @@
+"""Expansion: defaults merged under videos, matrix videos, keys, and every API limit checked
+after templating, each reported where it was written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_spec_support import load, only_problem, problems
+
+from parafraim_build.api.models import DESCRIPTION_MAX, MESSAGE_MAX, NAME_MAX, RenderConfig
+from parafraim_build.spec import TemplateRef
+from parafraim_build.spec.matrix import MAX_EXPANSIONS
+
+DEFAULTS = """\
+version: 1
+defaults:
+  aspectRatio: "1:1"
+  template: Product launch
+  renders:
+    hd: {width: 1280, height: 720, fps: 25}
+    teaser: {width: 480, height: 270, format: gif, quality: draft}
+videos:
+"""
+
+
+def test_defaults_merge_per_render_field_and_the_video_wins(tmp_path: Path) -> None:
+    spec = DEFAULTS + "  clip:\n    steps: [Hi.]\n    renders:\n      hd: {fps: 60}\n"
+    video = load(tmp_path, spec).videos["clip"]
+    assert video.renders == {
+        "hd": RenderConfig(width=1280, height=720, fps=60),
+        "teaser": RenderConfig(width=480, height=270, format="gif", quality="draft"),
+    }
+    assert video.template == TemplateRef(name="Product launch")
+    assert video.aspectRatio == "1:1"
+
+
+def test_api_defaults_fill_what_nobody_set(tmp_path: Path) -> None:
+    spec = "version: 1\nvideos:\n  clip:\n    steps: [Hi.]\n    renders: {hd: {}}\n"
+    video = load(tmp_path, spec).videos["clip"]
+    assert video.renders["hd"].model_dump() == {
+        "width": 1920,
+        "height": 1080,
+        "fps": 30,
+        "format": "mp4",
+        "quality": "standard",
+        "includeAudio": True,
+        "includeSubtitles": True,
+    }
+    assert video.aspectRatio == "16:9"
+    assert video.template is None
+    assert video.name == "clip"
+    assert video.description is None
+
+
+def test_default_renders_apply_to_every_video_and_videos_add_more(tmp_path: Path) -> None:
+    spec = DEFAULTS + (
+        "  a:\n    steps: [Hi.]\n"
+        "  b:\n    steps: [Hi.]\n    renders:\n      square: {width: 720, height: 720}\n"
+    )
+    videos = load(tmp_path, spec).videos
+    assert list(videos["a"].renders) == ["hd", "teaser"]
+    assert list(videos["b"].renders) == ["hd", "teaser", "square"]
+
+
+def test_a_video_opts_out_of_a_default_render_with_null(tmp_path: Path) -> None:
+    spec = DEFAULTS + "  clip:\n    steps: [Hi.]\n    renders:\n      teaser: null\n"
+    assert list(load(tmp_path, spec).videos["clip"].renders) == ["hd"]
+
+
+def test_opting_out_of_a_render_that_is_not_a_default(tmp_path: Path) -> None:
+    spec = DEFAULTS + "  clip:\n    steps: [Hi.]\n    renders:\n      teasr: null\n"
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == (
+        "'teasr: null' drops a render inherited from defaults, but defaults.renders has no "
+        "'teasr' (did you mean 'teaser'?)"
+    )
+    assert (problem.line, problem.column) == (12, 7)
+
+
+def test_template_null_starts_blank_despite_defaults(tmp_path: Path) -> None:
+    spec = DEFAULTS + '  clip:\n    template: null\n    aspectRatio: "9:16"\n    steps: [Hi.]\n'
+    video = load(tmp_path, spec).videos["clip"]
+    assert video.template is None
+    assert video.aspectRatio == "9:16"
+
+
+def test_template_by_id_is_lowercased(tmp_path: Path) -> None:
+    spec = (
+        "version: 1\nvideos:\n  clip:\n"
+        "    template: {id: 00000000-0000-0000-0000-00000000000A}\n    steps: [Hi.]\n"
+    )
+    template = load(tmp_path, spec).videos["clip"].template
+    assert template == TemplateRef(id="00000000-0000-0000-0000-00000000000a")
+
+
+def test_selected_elements_are_templated_and_passed_through(tmp_path: Path) -> None:
+    spec = """\
+    version: 1
+    videos:
+      scene-{{ n }}:
+        matrix: {n: [2]}
+        steps:
+          - message: Shorten this scene.
+            selectedElement: {selector: "#scene-{{ n }}", index: 1, tags: [a, "{{ video }}"]}
+            selectedElements: [{selector: "#title"}]
+    """
+    (step,) = load(tmp_path, spec).videos["scene-2"].steps
+    assert step.selectedElement == {"selector": "#scene-2", "index": 1, "tags": ["a", "scene-2"]}
+    assert step.selectedElements == ({"selector": "#title"},)
+
+
+def test_matrix_expands_to_the_cartesian_product_in_order(tmp_path: Path) -> None:
+    spec = """\
+    version: 1
+    videos:
+      ad-{{ lang }}-{{ size }}:
+        matrix: {lang: [en, de], size: [s, m, l]}
+        steps: ["{{ lang }} {{ size }}"]
+    """
+    videos = load(tmp_path, spec).videos
+    assert list(videos) == [
+        "ad-en-s",
+        "ad-en-m",
+        "ad-en-l",
+        "ad-de-s",
+        "ad-de-m",
+        "ad-de-l",
+    ]
+    assert videos["ad-de-m"].steps[0].message == "de m"
+
+
+LIMIT_CASES = [
+    # (id, video body, expected message, line, column)
+    (
+        "name too long after templating",
+        'name: "{{ long }}"',
+        f"name is {NAME_MAX + 1} characters after templating; the API takes at most {NAME_MAX}",
+        6,
+        11,
+    ),
+    ("name empty after templating", 'name: "{{ empty }}"', "name is empty after templating", 6, 11),
+    (
+        "description too long",
+        'description: "{{ long }}{{ long }}{{ long }}{{ long }}{{ long }}"',
+        f"description is {5 * (NAME_MAX + 1)} characters after templating; the API takes at "
+        f"most {DESCRIPTION_MAX}",
+        6,
+        18,
+    ),
+    (
+        "aspect ratio not offered",
+        'aspectRatio: "4:3"',
+        "aspectRatio '4:3' is not one of 16:9, 9:16, 1:1",
+        6,
+        18,
+    ),
+    (
+        "template id not a uuid",
+        "template: {id: nope}",
+        "template id 'nope' is not a UUID (like 00000000-0000-0000-0000-000000000007)",
+        6,
+        20,
+    ),
+    (
+        "template name empty",
+        'template: "{{ empty }}"',
+        "template name is empty after templating",
+        6,
+        15,
+    ),
+    (
+        "format not offered",
+        "renders: {hd: {format: webm}}",
+        "format 'webm' is not one of mp4, gif",
+        6,
+        28,
+    ),
+    (
+        "quality not offered",
+        "renders: {hd: {quality: ultra}}",
+        "quality 'ultra' is not one of draft, standard, high",
+        6,
+        29,
+    ),
+    (
+        "render name with a space",
+        'renders: {"hd video": {}}',
+        "render name 'hd video' is not a valid file name: use letters, digits, '.', '_' and "
+        "'-', start with a letter or digit, at most 64 characters",
+        6,
+        15,
+    ),
+    (
+        "render name templated into a bad one",
+        'renders: {"{{ dash }}hd": {}}',
+        "render name '-hd' is not a valid file name: use letters, digits, '.', '_' and '-', "
+        "start with a letter or digit, at most 64 characters",
+        6,
+        15,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "line", "column"),
+    [case[1:] for case in LIMIT_CASES],
+    ids=[case[0] for case in LIMIT_CASES],
+)
+def test_limits_after_templating(
+    tmp_path: Path, body: str, message: str, line: int, column: int
+) -> None:
+    spec = (
+        "version: 1\n"
+        f"vars: {{long: {'x' * (NAME_MAX + 1)}, empty: '', dash: '-'}}\n"
+        "videos:\n"
+        "  clip:\n"
+        "    steps: [Hi.]\n"
+        f"    {body}\n"
+    )
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == message
+    assert (problem.line, problem.column) == (line, column)
+
+
+def test_limits_at_their_edge_are_accepted(tmp_path: Path) -> None:
+    spec = f"""\
+    version: 1
+    vars: {{n: {"n" * NAME_MAX}, d: {"d" * DESCRIPTION_MAX}, m: {"m" * MESSAGE_MAX}}}
+    videos:
+      clip:
+        name: "{{{{ n }}}}"
+        description: "{{{{ d }}}}"
+        steps:
+          - "{{{{ m }}}}"
+          - message: Eight in all.
+            selectedElement: {{i: 0}}
+            selectedElements: [{{i: 1}}, {{i: 2}}, {{i: 3}}, {{i: 4}}, {{i: 5}}, {{i: 6}}, {{i: 7}}]
+    """
+    video = load(tmp_path, spec).videos["clip"]
+    assert len(video.name) == NAME_MAX
+    assert video.description is not None
+    assert len(video.description) == DESCRIPTION_MAX
+    assert len(video.steps[0].message) == MESSAGE_MAX
+    assert video.steps[1].selectedElements is not None
+    assert len(video.steps[1].selectedElements) == 7
+
+
+def test_message_one_past_the_limit(tmp_path: Path) -> None:
+    spec = f"""\
+    version: 1
+    vars: {{m: {"m" * MESSAGE_MAX}}}
+    videos:
+      clip:
+        steps:
+          - Hi.
+          - "{{{{ m }}}}!"
+    """
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == (
+        f"the message is {MESSAGE_MAX + 1} characters after templating; the API takes at most "
+        f"{MESSAGE_MAX}"
+    )
+    assert (problem.line, problem.column) == (7, 9)
+    assert problem.key_path == "videos.clip.steps[1]"
+
+
+def test_message_empty_after_templating(tmp_path: Path) -> None:
+    spec = 'version: 1\nvars: {x: ""}\nvideos:\n  clip:\n    steps: ["  {{ x }} "]\n'
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == "the message is empty after templating"
+    assert (problem.line, problem.column) == (5, 13)
+
+
+def test_more_than_eight_selected_elements_in_all(tmp_path: Path) -> None:
+    spec = """\
+    version: 1
+    videos:
+      clip:
+        steps:
+          - message: Nine in all.
+            selectedElement: {i: 0}
+            selectedElements: [{i: 1}, {i: 2}, {i: 3}, {i: 4}, {i: 5}, {i: 6}, {i: 7}, {i: 8}]
+    """
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == (
+        "the step selects 9 elements in all (selectedElement and selectedElements); the API "
+        "takes at most 8"
+    )
+    assert (problem.line, problem.column) == (5, 9)
+
+
+def test_problem_in_an_inherited_default_names_the_default_and_the_video(tmp_path: Path) -> None:
+    spec = """\
+    version: 1
+    defaults:
+      renders:
+        hd: {format: "{{ fmt }}"}
+    videos:
+      a:
+        steps: [Hi.]
+    """
+    problem = only_problem(tmp_path, spec)
+    assert problem.message.startswith("undefined variable 'fmt'")
+    assert problem.message.endswith("[in video a]")
+    assert (problem.line, problem.column) == (4, 22)
+    assert problem.key_path == "defaults.renders.hd.format"
+
+
+# ------------------------------------------------------------------ keys
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        ('"launch video"', "'launch video'"),
+        ("-launch", "'-launch'"),
+        ('"{{ brand }} launch"', "'Acme launch' (expanded from '{{ brand }} launch')"),
+        ("x" * 65, "'" + "x" * 65 + "'"),
+        ('"ünïcode"', "'ünïcode'"),
+        ('"a/b"', "'a/b'"),
+    ],
+)
+def test_video_keys_must_be_file_names(tmp_path: Path, key: str, shown: str) -> None:
+    spec = f"version: 1\nvars: {{brand: Acme}}\nvideos:\n  {key}:\n    steps: [Hi.]\n"
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == (
+        f"video key {shown} is not a valid file name: use letters, digits, '.', '_' and '-', "
+        "start with a letter or digit, at most 64 characters"
+    )
+    assert (problem.line, problem.column) == (4, 3)
+
+
+def test_key_of_64_characters_is_accepted(tmp_path: Path) -> None:
+    key = "a" + "b.c_d-" * 10 + "xyz"
+    assert len(key) == 64
+    spec = f"version: 1\nvideos:\n  {key}:\n    steps: [Hi.]\n"
+    assert list(load(tmp_path, spec).videos) == [key]
+
+
+def test_two_videos_expanding_to_the_same_key(tmp_path: Path) -> None:
+    spec = """\
+    version: 1
+    videos:
+      recap-de:
+        steps: [Hi.]
+      recap-{{ lang }}:
+        matrix: {lang: [en, de]}
+        steps: [Hi.]
+    """
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == (
+        "video key 'recap-de' (expanded from 'recap-{{ lang }}') is also produced by "
+        "videos.recap-de (line 3): two videos cannot share a key"
+    )
+    assert (problem.line, problem.column) == (5, 3)
+
+
+def test_matrix_key_without_the_matrix_variables(tmp_path: Path) -> None:
+    spec = "version: 1\nvideos:\n  recap:\n    matrix: {lang: [en, de, fr]}\n    steps: [Hi.]\n"
+    found = problems(tmp_path, spec)
+    assert [(p.message, p.line, p.column) for p in found] == [
+        (
+            "video key 'recap' is produced by more than one matrix combination (lang=en and "
+            "lang=de): put the matrix variables in the key, e.g. recap-{{ lang }}",
+            3,
+            3,
+        ),
+        (
+            "video key 'recap' is produced by more than one matrix combination (lang=en and "
+            "lang=fr): put the matrix variables in the key, e.g. recap-{{ lang }}",
+            3,
+            3,
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("matrix", "message", "column"),
+    [
+        ("{video: [a]}", "'video' is reserved: the tool sets it for every video", 14),
+        ("{brand: [a]}", "matrix list 'brand' has the name of a variable in vars: rename one", 14),
+        ("{my-lang: [a]}", "'my-lang' is not a usable variable name", 14),
+    ],
+)
+def test_bad_matrix_names(tmp_path: Path, matrix: str, message: str, column: int) -> None:
+    spec = (
+        "version: 1\nvars: {brand: Acme}\nvideos:\n  v-{{ video }}:\n"
+        f"    matrix: {matrix}\n    steps: [Hi.]\n"
+    ).replace("v-{{ video }}", "clip")
+    problem = only_problem(tmp_path, spec)
+    assert problem.message.startswith(message)
+    assert (problem.line, problem.column) == (5, column)
+
+
+def test_matrix_that_expands_too_far(tmp_path: Path) -> None:
+    side = int(MAX_EXPANSIONS**0.5) + 1
+    values = ", ".join(str(i) for i in range(side))
+    spec = (
+        "version: 1\nvideos:\n  v-{{ a }}-{{ b }}:\n"
+        f"    matrix: {{a: [{values}], b: [{values}]}}\n    steps: [Hi.]\n"
+    )
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == (
+        f"the matrix expands to {side * side} videos; at most {MAX_EXPANSIONS} per entry"
+    )
+    assert (problem.line, problem.column) == (4, 5)
+
+
+def test_every_expansion_problem_is_reported_per_video(tmp_path: Path) -> None:
+    spec = """\
+    version: 1
+    vars: {short: ok}
+    videos:
+      t-{{ lang }}:
+        matrix: {lang: [en, de]}
+        name: "{{ 'x' * 101 if lang == 'de' else short }}"
+        steps: [Hi.]
+    """
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == (
+        f"name is 101 characters after templating; the API takes at most {NAME_MAX} [in video t-de]"
+    )
+
+
+def test_all_problems_of_all_videos_in_one_run(tmp_path: Path) -> None:
+    spec = """\
+    version: 1
+    videos:
+      a:
+        aspectRatio: "4:3"
+        steps: ["{{ x }}"]
+      b:
+        template: {id: nope}
+        renders: {hd: {format: avi}}
+        steps: [Hi.]
+    """
+    found = problems(tmp_path, spec)
+    assert [(p.line, p.key_path) for p in found] == [
+        (4, "videos.a.aspectRatio"),
+        (5, "videos.a.steps[0]"),
+        (7, "videos.b.template.id"),
+        (8, "videos.b.renders.hd.format"),
+    ]
