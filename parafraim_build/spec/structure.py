@@ -102,9 +102,9 @@ def _set_aside(data: dict[str, Any], path: KeyPath, kind: str) -> bool:
         return True
     whole_step = len(path) == 4 or (kind == "missing" and len(path) == 5)
     if path[0] == "videos" and path[2] == "steps" and len(path) >= 4 and whole_step:
-        steps = _container(data, path[:3])
-        if isinstance(steps, list):
-            steps[path[3]] = _STEP_PLACEHOLDER
+        steps, index = _container(data, path[:3]), path[3]
+        if isinstance(steps, list) and isinstance(index, int):
+            steps[index] = _STEP_PLACEHOLDER
         return True
     if kind == "missing" and path[-1] == "id":
         path = path[:-1]
