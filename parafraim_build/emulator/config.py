@@ -70,8 +70,8 @@ class EngineConfig:
     """One engine: its account, limits, pace, persistence and faults.
 
     ``api_key`` is kept out of ``repr`` so that a logged or printed config never shows it.
-    ``credits`` and ``project_limit`` describe the account of a *new* state directory; an
-    existing one keeps the allowance it was created with (see ``docs/engine.md``).
+    ``credits`` is the monthly allowance: the balance is always ``credits`` minus what the
+    state has spent, so restarting a state directory with another value moves the balance.
     """
 
     api_key: str = field(default=DEFAULT_API_KEY, repr=False)
