@@ -26,11 +26,11 @@ from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from parafraim_build import __version__
 from parafraim_build.api import download as _download
@@ -39,7 +39,6 @@ from parafraim_build.api.download import Downloaded, UrlRejectedError, safe_url
 from parafraim_build.api.errors import (
     Failure,
     FailureKind,
-    bad_data_error,
     classify_exception,
     classify_response,
     envelope_data,
@@ -52,7 +51,6 @@ from parafraim_build.api.models import (
     Me,
     MessageAccepted,
     Page,
-    Pagination,
     ProjectCreated,
     ProjectSummary,
     RenderConfig,
@@ -65,10 +63,11 @@ from parafraim_build.api.models import (
     TemplateSummary,
     UseTemplateRequest,
 )
+from parafraim_build.api.pagination import build_page, iter_pages, parse_data, parse_post_data
 from parafraim_build.api.retry import RetryPolicy, decide, outcome_unknown
 from parafraim_build.api.sse import SSEDecoder, task_event
 from parafraim_build.config import ApiSettings
-from parafraim_build.errors import DownloadError, OutcomeUnknownError, TransientError
+from parafraim_build.errors import DownloadError, TransientError
 from parafraim_build.logs import redact
 
 __all__ = ["USER_AGENT", "Downloaded", "ParafraimClient"]
@@ -78,9 +77,6 @@ log = logging.getLogger("parafraim_build.api")
 USER_AGENT = f"parafraim-build/{__version__}"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 _ERROR_BODY_LIMIT = 64 * 1024
-
-ModelT = TypeVar("ModelT", bound=BaseModel)
-ItemT = TypeVar("ItemT", ProjectSummary, TemplateSummary)
 
 # What to look at before trying again, per POST whose outcome is unknown.
 _CHECK_CREATE = "run `parafraim-build projects` to see whether the project was created"
@@ -169,12 +165,12 @@ class ParafraimClient:
     async def me(self) -> Me:
         """``GET /me``: the account the key belongs to."""
         data, _ = await self._call("GET", "/me", route="/me")
-        return _parse(Me, data, "GET", "/me")
+        return parse_data(Me, data, "GET", "/me")
 
     async def credits(self) -> Credits:
         """``GET /credits``: balance, allowance, usage and recent transactions."""
         data, _ = await self._call("GET", "/credits", route="/credits")
-        return _parse(Credits, data, "GET", "/credits")
+        return parse_data(Credits, data, "GET", "/credits")
 
     # ----------------------------------------------------------------- projects
 
@@ -182,11 +178,11 @@ class ParafraimClient:
         """``GET /projects``: one page of project summaries (no composition HTML)."""
         params = {"page": max(page, 1), "pageSize": _clamp_page_size(page_size)}
         data, pagination = await self._call("GET", "/projects", route="/projects", params=params)
-        return _page(ProjectSummary, data, pagination, "/projects", params)
+        return build_page(ProjectSummary, data, pagination, "/projects", params)
 
     def iter_projects(self) -> AsyncIterator[ProjectSummary]:
         """Every project of the account, page after page (50 per request)."""
-        return _iter_pages(lambda page: self.list_projects(page=page, page_size=PAGE_SIZE_MAX))
+        return iter_pages(lambda page: self.list_projects(page=page, page_size=PAGE_SIZE_MAX))
 
     async def create_project(self, request: CreateProjectRequest) -> ProjectCreated:
         """``POST /projects``: a blank project, or one seeded from ``templateId``."""
@@ -197,7 +193,7 @@ class ParafraimClient:
             body=_body(request),
             check=_CHECK_CREATE,
         )
-        return _parse_post(ProjectCreated, data, "/projects", _CHECK_CREATE)
+        return parse_post_data(ProjectCreated, data, "/projects", _CHECK_CREATE)
 
     async def use_template(self, template_id: str, request: UseTemplateRequest) -> ProjectCreated:
         """``POST /templates/{id}/use``: a new project copied from a template."""
@@ -209,7 +205,7 @@ class ParafraimClient:
             body=_body(request),
             check=_CHECK_CREATE,
         )
-        return _parse_post(ProjectCreated, data, route, _CHECK_CREATE)
+        return parse_post_data(ProjectCreated, data, route, _CHECK_CREATE)
 
     # -------------------------------------------------------------------- tasks
 
@@ -224,13 +220,13 @@ class ParafraimClient:
             body=_body(request),
             check=_CHECK_MESSAGE,
         )
-        return _parse_post(MessageAccepted, data, route, _CHECK_MESSAGE)
+        return parse_post_data(MessageAccepted, data, route, _CHECK_MESSAGE)
 
     async def get_task(self, task_id: str) -> Task:
         """``GET /tasks/{id}``: the task as persisted, the truth about its outcome."""
         route = "/tasks/{taskId}"
         data, _ = await self._call("GET", f"/tasks/{_segment(task_id)}", route=route)
-        return _parse(Task, data, "GET", route)
+        return parse_data(Task, data, "GET", route)
 
     async def stream_task(
         self, project_id: str, task_id: str, *, from_id: int | None = None
@@ -317,13 +313,13 @@ class ParafraimClient:
             body=_body(RenderRequest(config=config)),
             check=_CHECK_RENDER,
         )
-        return _parse_post(RenderStarted, data, route, _CHECK_RENDER)
+        return parse_post_data(RenderStarted, data, route, _CHECK_RENDER)
 
     async def get_render_job(self, job_id: str) -> RenderJob:
         """``GET /render-jobs/{id}``: status, progress, video URL or error."""
         route = "/render-jobs/{jobId}"
         data, _ = await self._call("GET", f"/render-jobs/{_segment(job_id)}", route=route)
-        return _parse(RenderJob, data, "GET", route)
+        return parse_data(RenderJob, data, "GET", route)
 
     async def wait_for_render(
         self,
@@ -414,13 +410,13 @@ class ParafraimClient:
         if q is not None:
             params["q"] = q
         data, pagination = await self._call("GET", "/templates", route="/templates", params=params)
-        return _page(TemplateSummary, data, pagination, "/templates", params)
+        return build_page(TemplateSummary, data, pagination, "/templates", params)
 
     def iter_templates(
         self, *, category: str | None = None, q: str | None = None
     ) -> AsyncIterator[TemplateSummary]:
         """Every template matching the filters, page after page (50 per request)."""
-        return _iter_pages(
+        return iter_pages(
             lambda page: self.list_templates(
                 category=category, q=q, page=page, page_size=PAGE_SIZE_MAX
             )
@@ -542,63 +538,6 @@ def _body(request: BaseModel) -> dict[str, Any]:
     return request.model_dump(mode="json", exclude_none=True)
 
 
-def _parse(model: type[ModelT], data: Any, method: str, route: str) -> ModelT:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise bad_data_error(method, route, _first_problem(exc)) from exc
-
-
-def _parse_post(model: type[ModelT], data: Any, route: str, check: str) -> ModelT:
-    # The POST was processed (a success envelope came back), so a body we cannot read must not
-    # look like a failure worth retrying: the project or task exists and may cost credits.
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise OutcomeUnknownError(
-            f"POST {route} succeeded but its answer could not be read ({_first_problem(exc)})",
-            hint=check,
-        ) from exc
-
-
-def _page(
-    model: type[ItemT],
-    data: Any,
-    pagination: Any,
-    route: str,
-    params: Mapping[str, Any],
-) -> Page[ItemT]:
-    if not isinstance(data, list):
-        raise bad_data_error("GET", route, "`data` is not a list")
-    items = [_parse(model, item, "GET", route) for item in data]
-    if isinstance(pagination, dict):
-        meta = _parse(Pagination, pagination, "GET", route)
-    else:
-        # No pagination object: the answer is all there is.
-        meta = Pagination(
-            page=params["page"], pageSize=params["pageSize"], total=len(items), totalPages=1
-        )
-    return Page[model](items=items, pagination=meta)  # type: ignore[valid-type]
-
-
-async def _iter_pages(
-    fetch: Callable[[int], Awaitable[Page[ItemT]]],
-) -> AsyncIterator[ItemT]:
-    # Follows totalPages; stops early on an empty page so that a wrong total cannot loop, and
-    # skips ids already seen, which a list that shifts between two pages would repeat.
-    seen: set[str] = set()
-    number = 1
-    while True:
-        page = await fetch(number)
-        for item in page.items:
-            if item.id not in seen:
-                seen.add(item.id)
-                yield item
-        if not page.items or number >= page.pagination.totalPages:
-            return
-        number += 1
-
-
 async def _read_prefix(response: httpx.Response, limit: int) -> bytes:
     body = bytearray()
     async for chunk in response.aiter_bytes():
@@ -606,9 +545,3 @@ async def _read_prefix(response: httpx.Response, limit: int) -> bytes:
         if len(body) >= limit:
             break
     return bytes(body[:limit])
-
-
-def _first_problem(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first.get("loc", ())) or "data"
-    return f"{where}: {first.get('msg', 'invalid')}"
