@@ -1,0 +1,217 @@
+"""``plan`` and ``apply`` as two functions: what the CLI (and ``watch``, and tests) call.
+
+``plan_spec`` reads the lock without taking it, and talks to the API only when a template name
+is not pinned yet: planning an unchanged project makes no request at all. ``apply_spec`` takes
+the lock for its whole run, checks the account, re-plans, checks credits, asks for
+confirmation, then hands the plan to the executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from dataclasses import dataclass
+
+from parafraim_build.apply import ApplyResult, ApplySettings, check_credits, execute_plan
+from parafraim_build.apply_video import Budget, RunContext
+from parafraim_build.cache import RunCache
+from parafraim_build.config import DEFAULT_BASE_URL, ENV_BASE_URL, normalise_base_url
+from parafraim_build.connection import Connection, open_connection
+from parafraim_build.errors import BuildError, ConfigError
+from parafraim_build.lock_model import Lock
+from parafraim_build.lockfile import LockStore, check_owner, lock_digest, read_lock
+from parafraim_build.plan import pinned_templates, templates_to_resolve
+from parafraim_build.plan_file import SavedPlan, check_saved_plan
+from parafraim_build.plan_model import Plan
+from parafraim_build.planning import (
+    PlanRequest,
+    compute_plan,
+    costs_for,
+    resolve_template_names,
+)
+from parafraim_build.progress import ApplyReporter
+from parafraim_build.spec.models import Spec
+from parafraim_build.workspace import LOCAL_IDENTITY, Workspace
+
+log = logging.getLogger(__name__)
+
+Connector = Callable[[Workspace], AbstractAsyncContextManager[Connection]]
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """A plan and what a saved plan file must remember about how it was made."""
+
+    plan: Plan
+    lock_digest: str
+    template_ids: dict[str, str]
+
+
+def _configured_identity(workspace: Workspace) -> str:
+    if workspace.local:
+        return LOCAL_IDENTITY
+    return normalise_base_url(os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
+
+
+async def plan_spec(
+    spec: Spec,
+    workspace: Workspace,
+    request: PlanRequest,
+    *,
+    connect: Connector = open_connection,
+) -> PlanOutcome:
+    """The plan for ``spec`` against its lock and run cache."""
+    lock = read_lock(workspace.lock_path)
+    digest = lock_digest(workspace.lock_path)
+    identity = _configured_identity(workspace)
+    if lock is not None and lock.baseUrl.rstrip("/") != identity.rstrip("/"):
+        check_owner(lock, identity, lock.accountId, source=workspace.lock_path.name)
+    account_id = lock.accountId if lock is not None else None
+    template_ids = pinned_templates(lock)
+    missing = templates_to_resolve(spec, lock, request.selected)
+    if missing:
+        async with connect(workspace) as conn:
+            me = await conn.client.me()
+            if lock is not None:
+                check_owner(lock, conn.identity, me.id, source=workspace.lock_path.name)
+            account_id = me.id
+            template_ids.update(await resolve_template_names(conn.client, missing))
+    with RunCache(workspace.cache_dir) as cache:
+        plan = compute_plan(
+            spec,
+            lock,
+            cache,
+            workspace,
+            request,
+            identity=identity,
+            account_id=account_id,
+            template_ids=template_ids,
+        )
+    return PlanOutcome(plan=plan, lock_digest=digest, template_ids=template_ids)
+
+
+async def apply_spec(
+    spec: Spec,
+    workspace: Workspace,
+    request: PlanRequest,
+    settings: ApplySettings,
+    *,
+    confirm: Callable[[Plan], bool],
+    reporter: Callable[[], AbstractContextManager[ApplyReporter]],
+    saved: SavedPlan | None = None,
+    connect: Connector = open_connection,
+) -> ApplyResult:
+    """Plan and, once confirmed, apply. One failed video does not stop the others."""
+    with LockStore(workspace.lock_path, spec_path=spec.path) as store:
+        digest = lock_digest(workspace.lock_path)
+        async with connect(workspace) as conn:
+            client = conn.client
+            me = await client.me()
+            lock = store.check_owner(conn.identity, me.id)
+            template_ids = pinned_templates(lock)
+            if saved is not None:
+                template_ids = {**saved.template_ids, **template_ids}
+            missing = templates_to_resolve(spec, lock, request.selected) - set(template_ids)
+            template_ids.update(await resolve_template_names(client, missing))
+            with RunCache(workspace.cache_dir) as cache:
+                plan = compute_plan(
+                    spec,
+                    _existing(lock),
+                    cache,
+                    workspace,
+                    request,
+                    identity=conn.identity,
+                    account_id=me.id,
+                    template_ids=template_ids,
+                )
+                if saved is not None:
+                    check_saved_plan(saved, spec=spec, lock_digest=digest, plan=plan)
+                if not plan.changes:
+                    return ApplyResult(changes=False, cost_label=plan.cost_label)
+
+                async def balance() -> float:
+                    return (await client.credits()).balance
+
+                await check_credits(plan, balance, settings.max_credits)
+                if not confirm(plan):
+                    return ApplyResult(
+                        confirmed=False,
+                        estimated_credits=plan.estimated_credits,
+                        cost_label=plan.cost_label,
+                    )
+                with reporter() as progress:
+                    ctx = _context(spec, workspace, store, cache, conn, me.id, settings, progress)
+                    result = await execute_plan(plan, ctx)
+                if not conn.local:
+                    await _record_observed_costs(ctx)
+                result.requests = dict(client.request_counts)
+                return result
+
+
+def _existing(lock: Lock) -> Lock | None:
+    # A lock that was only just created in memory has nothing in it to plan against.
+    return lock if lock.videos or lock.templates else None
+
+
+def _context(
+    spec: Spec,
+    workspace: Workspace,
+    store: LockStore,
+    cache: RunCache,
+    conn: Connection,
+    account_id: str,
+    settings: ApplySettings,
+    reporter: ApplyReporter,
+) -> RunContext:
+    view = cache.view(conn.identity, account_id, scope=workspace.scope)
+    if settings.parallelism < 1:
+        raise ConfigError("--parallelism must be at least 1")
+    return RunContext(
+        spec=spec,
+        store=store,
+        cache=cache,
+        client=conn.client,
+        identity=conn.identity,
+        account_id=account_id,
+        scope=workspace.scope,
+        reporter=reporter,
+        costs=costs_for(view, local=conn.local),
+        budget=Budget(settings.max_credits),
+        edit_slots=asyncio.Semaphore(settings.parallelism),
+        render_slots=asyncio.Semaphore(settings.renders_at_once),
+        stopping=asyncio.Event(),
+        local=conn.local,
+        task_timeout=settings.task_timeout,
+        render_timeout=settings.render_timeout,
+    )
+
+
+async def _record_observed_costs(ctx: RunContext) -> None:
+    """Learn what this run's messages and renders cost, for the next plan's estimate.
+
+    One ``GET /credits`` after the run; its recent transactions are matched to the tasks and
+    jobs this run started. Best effort: an estimate is all that depends on it.
+    """
+    if not ctx.started_tasks and not ctx.started_jobs:
+        return
+    try:
+        credits = await ctx.client.credits()
+    except BuildError as error:
+        log.info("could not read credits to learn costs: %s", error)
+        return
+    tasks = set(ctx.started_tasks)
+    per_job: dict[str, float] = {}
+    for tx in credits.recent:
+        amount = abs(tx.amount or 0.0)
+        signed = -amount if (tx.type or "").lower() == "refund" else amount
+        if tx.taskId in tasks and signed > 0:
+            ctx.cache.record_message_cost(ctx.identity, ctx.account_id, amount)
+        elif tx.jobId in ctx.started_jobs:
+            per_job[tx.jobId] = per_job.get(tx.jobId, 0.0) + signed
+    for job_id, net in per_job.items():
+        if net > 0:
+            config = ctx.started_jobs[job_id]
+            ctx.cache.record_render_cost(ctx.identity, ctx.account_id, config, None, net)

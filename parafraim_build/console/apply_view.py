@@ -1,0 +1,91 @@
+"""What ``plan`` and ``apply`` print around the plan itself: confirmation, results, JSON."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+import click
+
+from parafraim_build.apply import ApplyResult
+from parafraim_build.console import print_json
+from parafraim_build.console.plan_view import format_credits, print_plan, use_colour
+from parafraim_build.console.progress import LiveReporter, PlainReporter, use_live_display
+from parafraim_build.plan_model import Plan
+from parafraim_build.progress import ApplyReporter
+
+
+def print_plan_json(plan: Plan) -> None:
+    """The ``plan --json`` document."""
+    print_json(plan.to_json())
+
+
+def print_no_changes() -> None:
+    """What an apply with nothing to do says."""
+    click.echo("No changes: every video is up to date.")
+
+
+def print_plan_saved(path: str) -> None:
+    """Where ``plan --out`` wrote the plan."""
+    click.echo(f"Saved the plan to {path}; apply it with `parafraim-build apply {path}`.")
+
+
+def confirm_plan(plan: Plan, *, assume_yes: bool, show: bool) -> bool:
+    """Show the plan, then ask on a terminal (``--yes`` skips the question)."""
+    if show:
+        print_plan(plan)
+    if assume_yes:
+        return True
+    answer = click.confirm("Apply these changes?", default=False, err=True)
+    if not answer:
+        click.echo("Nothing was applied.", err=True)
+    return answer
+
+
+def reporter_factory() -> AbstractContextManager[ApplyReporter]:
+    """A live display on an interactive terminal, plain timestamped lines elsewhere."""
+    if use_live_display():
+        return LiveReporter()
+    return _plain()
+
+
+@contextmanager
+def _plain() -> Iterator[ApplyReporter]:
+    yield PlainReporter()
+
+
+def print_apply_result(result: ApplyResult, *, as_json: bool) -> None:
+    """The end of an apply: a line per video and a summary, or the JSON document."""
+    if as_json:
+        print_json(result.to_json())
+        return
+    if not result.changes:
+        print_no_changes()
+        return
+    if not result.confirmed:
+        return
+    colour = use_colour(sys.stdout)
+    for video in result.videos:
+        if video.status == "ok":
+            mark, style = "ok", "green"
+        elif video.status == "failed":
+            mark, style = "FAILED", "red"
+        else:
+            mark, style = "interrupted", "yellow"
+        line = f"{click.style(mark, fg=style) if colour else mark}  {video.video}"
+        if video.outputs:
+            line += "  -> " + ", ".join(sorted(video.outputs))
+        click.echo(line)
+        if video.error:
+            click.echo(f"    {video.error}")
+            if video.hint:
+                click.echo(f"    hint: {video.hint}")
+    done = sum(1 for video in result.videos if video.status == "ok")
+    summary = (
+        f"Apply: {done} of {len(result.videos)} videos done. Estimated credits: "
+        f"{format_credits(result.estimated_credits)} (estimate; {result.cost_label})"
+    )
+    if result.interrupted:
+        summary += ". Interrupted: run apply again to resume what was in flight."
+    click.echo(summary)

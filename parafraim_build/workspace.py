@@ -1,0 +1,58 @@
+"""Where a spec's state lives on disk: its lock, its run cache, the local engine's state.
+
+Everything is beside the spec, so that a spec folder is self-contained: ``parafraim.lock``
+(committed) and ``.parafraim/`` (ignored). ``--local`` runs keep their own lock under
+``.parafraim/local/`` and never touch ``parafraim.lock``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from parafraim_build.cache import resolve_cache_dir
+from parafraim_build.lock_model import LOCK_FILENAME
+
+STATE_DIR = ".parafraim"
+LOCAL_IDENTITY = "local://engine"
+"""What a ``--local`` lock records as its base URL: the embedded engine's port changes on
+every run, its identity does not."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The files of one spec for one kind of run (real service or ``--local``)."""
+
+    spec_path: Path
+    local: bool
+    cache_dir: Path
+
+    @property
+    def root(self) -> Path:
+        """The spec's folder."""
+        return self.spec_path.parent
+
+    @property
+    def lock_path(self) -> Path:
+        """``parafraim.lock`` beside the spec, or ``.parafraim/local/parafraim.lock``."""
+        if self.local:
+            return self.root / STATE_DIR / "local" / LOCK_FILENAME
+        return self.root / LOCK_FILENAME
+
+    @property
+    def engine_state_dir(self) -> Path:
+        """Where the embedded engine of ``--local`` keeps its projects, jobs and files."""
+        return self.root / STATE_DIR / "local" / "engine"
+
+    @property
+    def scope(self) -> str:
+        """The run cache's name for this lock: projects are never shared across locks."""
+        return str(self.lock_path.resolve())
+
+
+def workspace_for(spec_path: Path, *, local: bool, cache_dir: Path | None = None) -> Workspace:
+    """The workspace of a spec; ``cache_dir`` is ``--cache-dir`` when given."""
+    spec_path = spec_path.resolve()
+    return Workspace(
+        spec_path=spec_path, local=local, cache_dir=resolve_cache_dir(spec_path, cache_dir)
+    )
