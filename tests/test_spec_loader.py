@@ -3,6 +3,7 @@ proving that nothing but ``SpecError`` ever escapes, whatever the file holds."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
 import shutil
@@ -10,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, REPO_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_spec_support import MINIMAL, load, only_problem, write_project
@@ -112,6 +113,7 @@ def test_out_dir_inside_the_folder(tmp_path: Path, out_dir: str, expected: str) 
         ("../out", "the outDir path '../out' leaves the spec's folder, which is refused"),
         (".", "outDir must be a folder inside the spec's folder, not the folder itself"),
         ('""', "the outDir path is empty"),
+        ('"o\\0ut"', "the outDir path 'o\\x00ut' contains a control character"),
         ('"{{ nope }}"', "undefined variable 'nope'"),
     ],
 )
@@ -230,3 +232,20 @@ def test_mutated_examples_give_a_spec_or_a_spec_error(example: Path, seed: int, 
     else:
         assert outcome.videos
         assert outcome.canonical()["videos"]
+
+
+def test_the_benchmark_spec_expands_to_a_thousand_valid_videos(tmp_path: Path) -> None:
+    loader = importlib.util.spec_from_file_location(
+        "bench_validate", REPO_ROOT / "bench" / "bench_validate.py"
+    )
+    assert loader is not None
+    assert loader.loader is not None
+    bench = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(bench)
+    spec = load_spec(bench.write_spec(tmp_path, 1000))
+    assert len(spec.videos) == 1000
+    video = spec.videos["ad-l3-m7-short"]
+    assert video.steps[2].message == "Cut the video to 15 seconds."
+    assert video.steps[3].message.startswith('End on the Northwind logo with the line "Autumn')
+    assert list(video.renders) == ["hd", "teaser", "square"]
+    assert video.renders["teaser"].fps == 24

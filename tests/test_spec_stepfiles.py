@@ -49,6 +49,10 @@ def test_step_file_path_is_templated(tmp_path: Path) -> None:
         ("~/.ssh/id_rsa", "step file paths are relative to the spec's folder; ~ is not expanded"),
         ('"prompts\\\\x.md"', "use / in step file paths, not \\"),
         ('""', "the step file path is empty"),
+        (
+            '"prompts/a.md\\0"',
+            "the step file path 'prompts/a.md\\x00' contains a control character",
+        ),
         ("prompts/missing.md", "step file 'prompts/missing.md' does not exist (looked for "),
         ("prompts", "step file 'prompts' is not a regular file"),
     ],

@@ -36,6 +36,8 @@ def check_relative_path(name: str, what: str) -> str | None:
     """
     if not name.strip():
         return f"the {what} path is empty"
+    if any(ord(char) < 0x20 or char == "\x7f" for char in name):
+        return f"the {what} path {name!r} contains a control character"
     if "\\" in name:
         return f"use / in {what} paths, not \\ ({name!r})"
     if PurePosixPath(name).is_absolute() or PureWindowsPath(name).drive:
