@@ -25,6 +25,7 @@ from parafraim_build.api.models import RenderConfig
 from parafraim_build.emulator import RunningEngine, start_engine
 from parafraim_build.emulator.composition import parse_composition
 from parafraim_build.emulator.engine import Engine
+from parafraim_build.emulator.server import serve_engine
 
 pytest_plugins = ("engine_fixtures",)
 
@@ -34,6 +35,26 @@ def shared_engine() -> Iterator[RunningEngine]:
     """One engine for the many read-only auth checks (starting one per case is slow)."""
     with start_engine(fast_config()) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def shared_quick_engine() -> Iterator[RunningEngine]:
+    """One engine with the fast stand-in renderer for the many render-limit cases."""
+    with serve_engine(Engine(fast_config(), renderer=quick_renderer)) as running:
+        yield running
+
+
+@pytest.fixture
+def shared_client(shared_engine: RunningEngine) -> Iterator[EngineClient]:
+    """A client of the module's shared engine: for checks that do not count anything."""
+    with EngineClient(shared_engine) as api:
+        yield api
+
+
+@pytest.fixture
+def shared_quick_client(shared_quick_engine: RunningEngine) -> Iterator[EngineClient]:
+    with EngineClient(shared_quick_engine) as api:
+        yield api
 
 
 @pytest.fixture
@@ -193,11 +214,11 @@ def test_an_unknown_template_id_is_not_found(client: EngineClient) -> None:
     ],
 )
 def test_project_limits_just_past_the_edge(
-    client: EngineClient, body: dict[str, Any], field: str
+    shared_client: EngineClient, body: dict[str, Any], field: str
 ) -> None:
-    response = client.post("/projects", body)
+    response = shared_client.post("/projects", body)
     assert response.status_code == 400
-    error = client.error(response)
+    error = shared_client.error(response)
     assert error["code"] == "VALIDATION"
     assert error["message"].startswith(f"{field}: ")
 
@@ -213,19 +234,19 @@ def test_project_limits_just_past_the_edge(
         {"name": "ok", "aspectRatio": "1:1"},
     ],
 )
-def test_project_limits_at_the_edge(client: EngineClient, body: dict[str, Any]) -> None:
-    assert client.post("/projects", body).status_code == 201
+def test_project_limits_at_the_edge(shared_client: EngineClient, body: dict[str, Any]) -> None:
+    assert shared_client.post("/projects", body).status_code == 201
 
 
 @pytest.mark.parametrize("raw", [b"{", b"[1, 2]", b'"name"', b"\xff"])
 def test_a_body_that_is_not_a_json_object_is_a_validation_error(
-    client: EngineClient, raw: bytes
+    shared_client: EngineClient, raw: bytes
 ) -> None:
-    response = client.http.post(
+    response = shared_client.http.post(
         "/projects", content=raw, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400
-    assert client.error(response)["code"] == "VALIDATION"
+    assert shared_client.error(response)["code"] == "VALIDATION"
 
 
 def test_project_limit_applies_to_create_and_use(make_engine: EngineFactory) -> None:
@@ -268,15 +289,18 @@ def test_projects_are_paginated_newest_first_without_html(client: EngineClient) 
     ],
 )
 def test_page_size_is_clamped_to_1_through_50(
-    client: EngineClient, params: dict[str, int], page: int, size: int
+    shared_client: EngineClient, params: dict[str, int], page: int, size: int
 ) -> None:
-    pagination = client.get("/projects", params=params).json()["pagination"]
+    pagination = shared_client.get("/projects", params=params).json()["pagination"]
     assert (pagination["page"], pagination["pageSize"]) == (page, size)
 
 
-def test_a_non_numeric_page_is_a_validation_error(client: EngineClient) -> None:
-    response = client.get("/projects", params={"page": "two"})
-    assert client.error(response) == {"code": "VALIDATION", "message": "page: must be an integer"}
+def test_a_non_numeric_page_is_a_validation_error(shared_client: EngineClient) -> None:
+    response = shared_client.get("/projects", params={"page": "two"})
+    assert shared_client.error(response) == {
+        "code": "VALIDATION",
+        "message": "page: must be an integer",
+    }
 
 
 # ------------------------------------------------------------------ messages
@@ -383,15 +407,15 @@ def test_insufficient_credits_are_refused_before_anything_is_spent(
     ],
 )
 def test_render_limits_just_past_the_edge(
-    quick_client: EngineClient, config: dict[str, Any], field: str
+    shared_quick_client: EngineClient, config: dict[str, Any], field: str
 ) -> None:
-    project = quick_client.new_project(templateId=PRODUCT_LAUNCH)
-    response = quick_client.post(f"/projects/{project['id']}/render", {"config": config})
+    project = shared_quick_client.new_project(templateId=PRODUCT_LAUNCH)
+    response = shared_quick_client.post(f"/projects/{project['id']}/render", {"config": config})
     assert response.status_code == 400
-    error = quick_client.error(response)
+    error = shared_quick_client.error(response)
     assert error["code"] == "VALIDATION"
     assert error["message"].startswith(f"{field}: ")
-    assert quick_client.data(quick_client.get("/credits"))["used"] == 0
+    assert shared_quick_client.engine.ledger()[-1]["kind"] == "project"  # nothing charged
 
 
 @pytest.mark.parametrize(
@@ -404,9 +428,11 @@ def test_render_limits_just_past_the_edge(
         {},
     ],
 )
-def test_render_limits_at_the_edge(quick_client: EngineClient, config: dict[str, Any]) -> None:
-    project = quick_client.new_project(templateId=PRODUCT_LAUNCH)
-    job = quick_client.wait_job(quick_client.render(project["id"], config))
+def test_render_limits_at_the_edge(
+    shared_quick_client: EngineClient, config: dict[str, Any]
+) -> None:
+    project = shared_quick_client.new_project(templateId=PRODUCT_LAUNCH)
+    job = shared_quick_client.wait_job(shared_quick_client.render(project["id"], config))
     assert job["status"] == "complete"
     assert job["config"] == RenderConfig.model_validate(config).model_dump()
 
@@ -520,9 +546,9 @@ def test_using_a_template_copies_it_and_counts_the_use(client: EngineClient) -> 
 @pytest.mark.parametrize(
     "body", [{"name": ""}, {"name": "n" * 101}, {"description": "d" * 501}, {"tags": []}]
 )
-def test_use_template_validates_its_body(client: EngineClient, body: dict[str, Any]) -> None:
-    response = client.post(f"/templates/{WEEKLY_RECAP}/use", body)
-    assert client.error(response)["code"] == "VALIDATION"
+def test_use_template_validates_its_body(shared_client: EngineClient, body: dict[str, Any]) -> None:
+    response = shared_client.post(f"/templates/{WEEKLY_RECAP}/use", body)
+    assert shared_client.error(response)["code"] == "VALIDATION"
 
 
 # ---------------------------------------------------------------------- admin
