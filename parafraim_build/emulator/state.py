@@ -14,7 +14,6 @@ import dataclasses
 import datetime as dt
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -154,7 +153,8 @@ class Task(Record):
     refund: Transaction | None = None
 
     def __post_init__(self) -> None:
-        self.charge = _transaction(self.charge)  # type: ignore[assignment]
+        # Loaded from JSON, the transactions arrive as plain objects.
+        self.charge = _transaction(self.charge) or self.charge
         self.refund = _transaction(self.refund)
 
     @property
@@ -185,7 +185,8 @@ class RenderJob(Record):
     refund: Transaction | None = None
 
     def __post_init__(self) -> None:
-        self.charge = _transaction(self.charge)  # type: ignore[assignment]
+        # Loaded from JSON, the transactions arrive as plain objects.
+        self.charge = _transaction(self.charge) or self.charge
         self.refund = _transaction(self.refund)
 
     @property
@@ -320,9 +321,3 @@ class EngineState:
             entry |= {"body": job.request_body, "at": job.created_at}
             entries.append((job.seq, entry))
         return [entry for _, entry in sorted(entries, key=lambda item: item[0])]
-
-    def records(self) -> Iterator[Record]:
-        """Every record (not the account), for tests and tools."""
-        yield from self.projects.values()
-        yield from self.tasks.values()
-        yield from self.jobs.values()
