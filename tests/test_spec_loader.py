@@ -123,6 +123,30 @@ def test_out_dir_outside_the_folder_is_refused(tmp_path: Path, out_dir: str, mes
     assert (problem.line, problem.column) == (5, 9)
 
 
+def test_out_dir_in_a_symlink_loop_is_refused(tmp_path: Path) -> None:
+    os.symlink(tmp_path / "b", tmp_path / "a")
+    os.symlink(tmp_path / "a", tmp_path / "b")
+    problem = only_problem(tmp_path, MINIMAL + "outDir: a\n")
+    assert problem.message.startswith("outDir 'a' cannot be resolved")
+
+
+def test_spec_in_a_symlink_loop_is_a_spec_error(tmp_path: Path) -> None:
+    os.symlink(tmp_path / "b.yaml", tmp_path / "a.yaml")
+    os.symlink(tmp_path / "a.yaml", tmp_path / "b.yaml")
+    with pytest.raises(SpecError, match="the spec cannot be read"):
+        load_spec(tmp_path / "a.yaml")
+
+
+def test_spec_reached_through_a_symlink_reads_files_beside_its_target(tmp_path: Path) -> None:
+    spec = MINIMAL.replace("[Say hello.]", "[{file: prompts/a.md}]")
+    write_project(tmp_path / "real", spec, {"prompts/a.md": "From the real folder."})
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "real" / "parafraim.yaml", tmp_path / "elsewhere" / "parafraim.yaml")
+    loaded = load_spec(tmp_path / "elsewhere" / "parafraim.yaml")
+    assert loaded.path == (tmp_path / "real" / "parafraim.yaml").resolve()
+    assert loaded.videos["clip"].steps[0].message == "From the real folder."
+
+
 def test_out_dir_symlinked_outside_is_refused(tmp_path: Path) -> None:
     (tmp_path / "elsewhere").mkdir()
     project = tmp_path / "project"

@@ -49,6 +49,7 @@ def test_step_file_path_is_templated(tmp_path: Path) -> None:
         ("~/.ssh/id_rsa", "step file paths are relative to the spec's folder; ~ is not expanded"),
         ('"prompts\\\\x.md"', "use / in step file paths, not \\"),
         ('""', "the step file path is empty"),
+        ("x" * 256 + ".md", "a part of the step file path is longer than 255 bytes"),
         (
             '"prompts/a.md\\0"',
             "the step file path 'prompts/a.md\\x00' contains a control character",
@@ -89,6 +90,14 @@ def test_symlinked_folder_leaving_the_spec_folder_is_refused(tmp_path: Path) -> 
     os.symlink(tmp_path / "shared", project / "prompts")
     problem = only_problem(project, spec_with_file("prompts/x.md"))
     assert "resolves through a symbolic link" in problem.message
+
+
+def test_symlink_loop_is_refused(tmp_path: Path) -> None:
+    os.symlink(tmp_path / "b.md", tmp_path / "a.md")
+    os.symlink(tmp_path / "a.md", tmp_path / "b.md")
+    problem = only_problem(tmp_path, spec_with_file("a.md"))
+    assert problem.message.startswith("step file 'a.md' cannot be resolved")
+    assert problem.line == 6
 
 
 def test_symlink_inside_the_folder_is_fine(tmp_path: Path) -> None:

@@ -58,7 +58,13 @@ def display_name(path: Path) -> str:
 def _load(
     path: Path, display: str, overrides: dict[str, str], problems: ProblemCollector
 ) -> Spec | None:
-    if not path.exists() and not path.is_symlink():
+    try:
+        missing = not path.exists() and not path.is_symlink()
+        absolute = path.resolve()
+    except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop
+        problems.add_file(display, f"the spec cannot be read: {exc}")
+        return None
+    if missing:
         problems.add_file(
             display,
             "the spec does not exist: run `parafraim-build init` to start one, or pass -f SPEC",
@@ -77,14 +83,14 @@ def _load(
     if document is None:
         return None
     variables = _variables(doc, document, overrides, problems)
-    root = path.resolve().parent
+    root = absolute.parent
     templates = Templates()
     out_dir = _out_dir(doc, document, root, variables, templates, problems)
     step_files = StepFiles(root, posixpath.dirname(display.replace(os.sep, "/")), problems)
     videos = Expander(doc, document, variables, templates, step_files, problems).videos()
     if out_dir is None or len(problems):
         return None
-    return Spec(path=path.resolve(), out_dir=out_dir, videos=videos)
+    return Spec(path=absolute, out_dir=out_dir, videos=videos)
 
 
 def _at(
@@ -160,12 +166,16 @@ def _out_dir(
         reason = "outDir must be a folder inside the spec's folder, not the folder itself"
     if reason is None:
         out_dir = root / posixpath.normpath(rendered)
-        if not out_dir.resolve().is_relative_to(root):
+        try:
+            resolved = out_dir.resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop
+            resolved, reason = out_dir, f"outDir {rendered!r} cannot be resolved: {exc}"
+        if reason is None and not resolved.is_relative_to(root):
             reason = (
-                f"outDir {rendered!r} resolves through a symbolic link to "
-                f"{out_dir.resolve()}, outside the spec's folder, which is refused"
+                f"outDir {rendered!r} resolves through a symbolic link to {resolved}, outside "
+                "the spec's folder, which is refused"
             )
-        else:
+        if reason is None:
             return out_dir
     _at(doc, problems, path, reason)
     return None

@@ -18,6 +18,8 @@ from parafraim_build.spec.yamlsource import decode_text
 
 # A message is at most 10,000 characters; a prompt file a hundred times that is a mistake.
 MAX_STEP_FILE_BYTES = 1024 * 1024
+# The longest file name common file systems allow.
+MAX_NAME_BYTES = 255
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ def check_relative_path(name: str, what: str) -> str | None:
     if name.startswith("~"):
         return f"{what} paths are relative to the spec's folder; ~ is not expanded ({name!r})"
     normalized = posixpath.normpath(name)
+    if any(len(part.encode("utf-8")) > MAX_NAME_BYTES for part in normalized.split("/")):
+        return f"a part of the {what} path is longer than {MAX_NAME_BYTES} bytes"
     if normalized == ".." or normalized.startswith("../"):
         return f"the {what} path {name!r} leaves the spec's folder, which is refused"
     return None
