@@ -50,6 +50,20 @@ class _DroppedResponseFilter(logging.Filter):
 
 
 _DROP_FILTER = _DroppedResponseFilter()
+_drop_filter_users = 0
+_drop_filter_lock = threading.Lock()
+
+
+def _use_drop_filter(active: bool) -> None:
+    """Install the filter for the first engine that drops responses, remove it after the last."""
+    global _drop_filter_users
+    with _drop_filter_lock:
+        _drop_filter_users += 1 if active else -1
+        uvicorn_errors = logging.getLogger("uvicorn.error")
+        if _drop_filter_users > 0:
+            uvicorn_errors.addFilter(_DROP_FILTER)  # no-op when already installed
+        else:
+            uvicorn_errors.removeFilter(_DROP_FILTER)
 
 
 def is_loopback(host: str) -> bool:
@@ -146,7 +160,7 @@ class RunningEngine:
             self._server.should_exit = True
             self._thread.join(STOP_TIMEOUT_SECONDS)
         if self.engine.config.faults.lost_response_rate > 0:
-            logging.getLogger("uvicorn.error").removeFilter(_DROP_FILTER)
+            _use_drop_filter(False)
 
 
 async def _value(getter: Callable[[], T]) -> T:
@@ -209,9 +223,8 @@ def serve_engine(engine: Engine, *, host: str = "127.0.0.1", port: int = 0) -> R
         finally:
             sock.close()
 
-    lost_responses = engine.config.faults.lost_response_rate > 0
-    if lost_responses:
-        logging.getLogger("uvicorn.error").addFilter(_DROP_FILTER)
+    if engine.config.faults.lost_response_rate > 0:
+        _use_drop_filter(True)
     thread = threading.Thread(target=serve, name=f"parafraim-engine-{bound_port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
@@ -219,6 +232,8 @@ def serve_engine(engine: Engine, *, host: str = "127.0.0.1", port: int = 0) -> R
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
             thread.join(STOP_TIMEOUT_SECONDS)
+            if engine.config.faults.lost_response_rate > 0:
+                _use_drop_filter(False)
             reason = repr(failures[0]) if failures else "it did not start in time"
             raise ConfigError(f"the engine failed to start: {reason}")
         time.sleep(0.005)
