@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_spec_support import load, only_problem, problems
 
-from parafraim_build.api.models import DESCRIPTION_MAX, MESSAGE_MAX, NAME_MAX, RenderConfig
+from parafraim_build.api.models import DESCRIPTION_MAX, MESSAGE_MAX, NAME_MAX
 from parafraim_build.spec import TemplateRef
 from parafraim_build.spec.matrix import MAX_EXPANSIONS
 
@@ -22,60 +22,6 @@ defaults:
     teaser: {width: 480, height: 270, format: gif, quality: draft}
 videos:
 """
-
-
-def test_defaults_merge_per_render_field_and_the_video_wins(tmp_path: Path) -> None:
-    spec = DEFAULTS + "  clip:\n    steps: [Hi.]\n    renders:\n      hd: {fps: 60}\n"
-    video = load(tmp_path, spec).videos["clip"]
-    assert video.renders == {
-        "hd": RenderConfig(width=1280, height=720, fps=60),
-        "teaser": RenderConfig(width=480, height=270, format="gif", quality="draft"),
-    }
-    assert video.template == TemplateRef(name="Product launch")
-    assert video.aspectRatio == "1:1"
-
-
-def test_api_defaults_fill_what_nobody_set(tmp_path: Path) -> None:
-    spec = "version: 1\nvideos:\n  clip:\n    steps: [Hi.]\n    renders: {hd: {}}\n"
-    video = load(tmp_path, spec).videos["clip"]
-    assert video.renders["hd"].model_dump() == {
-        "width": 1920,
-        "height": 1080,
-        "fps": 30,
-        "format": "mp4",
-        "quality": "standard",
-        "includeAudio": True,
-        "includeSubtitles": True,
-    }
-    assert video.aspectRatio == "16:9"
-    assert video.template is None
-    assert video.name == "clip"
-    assert video.description is None
-
-
-def test_default_renders_apply_to_every_video_and_videos_add_more(tmp_path: Path) -> None:
-    spec = DEFAULTS + (
-        "  a:\n    steps: [Hi.]\n"
-        "  b:\n    steps: [Hi.]\n    renders:\n      square: {width: 720, height: 720}\n"
-    )
-    videos = load(tmp_path, spec).videos
-    assert list(videos["a"].renders) == ["hd", "teaser"]
-    assert list(videos["b"].renders) == ["hd", "teaser", "square"]
-
-
-def test_a_video_opts_out_of_a_default_render_with_null(tmp_path: Path) -> None:
-    spec = DEFAULTS + "  clip:\n    steps: [Hi.]\n    renders:\n      teaser: null\n"
-    assert list(load(tmp_path, spec).videos["clip"].renders) == ["hd"]
-
-
-def test_opting_out_of_a_render_that_is_not_a_default(tmp_path: Path) -> None:
-    spec = DEFAULTS + "  clip:\n    steps: [Hi.]\n    renders:\n      teasr: null\n"
-    problem = only_problem(tmp_path, spec)
-    assert problem.message == (
-        "'teasr: null' drops a render inherited from defaults, but defaults.renders has no "
-        "'teasr' (did you mean 'teaser'?)"
-    )
-    assert (problem.line, problem.column) == (12, 7)
 
 
 def test_template_null_starts_blank_despite_defaults(tmp_path: Path) -> None:
@@ -92,22 +38,6 @@ def test_template_by_id_is_lowercased(tmp_path: Path) -> None:
     )
     template = load(tmp_path, spec).videos["clip"].template
     assert template == TemplateRef(id="00000000-0000-0000-0000-00000000000a")
-
-
-def test_selected_elements_are_templated_and_passed_through(tmp_path: Path) -> None:
-    spec = """\
-    version: 1
-    videos:
-      scene-{{ n }}:
-        matrix: {n: [2]}
-        steps:
-          - message: Shorten this scene.
-            selectedElement: {selector: "#scene-{{ n }}", index: 1, tags: [a, "{{ video }}"]}
-            selectedElements: [{selector: "#title"}]
-    """
-    (step,) = load(tmp_path, spec).videos["scene-2"].steps
-    assert step.selectedElement == {"selector": "#scene-2", "index": 1, "tags": ["a", "scene-2"]}
-    assert step.selectedElements == ({"selector": "#title"},)
 
 
 def test_matrix_expands_to_the_cartesian_product_in_order(tmp_path: Path) -> None:
@@ -244,67 +174,6 @@ def test_limits_at_their_edge_are_accepted(tmp_path: Path) -> None:
     assert len(video.steps[0].message) == MESSAGE_MAX
     assert video.steps[1].selectedElements is not None
     assert len(video.steps[1].selectedElements) == 7
-
-
-def test_message_one_past_the_limit(tmp_path: Path) -> None:
-    spec = f"""\
-    version: 1
-    vars: {{m: {"m" * MESSAGE_MAX}}}
-    videos:
-      clip:
-        steps:
-          - Hi.
-          - "{{{{ m }}}}!"
-    """
-    problem = only_problem(tmp_path, spec)
-    assert problem.message == (
-        f"the message is {MESSAGE_MAX + 1} characters after templating; the API takes at most "
-        f"{MESSAGE_MAX}"
-    )
-    assert (problem.line, problem.column) == (7, 9)
-    assert problem.key_path == "videos.clip.steps[1]"
-
-
-def test_message_empty_after_templating(tmp_path: Path) -> None:
-    spec = 'version: 1\nvars: {x: ""}\nvideos:\n  clip:\n    steps: ["  {{ x }} "]\n'
-    problem = only_problem(tmp_path, spec)
-    assert problem.message == "the message is empty after templating"
-    assert (problem.line, problem.column) == (5, 13)
-
-
-def test_more_than_eight_selected_elements_in_all(tmp_path: Path) -> None:
-    spec = """\
-    version: 1
-    videos:
-      clip:
-        steps:
-          - message: Nine in all.
-            selectedElement: {i: 0}
-            selectedElements: [{i: 1}, {i: 2}, {i: 3}, {i: 4}, {i: 5}, {i: 6}, {i: 7}, {i: 8}]
-    """
-    problem = only_problem(tmp_path, spec)
-    assert problem.message == (
-        "the step selects 9 elements in all (selectedElement and selectedElements); the API "
-        "takes at most 8"
-    )
-    assert (problem.line, problem.column) == (5, 9)
-
-
-def test_problem_in_an_inherited_default_names_the_default_and_the_video(tmp_path: Path) -> None:
-    spec = """\
-    version: 1
-    defaults:
-      renders:
-        hd: {format: "{{ fmt }}"}
-    videos:
-      a:
-        steps: [Hi.]
-    """
-    problem = only_problem(tmp_path, spec)
-    assert problem.message.startswith("undefined variable 'fmt'")
-    assert problem.message.endswith("[in video a]")
-    assert (problem.line, problem.column) == (4, 22)
-    assert problem.key_path == "defaults.renders.hd.format"
 
 
 # ------------------------------------------------------------------ keys
