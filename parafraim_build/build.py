@@ -104,9 +104,19 @@ async def apply_spec(
     saved: SavedPlan | None = None,
     connect: Connector = open_connection,
 ) -> ApplyResult:
-    """Plan and, once confirmed, apply. One failed video does not stop the others."""
+    """Plan and, once confirmed, apply. One failed video does not stop the others.
+
+    When the lock already says everything is up to date (and no template name needs looking
+    up), nothing is asked of the API: a no-op apply makes no request at all, like ``plan``.
+    The lock's account is checked by the first request of every apply that has work to do.
+    """
     with LockStore(workspace.lock_path, spec_path=spec.path) as store:
         digest = lock_digest(workspace.lock_path)
+        offline = _plan_offline(spec, workspace, request, store.lock, saved)
+        if offline is not None and not offline.changes:
+            if saved is not None:
+                check_saved_plan(saved, spec=spec, lock_digest=digest, plan=offline)
+            return ApplyResult(changes=False, cost_label=offline.cost_label)
         async with connect(workspace) as conn:
             client = conn.client
             me = await client.me()
@@ -149,6 +159,39 @@ async def apply_spec(
                     await _record_observed_costs(ctx)
                 result.requests = dict(client.request_counts)
                 return result
+
+
+def _plan_offline(
+    spec: Spec,
+    workspace: Workspace,
+    request: PlanRequest,
+    lock: Lock | None,
+    saved: SavedPlan | None,
+) -> Plan | None:
+    """The plan from the lock alone, or None when it needs the API (a template to look up).
+
+    A lock of another service is refused here already; its account can only be checked by
+    asking the API, which ``apply_spec`` does before any work.
+    """
+    identity = _configured_identity(workspace)
+    account_id = None
+    if lock is not None:
+        check_owner(lock, identity, lock.accountId, source=workspace.lock_path.name)
+        account_id = lock.accountId
+    template_ids = {**(saved.template_ids if saved is not None else {}), **pinned_templates(lock)}
+    if templates_to_resolve(spec, lock, request.selected) - set(template_ids):
+        return None
+    with RunCache(workspace.cache_dir) as cache:
+        return compute_plan(
+            spec,
+            lock,
+            cache,
+            workspace,
+            request,
+            identity=identity,
+            account_id=account_id,
+            template_ids=template_ids,
+        )
 
 
 def _existing(lock: Lock) -> Lock | None:

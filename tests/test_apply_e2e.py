@@ -1,0 +1,259 @@
+"""``plan`` and ``apply`` end to end: the CLI in-process against a real engine over a socket.
+
+Each test builds a small spec (cheap 480x270 renders), applies it, changes something and
+proves from the engine's ledger and request counters that exactly the right work was done:
+no more (nothing sent twice, nothing re-rendered) and no less (every output on disk, whole,
+matching the lock).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from apply_support import Builder, Ledger, actions, check_outputs, video
+from engine_client import RENDER_PIPE_LEAK, EngineFactory
+
+from parafraim_build.lock_model import Lock, VideoLock
+
+pytest_plugins = ("engine_fixtures",)
+pytestmark = RENDER_PIPE_LEAK
+
+STEPS_A = ("Open with our new product.", "Make the headline bigger.")
+STEPS_B = ("Show the price on its own scene.",)
+
+
+@pytest.fixture
+def builder(make_engine: EngineFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Builder:
+    """A spec folder and an engine with the fast test pace."""
+    return Builder(make_engine(), tmp_path / "site", monkeypatch)
+
+
+def two_videos() -> dict[str, dict[str, object]]:
+    return {"alpha": video(*STEPS_A), "beta": video(*STEPS_B, renders={"clip": {}})}
+
+
+def test_first_build_makes_every_output_and_records_it(builder: Builder) -> None:
+    builder.write(two_videos())
+    plan = builder.plan()
+    assert plan["changes"] is True
+    assert actions(plan, "alpha") == [
+        ("create_project", None),
+        ("send_message", 1),
+        ("send_message", 2),
+        ("render", "clip"),
+        ("render", "teaser"),
+    ]
+    result = builder.apply()
+    assert result["ok"] is True
+    assert [v["status"] for v in result["videos"]] == ["ok", "ok"]
+    lock = builder.lock()
+    assert check_outputs(builder.root, lock) == 3
+    assert (builder.root / "out/alpha/teaser.gif").read_bytes()[:6] == b"GIF89a"
+    assert (builder.root / "out/alpha/clip.mp4").read_bytes()[4:8] == b"ftyp"
+    ledger = builder.ledger()
+    assert ledger.kinds() == {"project": 2, "message": 3, "render": 3}
+    assert ledger.messages(lock.videos["alpha"].projectId) == list(STEPS_A)
+    assert len(lock.videos["alpha"].steps) == 2
+    ledger.assert_nothing_sent_twice()
+
+
+def test_a_no_op_rebuild_makes_no_api_request(builder: Builder) -> None:
+    builder.write(two_videos())
+    builder.apply()
+    lock_bytes = builder.lock_path.read_bytes()
+    before = builder.requests()
+    plan = builder.plan()
+    assert plan["changes"] is False
+    assert all(entry["actions"] == [] for entry in plan["videos"])
+    assert builder.requests() == before
+    result = builder.apply()
+    assert result["changes"] is False
+    assert result["requests"] == {}
+    assert builder.requests() == before
+    text = builder.run("apply", "--yes")
+    assert text.exit_code == 0
+    assert "No changes" in text.stdout
+    assert builder.requests() == before
+    assert builder.lock_path.read_bytes() == lock_bytes
+
+
+def test_an_appended_step_sends_one_message_and_renders_that_video_only(builder: Builder) -> None:
+    builder.write(two_videos())
+    builder.apply()
+    before = builder.ledger()
+    alpha = builder.lock().videos["alpha"]
+    builder.write({**two_videos(), "alpha": video(*STEPS_A, "End on the logo.")})
+    plan = builder.plan()
+    assert actions(plan, "alpha") == [("send_message", 3), ("render", "clip"), ("render", "teaser")]
+    assert actions(plan, "beta") == []
+    builder.apply()
+    new = builder.ledger().since(before)
+    assert new.kinds() == {"message": 1, "render": 2}
+    assert new.messages(alpha.projectId) == ["End on the logo."]
+    assert set(new.render_projects()) == {alpha.projectId}
+    lock = builder.lock()
+    assert lock.videos["alpha"].projectId == alpha.projectId
+    assert len(lock.videos["alpha"].steps) == 3
+    assert lock.videos["beta"] == builder_lock_before(before, lock, "beta")
+    check_outputs(builder.root, lock)
+    builder.ledger().assert_nothing_sent_twice()
+
+
+def builder_lock_before(before: Ledger, lock: Lock, key: str) -> VideoLock:
+    """The video's entry, checked to still name the project the ledger first created for it."""
+    entry = lock.videos[key]
+    assert entry.projectId in before.projects()
+    return entry
+
+
+def test_an_edited_earlier_step_replaces_the_project(builder: Builder) -> None:
+    builder.write(two_videos())
+    builder.apply()
+    old = builder.lock().videos["alpha"]
+    before = builder.ledger()
+    edited = ("Open with our new product, in green.", STEPS_A[1])
+    builder.write({**two_videos(), "alpha": video(*edited)})
+    plan = builder.plan()
+    assert actions(plan, "alpha") == [
+        ("replace_project", None),
+        ("send_message", 1),
+        ("send_message", 2),
+        ("render", "clip"),
+        ("render", "teaser"),
+    ]
+    builder.apply()
+    new = builder.ledger().since(before)
+    lock = builder.lock()
+    fresh = lock.videos["alpha"].projectId
+    assert fresh != old.projectId
+    assert new.projects() == [fresh]
+    assert new.messages(fresh) == list(edited)
+    assert new.render_projects() == [fresh, fresh]
+    assert new.messages(old.projectId) == []
+    check_outputs(builder.root, lock)
+
+
+def test_a_changed_render_config_makes_exactly_that_render(builder: Builder) -> None:
+    builder.write(two_videos())
+    builder.apply()
+    before = builder.ledger()
+    teaser = builder.lock().videos["alpha"].renders["teaser"]
+    builder.write(
+        {**two_videos(), "alpha": video(*STEPS_A, renders={"clip": {"fps": 25}, "teaser": {}})}
+    )
+    # ``teaser: {}`` now inherits the mp4 default, ``clip`` changes fps: two renders...
+    plan = builder.plan()
+    assert actions(plan, "alpha") == [
+        ("render", "clip"),
+        ("render", "teaser"),
+        ("remove_output", "teaser"),
+    ]
+    builder.write(
+        {
+            **two_videos(),
+            "alpha": video(*STEPS_A, renders={"clip": {"fps": 25}, "teaser": dict(teaser.config)}),
+        }
+    )
+    # ...while only changing clip's fps is one.
+    plan = builder.plan()
+    assert actions(plan, "alpha") == [("render", "clip")]
+    assert "fps 24 -> 25" in plan["videos"][0]["actions"][0]["reason"]
+    builder.apply()
+    new = builder.ledger().since(before)
+    assert new.kinds() == {"render": 1}
+    lock = builder.lock()
+    assert lock.videos["alpha"].renders["clip"].config.fps == 25
+    assert lock.videos["alpha"].renders["teaser"] == teaser
+    check_outputs(builder.root, lock)
+
+
+def test_a_deleted_output_is_downloaded_again_without_rendering(builder: Builder) -> None:
+    builder.write(two_videos())
+    builder.apply()
+    lock = builder.lock()
+    clip = lock.videos["alpha"].renders["clip"]
+    (builder.root / clip.path).unlink()
+    (builder.root / lock.videos["beta"].renders["clip"].path).write_bytes(b"damaged")
+    before = builder.ledger()
+    requests = builder.engine.stats()["requests"]["byRoute"]
+    plan = builder.plan(f"--cache-dir={builder.root / 'fresh-cache'}")
+    assert actions(plan, "alpha") == [("download", "clip")]
+    assert actions(plan, "beta") == [("download", "clip")]
+    builder.apply(f"--cache-dir={builder.root / 'fresh-cache'}")
+    assert builder.ledger().since(before).entries == []
+    after = builder.engine.stats()["requests"]["byRoute"]
+    assert after.get("GET /files/{name}", 0) - requests.get("GET /files/{name}", 0) == 2
+    for route in (
+        "POST /api/v1/projects/{projectId}/render",
+        "POST /api/v1/projects/{projectId}/messages",
+    ):
+        assert after.get(route, 0) == requests.get(route, 0)
+    assert builder.lock() == lock
+    check_outputs(builder.root, lock)
+
+
+def test_a_lost_output_is_copied_from_the_run_cache(builder: Builder) -> None:
+    builder.write(two_videos())
+    builder.apply()
+    lock = builder.lock()
+    (builder.root / lock.videos["alpha"].renders["teaser"].path).unlink()
+    before = builder.engine.stats()["requests"]
+    assert actions(builder.plan(), "alpha") == [("copy_cached", "teaser")]
+    result = builder.apply()
+    # Only the account check: the copy itself needs nothing from the service.
+    after = builder.engine.stats()["requests"]
+    assert after["total"] == before["total"] + 1
+    assert after["byRoute"]["GET /api/v1/me"] == before["byRoute"]["GET /api/v1/me"] + 1
+    assert result["requests"] == {"GET": 1}
+    check_outputs(builder.root, builder.lock())
+
+
+def test_undoing_an_edit_gets_the_old_project_back_for_no_credits(builder: Builder) -> None:
+    builder.write(two_videos())
+    builder.apply()
+    original = builder.lock().videos["alpha"]
+    builder.write({**two_videos(), "alpha": video("Open with a question.", STEPS_A[1])})
+    builder.apply()
+    assert builder.lock().videos["alpha"].projectId != original.projectId
+    balance, before = builder.balance(), builder.ledger()
+    builder.write(two_videos())
+    plan = builder.plan()
+    assert actions(plan, "alpha") == [
+        ("replace_project", None),
+        ("copy_cached", "clip"),
+        ("copy_cached", "teaser"),
+    ]
+    assert plan["estimatedCredits"] == 0
+    assert original.projectId in plan["videos"][0]["actions"][0]["reason"]
+    builder.apply()
+    assert builder.ledger().since(before).entries == []
+    assert builder.balance() == balance
+    lock = builder.lock()
+    assert lock.videos["alpha"].projectId == original.projectId
+    assert lock.videos["alpha"].steps == original.steps
+    assert lock.videos["alpha"].renders == original.renders
+    check_outputs(builder.root, lock)
+    assert builder.plan()["changes"] is False
+
+
+def test_a_nondeterministic_engine_still_converges(
+    make_engine: EngineFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builder = Builder(make_engine(nondeterministic=True), tmp_path / "site", monkeypatch)
+    builder.write(two_videos())
+    builder.apply()
+    first = builder.lock()
+    check_outputs(builder.root, first)
+    assert builder.plan()["changes"] is False
+    # The same steps on a new project give other HTML: the lock records what came back.
+    builder.write({**two_videos(), "alpha": video("Open with a question.", STEPS_A[1])})
+    builder.apply()
+    builder.write(two_videos())
+    builder.apply("--replace", "alpha")
+    replayed = builder.lock().videos["alpha"]
+    assert [s.key for s in replayed.steps] == [s.key for s in first.videos["alpha"].steps]
+    assert replayed.composition_sha256 != first.videos["alpha"].composition_sha256
+    check_outputs(builder.root, builder.lock())
+    assert builder.plan()["changes"] is False
+    builder.ledger().assert_nothing_sent_twice()
