@@ -299,7 +299,12 @@ def utc_timestamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class _LockDumper(yaml.SafeDumper):
+# libyaml's emitter when PyYAML has it (every wheel does): a lock of a few hundred videos is
+# rewritten after every recorded outcome, and the pure-Python emitter is ten times slower.
+_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _LockDumper(_BaseDumper):  # type: ignore[valid-type,misc]
     """Block style, never an alias: the file is read by people and merged by git."""
 
     def ignore_aliases(self, data: Any) -> bool:
@@ -315,6 +320,31 @@ def _yaml(value: Any) -> str:
         allow_unicode=True,
         width=4096,
     )
+
+
+_BLOCKS: dict[int, tuple[str, VideoLock, str]] = {}
+_BLOCKS_MAX = 4096
+
+
+def _video_block(key: str, entry: VideoLock) -> str:
+    """One video's YAML block, memoised per (key, entry object).
+
+    Entries are immutable and every update helper replaces only the entry it changes, so
+    rewriting the lock after an outcome re-serialises one video, not all of them.
+    """
+    cached = _BLOCKS.get(id(entry))
+    if cached is not None and cached[1] is entry and cached[0] == key:
+        return cached[2]
+    data = entry.model_dump(mode="json")
+    _refuse_secrets(data, f"lock.videos.{key}")
+    block = _yaml({key: data})
+    # Indenting every line alike keeps block scalars intact.
+    lines = block.splitlines(keepends=True)
+    text = "".join(line if line == "\n" else f"  {line}" for line in lines)
+    if len(_BLOCKS) >= _BLOCKS_MAX:
+        _BLOCKS.clear()
+    _BLOCKS[id(entry)] = (key, entry, text)
+    return text
 
 
 def _refuse_secrets(value: Any, where: str) -> None:
@@ -338,19 +368,13 @@ def dump_lock(lock: Lock) -> str:
     Deterministic: the same ``Lock`` always gives the same bytes, and video blocks are
     separated by a blank line so that two branches adding different videos merge cleanly.
     """
-    data = lock.model_dump(mode="json")
+    data = lock.model_dump(mode="json", exclude={"videos"})
     _refuse_secrets(data, "lock")
-    videos: dict[str, Any] = data.pop("videos")
     parts = [LOCK_HEADER, _yaml(data)]
-    if not videos:
+    if not lock.videos:
         parts.append("videos: {}\n")
     else:
         parts.append("videos:\n")
-        blocks = []
-        for key in sorted(videos):
-            block = _yaml({key: videos[key]})
-            # Indenting every line alike keeps block scalars intact.
-            lines = block.splitlines(keepends=True)
-            blocks.append("".join(line if line == "\n" else f"  {line}" for line in lines))
+        blocks = [_video_block(key, lock.videos[key]) for key in sorted(lock.videos)]
         parts.append("\n".join(blocks))
     return "".join(parts)
