@@ -8,6 +8,7 @@ traceback goes to a file.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import traceback
@@ -39,9 +40,22 @@ class _Group(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (`parafraim-build validate | head -1`): not an error of
+            # ours. Point stdout at devnull so the interpreter's final flush stays quiet.
+            _silence_stdout()
+            ctx.exit(EXIT_ERROR)
         except Exception as exc:
             console.print_internal_error(exc, _write_traceback(exc))
             ctx.exit(EXIT_ERROR)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _write_traceback(exc: BaseException) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from parafraim_build.errors import BuildError
+from parafraim_build.errors import BuildError, SpecError
 
 
 def out(text: str = "") -> None:
@@ -39,8 +39,15 @@ def print_warning(message: str) -> None:
 
 
 def print_error(error: BuildError) -> None:
-    """An expected failure on stderr: the message, then the hint if there is one."""
-    click.echo(click.style("error: ", fg="red", bold=True) + error.message, err=True)
+    """An expected failure on stderr: the message, then the hint if there is one.
+
+    Spec problems start each line with ``FILE:LINE:COLUMN:`` and no prefix, so that editors'
+    and CI's problem matchers pick every one of them up.
+    """
+    if isinstance(error, SpecError):
+        click.echo(error.message, err=True)
+    else:
+        click.echo(click.style("error: ", fg="red", bold=True) + error.message, err=True)
     if error.hint:
         click.echo(click.style("hint: ", fg="cyan") + error.hint, err=True)
 
