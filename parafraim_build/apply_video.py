@@ -71,8 +71,8 @@ class Budget:
         """Count ``amount`` as spent, or raise ``BudgetError`` if that would pass the limit."""
         if self.limit is not None and self.reserved + amount > self.limit + 1e-9:
             raise BudgetError(
-                f"{what} (estimated {amount:g} credits) would pass --max-credits "
-                f"{self.limit:g}: {self.reserved:g} already spent by this run",
+                f"{what} not started: estimated at {amount:g} credits, it would pass "
+                f"--max-credits {self.limit:g} ({self.reserved:g} already committed by this run)",
                 hint="raise --max-credits, or apply fewer videos at a time",
             )
         self.reserved += amount
@@ -104,6 +104,7 @@ class RunContext:
     render_timeout: float = 3600.0
     started_tasks: list[str] = field(default_factory=list)
     started_jobs: dict[str, RenderConfig] = field(default_factory=dict)
+    durations: dict[str, float] = field(default_factory=dict)
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
 
 
@@ -217,7 +218,8 @@ class VideoRunner:
                     self._update(lambda lock: lock.drop_video(self.video))
         except BuildError as error:
             self.result.status = "failed"
-            self.result.error = f"{label}: {error.message}" if label else error.message
+            named = not label or error.message.startswith(label)
+            self.result.error = error.message if named else f"{label}: {error.message}"
             self.result.hint = error.hint
         except asyncio.CancelledError:
             self.result.status = "interrupted"
@@ -314,6 +316,7 @@ class VideoRunner:
 
             parsed = parse_composition(html)
             if parsed is not None:
+                self.ctx.durations[digest] = parsed.duration
                 self.ctx.cache.record_duration(digest, parsed.duration)
         return digest
 
@@ -381,7 +384,7 @@ class VideoRunner:
         if action.message is None or action.step is None or action.chain_key is None:
             raise BuildError("the plan's send_message action is incomplete")
         step_no, key = action.step, action.chain_key
-        ctx.budget.reserve(action.credits, f"step {step_no}")
+        ctx.budget.reserve(action.credits, _label(action, self.plan.steps_total))
         intent = PendingTask(step=step_no, key=key, startedAt=self._now())
         project_id = self._project_id()
         self._write_ahead(self._lock().add_pending(self.video, intent))
@@ -485,7 +488,13 @@ class VideoRunner:
                 name, key, restored.job_id, relpath, restored.sha256, restored.size, config
             )
             return f"copied from the run cache, {_megabytes(restored.size)}"
-        credits = action.credits or ctx.costs.render(config, None)
+        # Priced again now that the composition exists: the plan may have had to assume its
+        # length, and --max-credits must hold against what the render really costs.
+        duration = ctx.durations.get(entry.composition_sha256)
+        if duration is not None:
+            credits = ctx.costs.render(config, duration)
+        else:
+            credits = action.credits or ctx.costs.render(config, None)
         ctx.budget.reserve(credits, f"render {name}")
         intent = PendingRender(render=name, key=key, config=config, startedAt=self._now())
         project_id = entry.projectId

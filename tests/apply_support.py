@@ -99,10 +99,28 @@ class Builder:
     """The CLI against one engine, from one spec folder."""
 
     def __init__(self, engine: RunningEngine, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.engine = engine
+        self._engine: RunningEngine | None = engine
         self.root = root
         monkeypatch.setenv("PARAFRAIM_BASE_URL", engine.base_url)
         monkeypatch.setenv("PARAFRAIM_API_KEY", engine.api_key)
+
+    @classmethod
+    def local(cls, root: Path) -> Builder:
+        """A builder for ``--local`` runs: the CLI starts its own embedded engine."""
+        builder = cls.__new__(cls)
+        builder._engine = None
+        builder.root = root
+        return builder
+
+    @property
+    def engine(self) -> RunningEngine:
+        """The engine the environment points at."""
+        assert self._engine is not None, "a --local builder has no engine of its own"
+        return self._engine
+
+    @engine.setter
+    def engine(self, engine: RunningEngine) -> None:
+        self._engine = engine
 
     @property
     def spec(self) -> Path:

@@ -1,0 +1,437 @@
+"""The ``plan`` and ``apply`` commands' contract: JSON documents, exit codes, confirmation,
+saved plans, ``--replace``, ``--max-credits``, ``--local``, the lock's owner and removals.
+
+Everything runs the CLI in-process against a real engine over a socket (``--local`` starts
+the embedded one), except where a second process is the point.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from apply_support import Builder, Ledger, actions, check_outputs, video, write_spec
+from engine_client import RENDER_PIPE_LEAK, EngineFactory
+
+from parafraim_build.connection import LOCAL_API_KEY
+from parafraim_build.emulator import EngineConfig, start_engine
+from parafraim_build.lockfile import read_lock
+from parafraim_build.plan_model import ACTION_KINDS
+
+pytest_plugins = ("engine_fixtures",)
+pytestmark = RENDER_PIPE_LEAK
+
+STEPS = ("Open with our new product.", "Make the headline bigger.")
+SPEC = {"alpha": video(*STEPS), "beta": video("Show the price.", renders={"clip": {}})}
+STAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", re.MULTILINE)
+
+
+@pytest.fixture
+def builder(make_engine: EngineFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Builder:
+    """A spec folder (with ``SPEC`` in it) and an engine with the fast test pace."""
+    built = Builder(make_engine(), tmp_path / "site", monkeypatch)
+    built.write(SPEC)
+    return built
+
+
+# ------------------------------------------------------------------------------- plan --json
+
+
+def test_plan_json_has_exactly_the_documented_shape(builder: Builder) -> None:
+    plan = builder.plan()
+    assert set(plan) == {"formatVersion", "changes", "estimatedCredits", "summary", "videos"}
+    assert plan["formatVersion"] == 1
+    assert plan["changes"] is True
+    assert isinstance(plan["estimatedCredits"], int | float)
+    assert plan["estimatedCredits"] > 0
+    assert list(plan["summary"]) == sorted(ACTION_KINDS) or set(plan["summary"]) == set(
+        ACTION_KINDS
+    )
+    assert plan["summary"]["create_project"] == 2
+    assert plan["summary"]["send_message"] == 3
+    assert plan["summary"]["render"] == 3
+    assert sum(plan["summary"].values()) == 8
+    assert [v["video"] for v in plan["videos"]] == ["alpha", "beta"]
+    for entry in plan["videos"]:
+        assert set(entry) == {"video", "projectId", "actions"}
+        assert entry["projectId"] is None
+        for action in entry["actions"]:
+            assert action["action"] in ACTION_KINDS
+            assert isinstance(action["reason"], str)
+            assert action["reason"]
+            expected = {"action", "reason"}
+            if action["action"] == "send_message":
+                expected.add("step")
+            if action["action"] == "render":
+                expected.add("render")
+            assert set(action) == expected
+    assert [a.get("step") for a in plan["videos"][0]["actions"][1:3]] == [1, 2]
+    builder.apply()
+    unchanged = builder.plan()
+    assert unchanged["changes"] is False
+    assert unchanged["estimatedCredits"] == 0
+    lock = builder.lock()
+    assert [(v["video"], v["projectId"], v["actions"]) for v in unchanged["videos"]] == [
+        ("alpha", lock.videos["alpha"].projectId, []),
+        ("beta", lock.videos["beta"].projectId, []),
+    ]
+
+
+def test_detailed_exitcode_says_changes_none_or_error(builder: Builder) -> None:
+    assert builder.run("plan", "--detailed-exitcode").exit_code == 2
+    assert builder.run("plan", "--detailed-exitcode", "--json").exit_code == 2
+    assert builder.run("plan").exit_code == 0
+    builder.apply()
+    assert builder.run("plan", "--detailed-exitcode").exit_code == 0
+    builder.spec.write_text("version: 1\nvideos: {a: {steps: [1, {nope: 2}]}}\n")
+    broken = builder.run("plan", "--detailed-exitcode")
+    assert broken.exit_code == 1
+    assert "parafraim.yaml:" in broken.stderr
+
+
+def test_a_readable_plan_lists_symbols_reasons_and_the_estimate(builder: Builder) -> None:
+    result = builder.run("plan")
+    assert result.exit_code == 0
+    assert "+ alpha" in result.stdout
+    assert "send step 2/2" in result.stdout
+    assert "(new video)" in result.stdout
+    assert "Estimated credits:" in result.stdout
+    assert "estimate" in result.stdout
+
+
+# ------------------------------------------------------------------------------- saved plans
+
+
+def test_a_saved_plan_applies_exactly_and_is_refused_once_the_lock_changed(
+    builder: Builder,
+) -> None:
+    saved = builder.root / "plan.json"
+    result = builder.run("plan", "--out", str(saved))
+    assert result.exit_code == 0
+    assert f"Saved the plan to {saved}" in result.stdout
+    applied = builder.apply(str(saved))
+    assert applied["ok"] is True
+    check_outputs(builder.root, builder.lock())
+    # A plan saved now, then the lock moves on (another apply): the saved plan is stale.
+    builder.write({**SPEC, "beta": video("Show the price.", "Add a closing card.")})
+    assert builder.run("plan", "--out", str(saved)).exit_code == 0
+    builder.apply("beta")
+    lock_bytes = builder.lock_path.read_bytes()
+    stale = builder.run("apply", "--yes", str(saved))
+    assert stale.exit_code == 1
+    assert "the lock changed since the plan was made" in stale.stderr
+    assert builder.lock_path.read_bytes() == lock_bytes
+
+
+def test_a_saved_plan_cannot_be_mixed_with_a_selection(builder: Builder) -> None:
+    saved = builder.root / "plan.json"
+    builder.run("plan", "--out", str(saved))
+    mixed = builder.run("apply", "--yes", "alpha", str(saved))
+    assert mixed.exit_code == 1
+    assert "a saved plan already says which videos" in mixed.stderr
+
+
+# -------------------------------------------------------------------------------- confirmation
+
+
+def test_apply_without_yes_and_without_a_terminal_refuses_before_any_request(
+    builder: Builder,
+) -> None:
+    before = builder.requests()
+    result = builder.run("apply")
+    assert result.exit_code == 1
+    assert "no terminal to ask on" in result.stderr
+    assert "--yes" in result.stderr
+    assert builder.requests() == before
+    assert not builder.lock_path.exists()
+
+
+# ------------------------------------------------------------------------------------ replace
+
+
+def test_replace_builds_the_video_in_a_new_project(builder: Builder) -> None:
+    builder.apply()
+    old = builder.lock()
+    before = builder.ledger()
+    plan = builder.plan("--replace", "alpha")
+    assert actions(plan, "alpha")[0] == ("replace_project", None)
+    assert "--replace" in plan["videos"][0]["actions"][0]["reason"]
+    result = builder.apply("--replace", "alpha")
+    lock = builder.lock()
+    new = builder.ledger().since(before)
+    assert lock.videos["alpha"].projectId != old.videos["alpha"].projectId
+    assert new.projects() == [lock.videos["alpha"].projectId]
+    assert new.messages() == list(STEPS)
+    # The engine's editor is deterministic: the same steps made the same composition, whose
+    # outputs the run cache already holds, so nothing is rendered again.
+    assert new.renders() == []
+    outcomes = [a["outcome"] for a in result["videos"][0]["actions"] if "render" in a]
+    assert all(outcome.startswith("copied from the run cache") for outcome in outcomes)
+    assert len(outcomes) == 2
+    assert lock.videos["beta"] == old.videos["beta"]
+    check_outputs(builder.root, lock)
+    unknown = builder.run("apply", "--yes", "--replace", "gamma")
+    assert unknown.exit_code == 1
+    assert "--replace gamma: no such video" in unknown.stderr
+
+
+# ----------------------------------------------------------------------------------- credits
+
+
+def test_a_plan_larger_than_the_balance_is_refused_before_any_work(
+    make_engine: EngineFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builder = Builder(make_engine(credits=3), tmp_path / "site", monkeypatch)
+    builder.write(SPEC)
+    result = builder.run("apply", "--yes")
+    assert result.exit_code == 1
+    assert "but the account has 3" in result.stderr
+    assert builder.ledger().entries == []
+    assert builder.balance() == 3
+
+
+def test_max_credits_refuses_a_larger_plan_before_any_work(builder: Builder) -> None:
+    estimate = builder.plan()["estimatedCredits"]
+    result = builder.run("apply", "--yes", "--max-credits", str(estimate - 0.5))
+    assert result.exit_code == 1
+    assert "more than --max-credits" in result.stderr
+    assert builder.ledger().entries == []
+    assert builder.apply("--max-credits", str(estimate))["ok"] is True
+
+
+def local_ledger(root: Path) -> Ledger:
+    """The ledger of the embedded engine ``--local`` ran, read by starting it on its state."""
+    state = root / ".parafraim" / "local" / "engine"
+    with start_engine(EngineConfig(api_key=LOCAL_API_KEY, state_dir=state)) as engine:
+        return Ledger.read(engine)
+
+
+def test_max_credits_stops_an_operation_that_would_pass_it_mid_run(
+    tmp_path: Path,
+) -> None:
+    # The plan prices the template video's render at an assumed 10 s; once its step has run
+    # the composition is known to be longer, and that render would pass the ceiling.
+    root = tmp_path / "site"
+    full_hd = {"width": 1920, "height": 1080, "fps": 30, "quality": "standard"}
+    full_hd |= {"includeAudio": False, "includeSubtitles": False}
+    write_spec(
+        root,
+        {
+            "small": video("Open with our new product.", renders={"clip": {}}),
+            "launch": video(
+                'Replace the product name with "Flow".',
+                template="Product launch",
+                renders={"hd": full_hd},
+            ),
+        },
+    )
+    runner = Builder.local(root)
+    plan = runner.plan("--local")
+    estimate = plan["estimatedCredits"]
+    result = runner.run("apply", "--local", "--yes", "--max-credits", str(estimate))
+    assert result.exit_code == 1, result.output
+    assert "FAILED  launch" in result.stdout
+    assert "ok  small" in result.stdout
+    lock = read_lock(root / ".parafraim" / "local" / "parafraim.lock")
+    assert lock is not None
+    assert re.search(
+        r"render hd not started: estimated at [\d.]+ credits, it would pass --max-credits",
+        result.stdout,
+    )
+    assert set(lock.videos["small"].renders) == {"clip"}
+    assert set(lock.videos["launch"].renders) == {"clip"}  # the cheap one, before hd
+    assert not lock.videos["launch"].pending
+    ledger = local_ledger(root)
+    assert ledger.kinds() == {"project": 2, "message": 2, "render": 2}
+    assert sorted(ledger.render_projects()) == sorted(
+        [lock.videos["small"].projectId, lock.videos["launch"].projectId]
+    )
+
+
+# ------------------------------------------------------------------------------------ --local
+
+
+def test_local_runs_keep_their_own_lock_and_never_touch_parafraim_lock(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    write_spec(root, {"solo": video("Open with our new product.", renders={"clip": {}})})
+    service_lock = root / "parafraim.lock"
+    service_lock.write_text("# a lock of the real service, not ours to touch\n")
+    runner = Builder.local(root)
+    applied = runner.run("apply", "--local", "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert service_lock.read_text() == "# a lock of the real service, not ours to touch\n"
+    lock = read_lock(root / ".parafraim" / "local" / "parafraim.lock")
+    assert lock is not None
+    assert lock.baseUrl == "local://engine"
+    assert check_outputs(root, lock) == 1
+    assert (root / ".parafraim" / "local" / "engine").is_dir()
+    again = runner.run("plan", "--local", "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+    # The real service's plan is another matter entirely (and needs no engine to fail).
+    real = runner.run("plan")
+    assert real.exit_code == 1
+    assert "parafraim.lock" in real.stderr
+    assert service_lock.read_text() == "# a lock of the real service, not ours to touch\n"
+
+
+# --------------------------------------------------------------------------------- lock owner
+
+
+def test_a_lock_of_another_account_is_refused_and_left_byte_identical(builder: Builder) -> None:
+    builder.apply()
+    lock = builder.lock()
+    text = builder.lock_path.read_text().replace(lock.accountId, "someone-else")
+    builder.lock_path.write_text(text)
+    builder.write({**SPEC, "beta": video("Show the price.", "Add a closing card.")})
+    before = builder.ledger()
+    result = builder.run("apply", "--yes")
+    assert result.exit_code == 1
+    assert "belongs to another Parafraim account" in result.stderr
+    assert builder.lock_path.read_text() == text
+    assert builder.ledger().since(before).entries == []
+
+
+def test_a_lock_of_another_base_url_is_refused_by_plan_and_apply(
+    builder: Builder, make_engine: EngineFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builder.apply()
+    text = builder.lock_path.read_bytes()
+    other = make_engine()
+    monkeypatch.setenv("PARAFRAIM_BASE_URL", other.base_url)
+    for command in (("plan",), ("apply", "--yes")):
+        result = builder.run(*command)
+        assert result.exit_code == 1
+        assert f"belongs to {builder.engine.base_url}" in result.stderr
+    assert builder.lock_path.read_bytes() == text
+    assert other.stats()["requests"]["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("lockVersion: 99\nbaseUrl: x\naccountId: y\n", "written by a newer parafraim-build"),
+        ("lockVersion: 1\nvideos: [\n", "is not valid YAML"),
+        ("lockVersion: 1\nbaseUrl: x\n", "does not match the lock format"),
+    ],
+)
+def test_a_newer_or_corrupt_lock_is_an_error_and_never_overwritten(
+    builder: Builder, content: str, message: str
+) -> None:
+    builder.lock_path.write_text(content)
+    for command in (("plan",), ("apply", "--yes")):
+        result = builder.run(*command)
+        assert result.exit_code == 1
+        assert message in result.stderr
+    assert builder.lock_path.read_text() == content
+    assert builder.ledger().entries == []
+
+
+def test_a_second_apply_on_the_same_spec_fails_at_once(
+    make_engine: EngineFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builder = Builder(make_engine(task_seconds=2.0), tmp_path / "site", monkeypatch)
+    builder.write({"slow": video("Open with our new product.", renders={"clip": {}})})
+    first = subprocess.Popen(
+        [sys.executable, "-m", "parafraim_build", "apply", "--yes", "-f", str(builder.spec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not builder.lock_path.exists():  # written once the project exists
+            assert time.monotonic() < deadline, "the first apply never wrote its lock"
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.02)
+        started = time.monotonic()
+        second = builder.run("apply", "--yes")
+        assert time.monotonic() - started < 5
+        assert second.exit_code == 1
+        assert "another parafraim-build apply is running" in second.stderr
+        assert first.poll() is None, "the first apply ended before the second was refused"
+    finally:
+        _, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err.decode()
+    check_outputs(builder.root, builder.lock())
+    assert builder.ledger().kinds() == {"project": 1, "message": 1, "render": 1}
+
+
+# ----------------------------------------------------------------------------------- removals
+
+
+def test_removing_a_render_or_a_video_removes_its_outputs_and_keeps_the_project(
+    builder: Builder,
+) -> None:
+    builder.apply()
+    lock = builder.lock()
+    teaser = builder.root / lock.videos["alpha"].renders["teaser"].path
+    beta_clip = builder.root / lock.videos["beta"].renders["clip"].path
+    builder.write({"alpha": video(*STEPS, renders={"clip": {}})})
+    plan = builder.plan()
+    assert actions(plan, "alpha") == [("remove_output", "teaser")]
+    assert actions(plan, "beta") == [("remove_output", "clip")]
+    before = builder.ledger()
+    builder.apply()
+    assert builder.ledger().since(before).entries == []
+    assert not teaser.exists()
+    assert not beta_clip.exists()
+    assert not beta_clip.parent.exists()
+    after = builder.lock()
+    assert set(after.videos) == {"alpha"}
+    assert after.videos["alpha"].projectId == lock.videos["alpha"].projectId
+    assert set(after.videos["alpha"].renders) == {"clip"}
+    check_outputs(builder.root, after)
+    assert builder.plan()["changes"] is False
+
+
+# ----------------------------------------------------------------------------------- progress
+
+
+def test_a_ci_apply_prints_timestamped_progress_and_a_summary(builder: Builder) -> None:
+    result = builder.run("apply", "--yes")
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    stamped = [line for line in lines if STAMPED.match(line)]
+    assert len(stamped) >= 10
+    text = "\n".join(stamped)
+    assert "alpha: started (5 actions)" in text
+    assert "alpha: step 2/2 done" in text
+    assert "alpha: render teaser: complete 100%" in text
+    assert "beta: finished in" in text
+    assert "ok  alpha  -> out/alpha/clip.mp4, out/alpha/teaser.gif" in result.stdout
+    assert "Apply: 2 of 2 videos done." in result.stdout
+    assert not STAMPED.search(result.stdout)
+
+
+def test_apply_json_reports_every_video_and_action(builder: Builder) -> None:
+    result = builder.apply()
+    assert set(result) == {
+        "formatVersion",
+        "ok",
+        "changes",
+        "applied",
+        "interrupted",
+        "estimatedCredits",
+        "costLabel",
+        "videos",
+        "requests",
+    }
+    assert result["ok"] is result["applied"] is result["changes"] is True
+    alpha = result["videos"][0]
+    assert alpha["video"] == "alpha"
+    assert alpha["status"] == "ok"
+    assert alpha["projectId"] == builder.lock().videos["alpha"].projectId
+    assert [(a["action"], a.get("step"), a.get("render")) for a in alpha["actions"]] == [
+        ("create_project", None, None),
+        ("send_message", 1, None),
+        ("send_message", 2, None),
+        ("render", None, "clip"),
+        ("render", None, "teaser"),
+    ]
+    assert alpha["outputs"] == ["out/alpha/clip.mp4", "out/alpha/teaser.gif"]
+    assert result["requests"]["POST"] == 2 + 3 + 3
+    json.dumps(result)
