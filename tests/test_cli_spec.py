@@ -64,7 +64,7 @@ def test_validate_errors_go_to_stderr_with_exit_1(project_dir: Path) -> None:
     assert code == 1
     assert out == ""
     assert err == (
-        "error: parafraim.yaml:4:5: unknown key 'stpes' (did you mean 'steps'?) "
+        "parafraim.yaml:4:5: unknown key 'stpes' (did you mean 'steps'?) "
         "(at videos.clip.stpes)\n"
         "        stpes: [Hi.]\n"
         "        ^\n"
@@ -80,7 +80,7 @@ def test_validate_missing_spec(project_dir: Path) -> None:
     code, _, err = run("validate", "-f", "nope.yaml")
     assert code == 1
     assert err.startswith(
-        "error: nope.yaml: the spec does not exist: run `parafraim-build init` to start one"
+        "nope.yaml: the spec does not exist: run `parafraim-build init` to start one"
     )
 
 
