@@ -34,7 +34,7 @@ from parafraim_build.planning import (
 )
 from parafraim_build.progress import ApplyReporter
 from parafraim_build.spec.models import Spec
-from parafraim_build.workspace import LOCAL_IDENTITY, Workspace
+from parafraim_build.workspace import LOCAL_IDENTITY, Workspace, sweep_interrupted_writes
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,8 @@ async def apply_spec(
     """
     with LockStore(workspace.lock_path, spec_path=spec.path) as store:
         digest = lock_digest(workspace.lock_path)
+        for path in sweep_interrupted_writes(workspace, spec, store.lock):
+            log.info("removed %s, left by an interrupted run", path)
         offline = _plan_offline(spec, workspace, request, store.lock, saved)
         if offline is not None and not offline.changes:
             if saved is not None:

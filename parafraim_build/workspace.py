@@ -7,11 +7,16 @@ Everything is beside the spec, so that a spec folder is self-contained: ``parafr
 
 from __future__ import annotations
 
+import contextlib
+import glob
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from parafraim_build.cache import resolve_cache_dir
-from parafraim_build.lock_model import LOCK_FILENAME
+from parafraim_build.lock_model import LOCK_FILENAME, Lock
+from parafraim_build.outputs import expected_outputs, resolve_output
+from parafraim_build.spec.models import Spec
 
 STATE_DIR = ".parafraim"
 LOCAL_IDENTITY = "local://engine"
@@ -56,3 +61,36 @@ def workspace_for(spec_path: Path, *, local: bool, cache_dir: Path | None = None
     return Workspace(
         spec_path=spec_path, local=local, cache_dir=resolve_cache_dir(spec_path, cache_dir)
     )
+
+
+def sweep_interrupted_writes(workspace: Workspace, spec: Spec, lock: Lock | None) -> list[Path]:
+    """Delete the temporary files a killed run left beside the lock and the outputs.
+
+    Every file is written to a hidden temporary name and renamed into place (the lock as
+    ``.parafraim.lock.<random>.tmp``, a download as ``.<output>.<random>.part``, a copy from
+    the run cache as ``.<output>.<random>.tmp``), so a crash can leave such a file but never a
+    half output. Only ``apply`` calls this, while it holds the lock: no other process of ours
+    can be writing them then. Returns what was removed.
+    """
+    candidates = list(_temporaries(workspace.lock_path, ("tmp",)))
+    outputs = set(expected_outputs(spec))
+    if lock is not None:
+        outputs.update(rec.path for entry in lock.videos.values() for rec in entry.renders.values())
+    for relpath in sorted(outputs):
+        candidates += _temporaries(resolve_output(spec.root, relpath), ("part", "tmp"))
+    removed = []
+    for path in candidates:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _temporaries(target: Path, suffixes: Iterable[str]) -> Iterable[Path]:
+    if not target.parent.is_dir():
+        return []
+    found: list[Path] = []
+    for suffix in suffixes:
+        pattern = f".{glob.escape(target.name)}.*.{suffix}"
+        found += (path for path in target.parent.glob(pattern) if path.is_file())
+    return found
