@@ -13,8 +13,9 @@ raises a ``BuildError``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -58,6 +59,12 @@ from parafraim_build.spec.models import Spec
 
 EDIT_KINDS = frozenset({*PROJECT_KINDS, "send_message", "resume_task"})
 """Actions that occupy one of the account's concurrent task slots (``--parallelism``)."""
+RENDER_KINDS = frozenset({"render", "resume_render", "download"})
+"""Actions that occupy one of the render slots (renders and downloads in flight at once)."""
+
+
+class _Stopped(Exception):
+    """^C came while the video waited for a slot: the action is not started."""
 
 
 class Budget:
@@ -207,8 +214,10 @@ class VideoRunner:
                     break
                 label = _label(action, plan.steps_total)
                 await self._take_slot(action)
-                ctx.reporter.action_started(self.video, label)
-                outcome = await self._perform(action)
+                if ctx.stopping.is_set():  # ^C came while this video waited for a slot
+                    self.result.status = "interrupted"
+                    break
+                outcome = await self._perform(action, label)
                 self.result.done.append(
                     ActionOutcome(action.kind, action.step, action.render, outcome)
                 )
@@ -221,7 +230,7 @@ class VideoRunner:
             named = not label or error.message.startswith(label)
             self.result.error = error.message if named else f"{label}: {error.message}"
             self.result.hint = error.hint
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, _Stopped):
             self.result.status = "interrupted"
         finally:
             self._release_edit_slot()
@@ -255,7 +264,25 @@ class VideoRunner:
             self._holding_edit_slot = False
             self.ctx.edit_slots.release()
 
-    async def _perform(self, action: Action) -> str:
+    async def _perform(self, action: Action, label: str) -> str:
+        if action.kind in RENDER_KINDS:
+            async with self._render_slot(label):
+                return await self._perform_now(action)
+        self.ctx.reporter.action_started(self.video, label)
+        return await self._perform_now(action)
+
+    @contextlib.asynccontextmanager
+    async def _render_slot(self, label: str) -> AsyncIterator[None]:
+        ctx = self.ctx
+        if ctx.render_slots.locked():
+            ctx.reporter.waiting(self.video, "for a free render slot")
+        async with ctx.render_slots:
+            if ctx.stopping.is_set():
+                raise _Stopped
+            ctx.reporter.action_started(self.video, label)
+            yield
+
+    async def _perform_now(self, action: Action) -> str:
         match action.kind:
             case "create_project" | "use_template" | "replace_project":
                 return await self._make_project(action)
@@ -264,14 +291,11 @@ class VideoRunner:
             case "resume_task":
                 return await self._resume_task(action)
             case "render":
-                async with self.ctx.render_slots:
-                    return await self._render(action)
+                return await self._render(action)
             case "resume_render":
-                async with self.ctx.render_slots:
-                    return await self._resume_render(action)
+                return await self._resume_render(action)
             case "download":
-                async with self.ctx.render_slots:
-                    return await self._download(action)
+                return await self._download(action)
             case "copy_cached":
                 return await self._copy_cached(action)
             case "remove_output":
