@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from parafraim_build.api.client import ParafraimClient
@@ -61,6 +61,11 @@ EDIT_KINDS = frozenset({*PROJECT_KINDS, "send_message", "resume_task"})
 """Actions that occupy one of the account's concurrent task slots (``--parallelism``)."""
 RENDER_KINDS = frozenset({"render", "resume_render", "download"})
 """Actions that occupy one of the render slots (renders and downloads in flight at once)."""
+
+
+CLOCK_SKEW = timedelta(seconds=5)
+"""How far the service's clock may trail ours when matching a lost render to its charge;
+intents are stamped to the second."""
 
 
 class _Stopped(Exception):
@@ -180,6 +185,17 @@ def _label(action: Action, steps_total: int) -> str:
         case "remove_output":
             return f"remove {action.path}"
     return str(action.kind)
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    """An ISO 8601 time from the lock or the API, in UTC; None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _megabytes(size: int) -> str:
@@ -583,10 +599,11 @@ class VideoRunner:
         relpath, dest = self._path(action)
         entry = self._lock().entry(self.video)
         key = action.render_key or render_key(entry.composition_sha256, config)
-        job_id = action.job_id or await self._recover_job(action.task_id)
+        pending = entry.pending_render(name)
+        since = pending.startedAt if pending is not None else None
+        job_id = action.job_id or await self._recover_job(action.task_id, since)
         if job_id is None:
             # The request never reached the service, or cannot be found: render it now.
-            pending = entry.pending_render(name)
             if pending is not None:
                 self._update(lambda lock: lock.drop_pending(self.video, pending))
             return await self._render(dataclasses.replace(action, kind="render", render_key=key))
@@ -597,20 +614,53 @@ class VideoRunner:
             self._update(lambda lock: lock.add_pending(self.video, recovered))
         return await self._finish_render(name, key, job_id, config, relpath, dest)
 
-    async def _recover_job(self, task_id: str | None) -> str | None:
+    async def _recover_job(self, task_id: str | None, since: str | None) -> str | None:
         """The job an interrupted run started but did not record, if the service shows it.
 
-        ``GET /tasks/{id}`` names the latest render job of the task's project; renders of a
-        project run one at a time, so a job that no record knows is the lost one.
+        ``GET /tasks/{id}`` of the project's last task names its newest render job; renders
+        of a video run one at a time, so a job that no record knows is the lost one. A project
+        without a task (a template used as it is) has no such answer: then the account's
+        recent transactions are searched for a render charge of this project, made no earlier
+        than the intent (``since``), that no record knows. Anything ambiguous is None, and the
+        render is made again rather than the wrong file recorded.
         """
-        if task_id is None:
+        entry = self._lock().entry(self.video)
+        known = {record.jobId for record in entry.renders.values()} | set(self.ctx.started_jobs)
+        floor = _parse_time(since)
+        if task_id is not None:
+            job = (await self.ctx.client.get_task(task_id)).renderJob
+            if job is None or not job.id or job.id in known:
+                return None
+            # A job of a render since removed from the spec is unknown too: its charge, when
+            # still among the recent ones, tells it apart by its time.
+            if floor is not None:
+                charged = await self._render_charges(entry.projectId)
+                made = charged.get(job.id)
+                if made is not None and made < floor - CLOCK_SKEW:
+                    return None
+            return job.id
+        if floor is None:
             return None
-        task = await self.ctx.client.get_task(task_id)
-        job = task.renderJob
-        if job is None or not job.id:
-            return None
-        known = {record.jobId for record in self._lock().entry(self.video).renders.values()}
-        return None if job.id in known or job.id in self.ctx.started_jobs else job.id
+        charged = await self._render_charges(entry.projectId)
+        found = {
+            job_id
+            for job_id, made in charged.items()
+            if job_id not in known and made >= floor - CLOCK_SKEW
+        }
+        return found.pop() if len(found) == 1 else None
+
+    async def _render_charges(self, project_id: str) -> dict[str, datetime]:
+        """When each render job of the project among the account's recent transactions was
+        charged (``GET /credits``; refunds left out)."""
+        credits = await self.ctx.client.credits()
+        return {
+            tx.jobId: made
+            for tx in credits.recent
+            if tx.jobId
+            and tx.projectId == project_id
+            and (tx.type or "").lower() != "refund"
+            and (made := _parse_time(tx.createdAt)) is not None
+        }
 
     async def _download(self, action: Action) -> str:
         ctx = self.ctx

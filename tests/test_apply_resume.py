@@ -1,0 +1,203 @@
+"""The moments a crash can leave behind, set up exactly, and what the next apply makes of them.
+
+The crash test hits these windows at random; here each one is built by hand: the previous
+run's request is made directly against the engine, and the lock is written as that run would
+have left it (an intent, with or without the id the service answered). The next apply must
+resume or recover without sending anything again, or move to a new project when it cannot
+know.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from apply_support import SMALL, Builder, actions, check_outputs, video
+from engine_client import RENDER_PIPE_LEAK, EngineClient, EngineFactory
+
+from parafraim_build.digest import chain_keys, composition_hash, render_key, source_key
+from parafraim_build.lock_model import (
+    Lock,
+    PendingRender,
+    PendingTask,
+    StepRecord,
+    dump_lock,
+    utc_timestamp,
+)
+from parafraim_build.lockfile import atomic_write_text
+from parafraim_build.spec import load_spec
+
+pytest_plugins = ("engine_fixtures",)
+pytestmark = RENDER_PIPE_LEAK
+
+STEPS = ("Open with our new product.", "Make the headline bigger.")
+NOW = utc_timestamp(datetime.now(timezone.utc) - timedelta(seconds=1))
+
+
+@pytest.fixture
+def builder(make_engine: EngineFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Builder:
+    """A spec folder and an engine with the fast test pace."""
+    return Builder(make_engine(), tmp_path / "site", monkeypatch)
+
+
+def write_lock(builder: Builder, lock: Lock) -> None:
+    """The lock as an interrupted run would have left it."""
+    atomic_write_text(builder.lock_path, dump_lock(lock))
+
+
+def keys(builder: Builder, video_key: str) -> list[str]:
+    """The chain keys of a video's steps, as the planner computes them."""
+    spec = load_spec(builder.spec)
+    source = {"kind": "blank", "aspectRatio": "16:9"}
+    return list(chain_keys(source_key(source), spec.videos[video_key].steps))
+
+
+def test_a_task_whose_id_was_recorded_is_resumed_not_sent_again(builder: Builder) -> None:
+    builder.write({"solo": video(STEPS[0], renders={"clip": {}})})
+    builder.apply()
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+    lock = builder.lock()
+    project = lock.videos["solo"].projectId
+    with EngineClient(builder.engine) as http:
+        task_id = http.send(project, STEPS[1])  # sent by the run that was killed
+    intent = PendingTask(step=2, key=keys(builder, "solo")[1], taskId=task_id, startedAt=NOW)
+    write_lock(builder, lock.add_pending("solo", intent))
+    plan = builder.plan()
+    assert actions(plan, "solo") == [("resume_task", 2), ("render", "clip")]
+    before = builder.ledger()
+    builder.apply()
+    assert builder.ledger().since(before).kinds() == {"render": 1}
+    after = builder.lock().videos["solo"]
+    assert after.projectId == project
+    assert [step.taskId for step in after.steps][1] == task_id
+    check_outputs(builder.root, builder.lock())
+
+
+def test_a_message_whose_answer_was_lost_moves_the_video_to_a_new_project(
+    builder: Builder,
+) -> None:
+    builder.write({"solo": video(STEPS[0], renders={"clip": {}})})
+    builder.apply()
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+    lock = builder.lock()
+    project = lock.videos["solo"].projectId
+    with EngineClient(builder.engine) as http:
+        http.send(project, STEPS[1])  # accepted, but the killed run never saw the answer
+    write_lock(builder, lock.add_pending("solo", PendingTask(step=2, key="k", startedAt=NOW)))
+    plan = builder.plan()
+    assert actions(plan, "solo")[0] == ("replace_project", None)
+    assert "task id was not recorded" in plan["videos"][0]["actions"][0]["reason"]
+    before = builder.ledger()
+    builder.apply()
+    new = builder.ledger().since(before)
+    fresh = builder.lock().videos["solo"].projectId
+    assert fresh != project
+    assert new.messages(fresh) == list(STEPS)
+    assert new.messages(project) == []
+    # The uncertain project is never handed back by the run cache either.
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+    assert builder.plan("--replace", "solo")["videos"][0]["actions"][0]["action"] == (
+        "replace_project"
+    )
+    check_outputs(builder.root, builder.lock())
+
+
+def killed_before_recording(
+    builder: Builder, key: str, *, sent: bool, at: str = NOW, render: str = "clip"
+) -> str | None:
+    """Leave video ``key``'s ``render`` as a run killed right after writing its render intent
+    would: the intent without a job id, and (``sent``) the render accepted by the service."""
+    lock = builder.lock()
+    entry = lock.videos[key]
+    config = load_spec(builder.spec).videos[key].renders[render]
+    job_id = None
+    if sent:
+        with EngineClient(builder.engine) as http:
+            job_id = http.render(entry.projectId, config.model_dump(mode="json"))
+    key_now = render_key(entry.composition_sha256, config)
+    intent = PendingRender(render=render, key=key_now, config=config, startedAt=at)
+    write_lock(builder, lock.add_pending(key, intent))
+    return job_id
+
+
+def send_step_two(builder: Builder) -> None:
+    """Step 2 of ``solo`` sent and recorded by the run that is then killed."""
+    lock = builder.lock()
+    project = lock.videos["solo"].projectId
+    with EngineClient(builder.engine) as http:
+        task = http.wait_task(http.send(project, STEPS[1]))
+    digest = composition_hash(task["project"]["compositionHtml"])
+    step = StepRecord(key=keys(builder, "solo")[1], compositionSha256=digest, taskId=task["id"])
+    write_lock(builder, lock.record_step("solo", step))
+
+
+@pytest.mark.parametrize("sent", [True, False], ids=["sent", "never sent"])
+def test_a_render_whose_job_id_was_lost_after_a_task_is_recovered(
+    builder: Builder, sent: bool
+) -> None:
+    builder.write({"solo": video(STEPS[0], renders={"clip": {}})})
+    builder.apply()
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+    send_step_two(builder)
+    job_id = killed_before_recording(builder, "solo", sent=sent)
+    assert actions(builder.plan(), "solo") == [("resume_render", "clip")]
+    before = builder.ledger()
+    builder.apply()
+    new = builder.ledger().since(before)
+    record = builder.lock().videos["solo"].renders["clip"]
+    if sent:
+        assert new.entries == []
+        assert record.jobId == job_id
+    else:
+        assert new.kinds() == {"render": 1}
+        assert record.jobId == new.renders()[0].job_id
+    check_outputs(builder.root, builder.lock())
+    builder.ledger().assert_nothing_sent_twice()
+
+
+@pytest.mark.parametrize("sent", [True, False], ids=["sent", "never sent"])
+def test_a_render_whose_job_id_was_lost_without_any_task_is_recovered(
+    builder: Builder, sent: bool
+) -> None:
+    # No step: there is no task to ask; the account's recent transactions name the job.
+    bare = {"template": "Product launch", "renders": {"clip": dict(SMALL)}}
+    builder.write({"bare": bare})
+    builder.apply()
+    builder.write({"bare": {**bare, "renders": {"clip": {**SMALL, "fps": 25}}}})
+    job_id = killed_before_recording(builder, "bare", sent=sent)
+    assert actions(builder.plan(), "bare") == [("resume_render", "clip")]
+    before = builder.ledger()
+    builder.apply()
+    new = builder.ledger().since(before)
+    record = builder.lock().videos["bare"].renders["clip"]
+    assert record.config.fps == 25
+    if sent:
+        assert new.entries == []
+        assert record.jobId == job_id
+    else:
+        assert new.kinds() == {"render": 1}
+    check_outputs(builder.root, builder.lock())
+    builder.ledger().assert_nothing_sent_twice()
+
+
+def test_the_job_of_a_render_since_removed_is_not_taken_for_a_lost_one(builder: Builder) -> None:
+    # zoom is made (last, so its job is the project's newest), then removed from the spec (its
+    # record and job are forgotten), then asked for again in another config by a run killed
+    # before its request: the old job must not be recorded as the new one.
+    fast = {**SMALL, "fps": 25}
+    builder.write({"solo": video(*STEPS, renders={"clip": {}, "zoom": fast})})
+    builder.apply()
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+    builder.apply()
+    builder.write({"solo": video(*STEPS, renders={"clip": {}, "zoom": {**SMALL, "fps": 30}})})
+    later = utc_timestamp(datetime.now(timezone.utc) + timedelta(seconds=30))
+    killed_before_recording(builder, "solo", sent=False, at=later, render="zoom")
+    before = builder.ledger()
+    builder.apply()
+    new = builder.ledger().since(before)
+    assert new.kinds() == {"render": 1}
+    record = builder.lock().videos["solo"].renders["zoom"]
+    assert record.config.fps == 30
+    assert record.jobId == new.renders()[0].job_id
+    check_outputs(builder.root, builder.lock())
