@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from rich.console import Console
@@ -70,9 +70,16 @@ def print_internal_error(exc: BaseException, log_path: str | None) -> None:
 
 def stdout_console() -> Console:
     """A rich console bound to the current stdout."""
-    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+    return _console(sys.stdout)
 
 
 def stderr_console() -> Console:
     """A rich console bound to the current stderr."""
-    return Console(file=sys.stderr, highlight=False, soft_wrap=False)
+    return _console(sys.stderr)
+
+
+def _console(stream: TextIO) -> Console:
+    # Markup and emoji codes off: project names, messages and descriptions come from users
+    # and from the service, and "Recap [draft]" must print as written, never as a style tag
+    # (or crash on "[/]"). Styles are applied with rich objects, not markup strings.
+    return Console(file=stream, highlight=False, soft_wrap=False, markup=False, emoji=False)
