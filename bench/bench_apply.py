@@ -72,7 +72,7 @@ def write_spec(folder: Path, videos: int) -> Path:
         f"quality: {c.quality}, includeAudio: false, includeSubtitles: false}}"
         for name, c in RENDERS.items()
     )
-    steps = "\n".join(f"      - \"{step.format(n='{{ n }}')}\"" for step in STEPS)
+    steps = "\n".join(f'      - "{step.format(n="{{ n }}")}"' for step in STEPS)
     numbers = ", ".join(str(n) for n in range(1, videos + 1))
     spec = folder / "parafraim.yaml"
     spec.write_text(
