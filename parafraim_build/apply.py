@@ -128,7 +128,7 @@ def _interrupts(
     def on_signal() -> None:
         if not stopping.is_set():
             stopping.set()
-            say("all", "stopping: no new work starts; ^C again stops in-flight work too")
+            say("", "stopping: no new work starts; ^C again stops in-flight work too")
             return
         for task in tasks:
             task.cancel()

@@ -32,7 +32,10 @@ class ApplyReporter(Protocol):
         """An action ended well; ``outcome`` is a short note (e.g. ``12.3 MB``)."""
 
     def waiting(self, video: str, why: str) -> None:
-        """The video waits for something other than its own work (a slot, a back-off)."""
+        """The video waits for something other than its own work (a slot, a back-off).
+
+        ``video`` is empty for a note about the whole run (e.g. that ^C stops new work).
+        """
 
     def video_finished(self, video: str, *, error: str | None) -> None:
         """A video's pipeline ended, with the error that stopped it if any."""

@@ -6,6 +6,7 @@ result (and ``--json``) on stdout stays clean.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -14,14 +15,16 @@ from datetime import datetime, timezone
 from types import TracebackType
 
 import click
+from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
 from parafraim_build.console import stderr_console
 
-HEARTBEAT_SECONDS = 30.0
-"""Plain mode prints at least one line this often while anything runs."""
+HEARTBEAT_SECONDS = 25.0
+"""Plain mode prints a line after this much silence while anything runs. The executor ticks
+about once a second, so no gap between lines reaches the 30 s CI systems are promised."""
 
 _TEXT_TAIL = 60
 
@@ -50,17 +53,19 @@ class PlainReporter:
         *,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         write: Callable[[str], None] | None = None,
     ) -> None:
         self._heartbeat = heartbeat_seconds
         self._clock = clock
+        self._now = now
         self._write = write or (lambda line: click.echo(line, err=True))
         self._videos: dict[str, _VideoState] = {}
         self._last_line = clock()
         self._render_status: dict[tuple[str, str], str] = {}
 
     def _emit(self, video: str | None, message: str) -> None:
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = self._now().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         self._write(f"{stamp} {video + ': ' if video else ''}{message}")
         self._last_line = self._clock()
 
@@ -103,6 +108,9 @@ class PlainReporter:
         self._emit(video, f"{label} done{' (' + outcome + ')' if outcome else ''}{said}")
 
     def waiting(self, video: str, why: str) -> None:
+        if not video:
+            self._emit(None, why)
+            return
         state = self._videos.get(video)
         if state is not None:
             state.detail = why
@@ -132,12 +140,19 @@ class PlainReporter:
 
 
 class LiveReporter:
-    """A table on the terminal, one row per video, redrawn as events arrive."""
+    """A table on the terminal, one row per video, redrawn as events arrive.
 
-    def __init__(self) -> None:
+    ``console`` is where it draws (stderr by default; tests pass a recording console).
+    """
+
+    def __init__(self, console: Console | None = None) -> None:
         self._videos: dict[str, _VideoState] = {}
+        self._notice = ""
         self._live = Live(
-            self._table(), console=stderr_console(), refresh_per_second=8, transient=False
+            self._table(),
+            console=console or stderr_console(),
+            refresh_per_second=8,
+            transient=False,
         )
 
     def __enter__(self) -> LiveReporter:
@@ -154,7 +169,14 @@ class LiveReporter:
         self._live.__exit__(exc_type, exc, traceback)
 
     def _table(self) -> Table:
-        table = Table(box=None, show_header=True, header_style="bold", expand=False)
+        table = Table(
+            box=None,
+            show_header=True,
+            header_style="bold",
+            expand=False,
+            caption=self._notice or None,
+            caption_justify="left",
+        )
         table.add_column("video", no_wrap=True)
         table.add_column("doing", no_wrap=True)
         table.add_column("detail", overflow="ellipsis", no_wrap=True, max_width=72)
@@ -177,13 +199,17 @@ class LiveReporter:
         self._videos[video] = _VideoState(steps_total=steps_total, started=time.monotonic())
         self._redraw()
 
+    def _state(self, video: str) -> _VideoState:
+        # An event for a video the display has not heard of yet still gets a row.
+        return self._videos.setdefault(video, _VideoState(steps_total=0, started=time.monotonic()))
+
     def action_started(self, video: str, label: str) -> None:
-        state = self._videos[video]
+        state = self._state(video)
         state.status, state.detail, state.text = label, "", []
         self._redraw()
 
     def task_text(self, video: str, delta: str) -> None:
-        state = self._videos[video]
+        state = self._state(video)
         state.text.append(delta)
         state.detail = ""
         self._redraw()
@@ -192,19 +218,22 @@ class LiveReporter:
         pass
 
     def render_progress(self, video: str, render: str, status: str, percent: int) -> None:
-        self._videos[video].detail = f"{status} {percent}%"
+        self._state(video).detail = f"{status} {percent}%"
         self._redraw()
 
     def action_finished(self, video: str, label: str, outcome: str) -> None:
-        self._videos[video].detail = f"{label} done" + (f" ({outcome})" if outcome else "")
+        self._state(video).detail = f"{label} done" + (f" ({outcome})" if outcome else "")
         self._redraw()
 
     def waiting(self, video: str, why: str) -> None:
-        self._videos[video].detail = why
+        if video:
+            self._state(video).detail = why
+        else:  # about the whole run (e.g. ^C): a line under the table
+            self._notice = why
         self._redraw()
 
     def video_finished(self, video: str, *, error: str | None) -> None:
-        state = self._videos[video]
+        state = self._state(video)
         state.done, state.error = True, error
         self._redraw()
 
@@ -214,6 +243,4 @@ class LiveReporter:
 
 def use_live_display() -> bool:
     """A live display only on an interactive terminal outside CI."""
-    import os
-
     return sys.stderr.isatty() and not os.environ.get("CI") and os.environ.get("TERM") != "dumb"
