@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-_LEAKY_VARIABLES = ("PARAFRAIM_API_KEY", "PARAFRAIM_BASE_URL", "PARAFRAIM_CACHE_DIR", "CI")
+_LEAKY_VARIABLES = (
+    "PARAFRAIM_API_KEY",
+    "PARAFRAIM_BASE_URL",
+    "PARAFRAIM_CACHE_DIR",
+    "PARAFRAIM_ENGINE_API_KEY",
+    "CI",
+)
 
 
 @pytest.fixture(autouse=True)
