@@ -211,6 +211,13 @@ def local_ledger(root: Path) -> Ledger:
         return Ledger.read(engine)
 
 
+def local_requests(root: Path) -> int:
+    """How many API requests the embedded engine of ``--local`` has served on its state."""
+    state = root / ".parafraim" / "local" / "engine"
+    with start_engine(EngineConfig(api_key=LOCAL_API_KEY, state_dir=state)) as engine:
+        return int(engine.stats()["requests"]["total"])
+
+
 def test_max_credits_stops_an_operation_that_would_pass_it_mid_run(
     tmp_path: Path,
 ) -> None:
@@ -272,6 +279,12 @@ def test_local_runs_keep_their_own_lock_and_never_touch_parafraim_lock(tmp_path:
     assert (root / ".parafraim" / "local" / "engine").is_dir()
     again = runner.run("plan", "--local", "--detailed-exitcode")
     assert again.exit_code == 0, again.output
+    # A no-op local apply does not even start the engine: its counters do not move.
+    served = local_requests(root)
+    noop = runner.run("apply", "--local", "--yes")
+    assert noop.exit_code == 0
+    assert "No changes" in noop.stdout
+    assert local_requests(root) == served > 0
     # The real service's plan is another matter entirely (and needs no engine to fail).
     real = runner.run("plan")
     assert real.exit_code == 1
