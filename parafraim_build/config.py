@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from parafraim_build.errors import ConfigError
+from parafraim_build.logs import register_secret
 
 ENV_API_KEY = "PARAFRAIM_API_KEY"
 ENV_BASE_URL = "PARAFRAIM_BASE_URL"
@@ -30,7 +31,8 @@ class ApiSettings:
 
     ``base_url`` is normalised (scheme and host lower-cased, no trailing slash, no ``/api/v1``).
     The key is kept out of ``repr`` so that a settings object can be logged or shown in a
-    traceback without leaking it.
+    traceback without leaking it, and registered with ``logs.redact`` so that it is removed
+    from any message or log line that quotes it, whatever characters it holds.
     """
 
     base_url: str
@@ -41,6 +43,7 @@ class ApiSettings:
         # the same guarantees (no plain http to a remote host, a key that looks like one).
         object.__setattr__(self, "base_url", normalise_base_url(self.base_url))
         check_api_key(self.api_key)
+        register_secret(self.api_key)
 
     @property
     def api_url(self) -> str:
@@ -74,9 +77,15 @@ def check_api_key(key: str) -> None:
             f"{ENV_API_KEY} does not hold a Parafraim API key (keys start with {API_KEY_PREFIX})",
             hint=_KEY_HINT,
         )
-    # The key goes into an HTTP header: whitespace or control characters would either be
-    # refused by httpx (with the value in the message) or split the header.
-    if any(ch.isspace() or not ch.isprintable() or not ch.isascii() for ch in key):
+    # The key goes into an HTTP header: non-ASCII, whitespace or control characters would
+    # either be refused by httpx (with the value in the message) or split the header.
+    if not key.isascii():
+        raise ConfigError(
+            f"{ENV_API_KEY} contains non-ASCII characters (a key is plain ASCII); "
+            "copy the key again",
+            hint=_KEY_HINT,
+        )
+    if any(ch.isspace() or not ch.isprintable() for ch in key):
         raise ConfigError(
             f"{ENV_API_KEY} contains spaces or control characters; copy the key again",
             hint=_KEY_HINT,

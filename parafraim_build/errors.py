@@ -195,6 +195,10 @@ class ConcurrencyLimitError(ApiError):
 
 class NotFoundError(ApiError):
     code = "NOT_FOUND"
+    default_hint = (
+        "check that the id exists in this account, and that PARAFRAIM_BASE_URL points at the "
+        "Parafraim API (https://parafraim.com unless you use a proxy or a local engine)"
+    )
 
 
 class UnknownApiError(ApiError):

@@ -1,25 +1,73 @@
 """Logging set-up for ``-v``, with secrets redacted from every record.
 
-Every handler we install carries ``RedactingFilter``: an API key (``pfk_...``) or an
-``Authorization`` header value never reaches a log line, whoever formatted it.
+``redact`` is what every message that may carry server text or a request goes through, and
+every handler we install carries ``RedactingFilter``: an API key or an ``Authorization``
+header value never reaches a log line or an error message, whoever formatted it.
+
+Two nets, because a key's alphabet is not documented:
+
+* a pattern: ``pfk_`` and everything after it up to whitespace, a quote or a delimiter
+  (``,;()[]{}<>\\``), so a key with ``$ ! % : @`` in it is removed whole;
+* the exact secrets the process knows: ``ApiSettings`` registers its key (``register_secret``),
+  and each registered secret is removed wherever it appears, also JSON-, repr- or
+  percent-escaped, even when it contains a character the pattern stops at.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+import threading
+from urllib.parse import quote
 
-_SECRET_PATTERNS = (
-    re.compile(r"pfk_[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",}]+"),
-)
+REDACTED = "[REDACTED]"
+
+# What a key never runs into: whitespace, quotes and the delimiters around a value in a log
+# line, a header dump, JSON, a repr or a URL. Over-redacting a neighbour is harmless.
+_KEY_TAIL = r"[^\s'\"`,;()\[\]{}<>\\]"
+_KEY_PATTERN = rf"pfk_{_KEY_TAIL}+"
+_AUTHORIZATION = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",}]+")
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_pattern = re.compile(_KEY_PATTERN)
+
+
+def register_secret(secret: str) -> None:
+    """Redact ``secret`` (and its escaped forms) from everything ``redact`` sees from now on.
+
+    Secrets shorter than 8 characters are ignored: removing every ``pfk_`` or every short word
+    would make messages unreadable without protecting anything.
+    """
+    global _pattern
+    if len(secret) < 8:
+        return
+    forms = {secret, json.dumps(secret)[1:-1], repr(secret)[1:-1], quote(secret, safe="")}
+    with _lock:
+        if forms <= _secrets:
+            return
+        _secrets.update(forms)
+        # Longest first, so that a secret containing another is removed whole; each is
+        # extended over the key characters that follow it, so a longer token that merely
+        # starts with a known secret is not cut in two.
+        known = sorted(_secrets, key=len, reverse=True)
+        alternatives = [f"{re.escape(form)}{_KEY_TAIL}*" for form in known]
+        _pattern = re.compile("|".join([*alternatives, _KEY_PATTERN]))
 
 
 def redact(text: str) -> str:
-    """``text`` with API keys and Authorization values replaced by ``[REDACTED]``."""
-    text = _SECRET_PATTERNS[0].sub("pfk_[REDACTED]", text)
-    return _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)}[REDACTED]", text)
+    """``text`` with API keys and Authorization values replaced by ``[REDACTED]``.
+
+    A ``pfk_`` key becomes ``pfk_[REDACTED]``, so a reader still sees that a key was there.
+    """
+    text = _pattern.sub(_replacement, text)
+    return _AUTHORIZATION.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+
+
+def _replacement(match: re.Match[str]) -> str:
+    return f"pfk_{REDACTED}" if match.group().startswith("pfk_") else REDACTED
 
 
 class RedactingFilter(logging.Filter):
@@ -32,7 +80,7 @@ class RedactingFilter(logging.Filter):
 
 
 def configure_logging(verbose: bool) -> None:
-    """Send parafraim_build's logs to stderr: INFO and up, or DEBUG with ``-v``."""
+    """Send parafraim_build's logs to stderr: WARNING and up, or DEBUG with ``-v``."""
     logger = logging.getLogger("parafraim_build")
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
     if not any(isinstance(h, _StderrHandler) for h in logger.handlers):

@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from parafraim_build.api.client import ParafraimClient
-from parafraim_build.api.models import CreateProjectRequest
+from parafraim_build.api.models import CreateProjectRequest, ProjectSummary, TemplateSummary
 from parafraim_build.cli import main
 from parafraim_build.config import ApiSettings
+from parafraim_build.console import account_view
 from parafraim_build.emulator import EngineConfig, RunningEngine, start_engine
 
 KEY = "pfk_cli_account_tests_5b1f0e"
@@ -74,14 +75,34 @@ def test_whoami_table_and_json(engine: RunningEngine) -> None:
 
 
 @pytest.mark.usefixtures("env")
-def test_credits_table_and_json() -> None:
-    data = json.loads(invoke("credits", "--json").stdout)
+def test_credits_table_and_json(engine: RunningEngine) -> None:
+    raw = invoke("credits", "--json").stdout
+    data = json.loads(raw)
     assert data["balance"] == 10_000
+    assert isinstance(data["balance"], int)  # as the service sent it, not 10000.0
+    assert "10000.0" not in raw
     assert isinstance(data["recent"], list)
+    assert data["limits"] == {
+        "projects": engine.config.project_limit,
+        "concurrentTasks": engine.config.concurrency,
+    }
     table = invoke("credits")
     assert table.exit_code == 0
     assert "balance" in table.stdout
     assert "10,000" in table.stdout
+    assert "limit: projects" in table.stdout
+    assert "limit: concurrent tasks" in table.stdout
+
+
+def test_one_template_or_project_is_counted_in_the_singular(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    account_view.print_templates([TemplateSummary(id="t1", name="Recap")], as_json=False)
+    account_view.print_projects([ProjectSummary(id="p1")], as_json=False)
+    account_view.print_projects([ProjectSummary(id="p1"), ProjectSummary(id="p2")], as_json=False)
+    lines = capsys.readouterr().out.splitlines()
+    titles = [line.strip() for line in lines if line[:1].isdigit()]
+    assert titles == ["1 template", "1 project", "2 projects"]
 
 
 @pytest.mark.usefixtures("env")
@@ -166,6 +187,19 @@ def test_an_unreachable_host_is_one_line(monkeypatch: pytest.MonkeyPatch) -> Non
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"error: could not connect to http://127.0.0.1:{port}")
     assert "PARAFRAIM_BASE_URL" in result.stderr
+
+
+def test_a_base_url_with_an_extra_path_says_what_was_not_found(
+    engine: RunningEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARAFRAIM_BASE_URL", f"{engine.base_url}/some/prefix")
+    monkeypatch.setenv("PARAFRAIM_API_KEY", KEY)
+    result = invoke("whoami")
+    assert result.exit_code == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"error: not found: GET {engine.base_url}/some/prefix/api/v1/me")
+    assert "hint: GET /me always exists on the Parafraim API" in result.stderr
+    assert f"PARAFRAIM_BASE_URL (now {engine.base_url}/some/prefix)" in result.stderr
 
 
 def test_plain_http_to_a_remote_host_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,34 +1,36 @@
-"""The client against an in-memory API (``test_client_fakes``): endpoints, retries that never
-pay twice, pagination, streams with resume and the polling fallback, render waits."""
+"""The client against an in-memory API (``test_client_fakes``): endpoints, answers that drift
+from the documentation, errors, retries that never pay twice, streams. Waits are in
+``test_waiting.py``, listings in ``test_pagination.py``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 from test_client_fakes import (
     API,
+    EVENTS,
     KEY,
     FakeParafraim,
     FakeTime,
     Fault,
     StreamPlan,
+    answer,
     envelope,
+    event_stream,
     html_page,
     lost,
-    make_client,
     refused,
+    run,
 )
 
 from parafraim_build.api.client import USER_AGENT, ParafraimClient
 from parafraim_build.api.models import (
     CreateProjectRequest,
     RenderConfig,
-    RenderJob,
     SendMessageRequest,
     TaskEvent,
     UseTemplateRequest,
@@ -44,33 +46,6 @@ from parafraim_build.errors import (
     UnauthorizedError,
     UnknownApiError,
 )
-
-T = TypeVar("T")
-
-EVENTS: list[tuple[str, Any]] = [
-    ("text", {"delta": "Reading "}),
-    ("text", {"delta": "the scene"}),
-    ("html_update", {"html": "<main>v1</main>"}),
-    ("thinking", "not json at all"),
-    ("text", {"delta": "."}),
-    ("result", {"status": "completed"}),
-]
-
-
-def run(
-    fake: FakeParafraim,
-    scenario: Callable[[ParafraimClient], Awaitable[T]],
-    *,
-    clock: FakeTime | None = None,
-    policy: RetryPolicy | None = None,
-    api_key: str = KEY,
-) -> T:
-    async def main() -> T:
-        async with make_client(fake, clock or FakeTime(), policy=policy, api_key=api_key) as client:
-            return await scenario(client)
-
-    return asyncio.run(main())
-
 
 # ------------------------------------------------------------------------ endpoints
 
@@ -154,6 +129,78 @@ def test_request_counts() -> None:
     assert run(fake, scenario) == {"GET": 2, "POST": 1}
 
 
+# ------------------------------------------------------- answers that drift from the docs
+
+
+def test_a_created_project_with_null_html_is_read_not_outcome_unknown() -> None:
+    # The project exists: refusing the answer would make the caller believe nothing happened.
+    fake = FakeParafraim()
+    fake.fail(
+        "POST /projects",
+        answer({"id": "abc", "compositionHtml": None, "hasPreview": None}, after=True),
+    )
+    created = run(fake, lambda client: client.create_project(CreateProjectRequest(name="x")))
+    assert (created.id, created.compositionHtml, created.hasPreview) == ("abc", "", False)
+    assert fake.processed["POST /projects"] == 1
+
+
+def test_a_task_snapshot_with_nulls_and_strings_is_read() -> None:
+    fake = FakeParafraim()
+    snapshot = {
+        "id": "t1",
+        "status": "completed",
+        "lastEventId": "12",
+        "assistantMessage": None,
+        "project": {"id": "p1", "compositionHtml": None, "hasPreview": None},
+        "renderJob": {"progress": 10},  # no status: unreadable, so left out
+        "error": None,
+    }
+    fake.fail("GET /tasks", answer(snapshot))
+    task = run(fake, lambda client: client.get_task("t1"))
+    assert task.status == "completed"
+    assert task.lastEventId == 12
+    assert task.project is not None
+    assert (task.project.compositionHtml, task.project.hasPreview) == ("", False)
+    assert task.renderJob is None
+
+
+@pytest.mark.parametrize(
+    ("progress", "shown"), [(42.5, 42), ("57", 57), (None, 0), (130, 100), (-3, 0), ("soon", 0)]
+)
+def test_a_render_job_progress_is_an_integer_percentage_whatever_is_sent(
+    progress: object, shown: int
+) -> None:
+    fake = FakeParafraim()
+    fake.fail("GET /render-jobs", answer({"status": "rendering", "progress": progress}))
+    job = run(fake, lambda client: client.get_render_job("j1"))
+    assert job.progress == shown
+
+
+def test_credits_keep_integers_and_read_plan_limits() -> None:
+    fake = FakeParafraim()
+    fake.fail(
+        "GET /credits",
+        answer(
+            {
+                "balance": 10000.0,
+                "monthlyAllowance": "2000",
+                "used": 12.5,
+                "usedToday": None,
+                "limits": {"projects": 100, "concurrentTasks": 4.0, "renders": None},
+                "recent": None,
+            }
+        ),
+    )
+    credits = run(fake, lambda client: client.credits())
+    dumped = credits.model_dump(mode="json")
+    assert dumped["balance"] == 10000
+    assert isinstance(dumped["balance"], int)
+    assert dumped["monthlyAllowance"] == 2000
+    assert dumped["used"] == 12.5
+    assert dumped["limits"] == {"projects": 100, "concurrentTasks": 4, "renders": None}
+    assert credits.recent == []
+
+
 # ------------------------------------------------------------------------- errors
 
 
@@ -207,6 +254,39 @@ def test_data_in_the_wrong_shape_is_reported_not_crashed_on() -> None:
     )
     with pytest.raises(UnknownApiError, match=r"unexpected shape: id"):
         run(fake, lambda client: client.me())
+
+
+def test_a_bare_401_page_is_not_taken_for_a_refused_key() -> None:
+    fake = FakeParafraim()
+    fake.fail("GET /me", html_page(401))
+    with pytest.raises(UnknownApiError) as info:
+        run(fake, lambda client: client.me())
+    assert type(info.value) is not UnauthorizedError
+    assert "HTTP 401" in str(info.value)
+    assert "not the Parafraim API" in str(info.value)
+    assert "proxy" in str(info.value)
+    assert "PARAFRAIM_BASE_URL" in (info.value.hint or "")
+    assert fake.count("GET /me") == 1
+
+
+def test_not_found_names_what_was_requested() -> None:
+    fake = FakeParafraim()
+    with pytest.raises(NotFoundError) as info:
+        run(fake, lambda client: client.get_render_job("job-42"))
+    assert "GET https://parafraim.test/api/v1/render-jobs/job-42" in str(info.value)
+    assert "no such job" in str(info.value)
+    assert "id exists" in (info.value.hint or "")
+
+
+def test_not_found_on_an_endpoint_without_an_id_points_at_the_base_url() -> None:
+    fake = FakeParafraim()
+    fake.fail("GET /me", envelope("NOT_FOUND", 404, message="no route GET /x/api/v1/me"))
+    with pytest.raises(NotFoundError) as info:
+        run(fake, lambda client: client.me())
+    assert "/api/v1/me" in str(info.value)
+    hint = info.value.hint or ""
+    assert "GET /me always exists" in hint
+    assert "PARAFRAIM_BASE_URL (now https://parafraim.test)" in hint
 
 
 # ------------------------------------------------------------------------ retries
@@ -331,6 +411,25 @@ def test_a_documented_code_on_a_5xx_is_not_retried() -> None:
     assert fake.count("GET /me") == 1
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_rate_limit_with_an_unknown_code_is_waited_out(method: str) -> None:
+    fake = FakeParafraim()
+    route = "GET /credits" if method == "GET" else "POST /projects"
+    fake.fail(route, envelope("RATE_LIMITED", 429, message="slow down", retry_after="7"))
+    clock = FakeTime()
+
+    async def scenario(client: ParafraimClient) -> object:
+        if method == "GET":
+            return await client.credits()
+        return await client.create_project(CreateProjectRequest(name="once"))
+
+    run(fake, scenario, clock=clock)
+    assert fake.count(route) == 2
+    assert clock.sleeps == [7.0]  # the Retry-After, longer than the backoff
+    if method == "POST":
+        assert fake.processed[route] == 1
+
+
 def test_many_concurrent_calls_share_one_client() -> None:
     fake = FakeParafraim()
     for _ in range(5):
@@ -342,53 +441,6 @@ def test_many_concurrent_calls_share_one_client() -> None:
 
     assert run(fake, scenario) == 40
     assert fake.count("GET /me") == 45
-
-
-# --------------------------------------------------------------------- pagination
-
-
-def test_iter_projects_follows_every_page_at_fifty() -> None:
-    fake = FakeParafraim(project_count=123)
-
-    async def scenario(client: ParafraimClient) -> list[str]:
-        return [p.id async for p in client.iter_projects()]
-
-    ids = run(fake, scenario)
-    assert ids == [p["id"] for p in fake.projects]
-    pages = [r.url.params for r in fake.requests]
-    assert [(p["page"], p["pageSize"]) for p in pages] == [("1", "50"), ("2", "50"), ("3", "50")]
-
-
-def test_iter_templates_passes_filters_on_every_page() -> None:
-    fake = FakeParafraim(template_count=160)
-
-    async def scenario(client: ParafraimClient) -> list[str]:
-        return [t.name async for t in client.iter_templates(category="news", q="template")]
-
-    names = run(fake, scenario)
-    assert len(names) == 54
-    assert all(r.url.params["category"] == "news" for r in fake.requests)
-    assert len(fake.requests) == 2
-
-
-def test_an_empty_list_is_one_request() -> None:
-    fake = FakeParafraim()
-
-    async def scenario(client: ParafraimClient) -> list[str]:
-        return [p.id async for p in client.iter_projects()]
-
-    assert run(fake, scenario) == []
-    assert len(fake.requests) == 1
-
-
-def test_page_size_is_clamped_to_the_documented_range() -> None:
-    fake = FakeParafraim(project_count=3)
-    run(fake, lambda client: client.list_projects(page_size=500))
-    run(fake, lambda client: client.list_projects(page=0, page_size=0))
-    assert [dict(r.url.params) for r in fake.requests] == [
-        {"page": "1", "pageSize": "50"},
-        {"page": "1", "pageSize": "1"},
-    ]
 
 
 # ------------------------------------------------------------------------ streams
@@ -420,6 +472,19 @@ def test_stream_task_decodes_events(plan: StreamPlan) -> None:
     assert "from" not in request.url.params
 
 
+def test_stream_task_gives_events_without_their_own_id_no_id() -> None:
+    fake = FakeParafraim()
+    task = fake.add_task(EVENTS)
+    wire = (
+        b'id: 1\nevent: text\ndata: {"delta": "a"}\n\n'
+        b'event: text\ndata: {"delta": "b"}\n\n'
+        b"event: result\ndata: {}\n\n"
+    )
+    fake.fail("GET /projects/tasks/stream", event_stream(wire))
+    events = collect(fake, task.id)
+    assert [(e.id, e.event) for e in events] == [(1, "text"), (None, "text"), (None, "result")]
+
+
 def test_stream_task_resumes_from_an_id() -> None:
     fake = FakeParafraim()
     task = fake.add_task(EVENTS)
@@ -442,151 +507,6 @@ def test_stream_task_raises_the_api_error_of_an_error_answer() -> None:
 
 async def _drain(events: Any) -> list[Any]:
     return [event async for event in events]
-
-
-# ---------------------------------------------------------------- wait_for_task
-
-
-def wait(
-    fake: FakeParafraim, task_id: str, clock: FakeTime | None = None, **kwargs: Any
-) -> tuple[Any, list[TaskEvent], dict[str, int]]:
-    seen: list[TaskEvent] = []
-
-    async def scenario(client: ParafraimClient) -> tuple[Any, list[TaskEvent], dict[str, int]]:
-        project = fake.tasks[task_id].project_id
-        task = await client.wait_for_task(project, task_id, on_event=seen.append, **kwargs)
-        return task, seen, dict(client.request_counts)
-
-    return run(fake, scenario, clock=clock)
-
-
-def test_wait_for_task_costs_one_stream_and_one_get_when_nothing_fails() -> None:
-    fake = FakeParafraim()
-    task = fake.add_task(EVENTS)
-    final, seen, counts = wait(fake, task.id)
-    assert final.status == "completed"
-    assert [e.id for e in seen] == [1, 2, 3, 4, 5, 6]
-    assert counts == {"STREAM": 1, "GET": 1}
-
-
-def test_wait_for_task_resumes_a_cut_stream_from_the_last_id() -> None:
-    fake = FakeParafraim()
-    fake.stream_plans.extend([StreamPlan(cut_after=2), StreamPlan(drop_after=1)])
-    task = fake.add_task(EVENTS)
-    clock = FakeTime()
-    final, seen, counts = wait(fake, task.id, clock=clock)
-    assert final.status == "completed"
-    assert [e.id for e in seen] == [1, 2, 3, 4, 5, 6]  # each event exactly once
-    streams = [r for r in fake.requests if r.url.path.endswith("/stream")]
-    assert [r.url.params.get("from") for r in streams] == [None, "2", "3"]
-    assert counts == {"STREAM": 3, "GET": 1}
-    assert clock.sleeps == []  # progress was made: reconnect at once
-
-
-def test_wait_for_task_skips_events_replayed_after_a_resume() -> None:
-    fake = FakeParafraim()
-    task = fake.add_task(EVENTS)
-    _, seen, _ = wait(fake, task.id, from_id=3)
-    assert [e.id for e in seen] == [4, 5, 6]
-
-
-def test_wait_for_task_falls_back_to_polling_after_repeated_failures() -> None:
-    fake = FakeParafraim(default_stream=StreamPlan(drop_after=0))
-    task = fake.add_task(EVENTS, running_reads=5, html="<main>final</main>")
-    clock = FakeTime()
-    final, seen, counts = wait(fake, task.id, clock=clock)
-    assert final.status == "completed"
-    assert counts["STREAM"] == 3  # RetryPolicy.stream_max_failures
-    # one check after each failed connection, then polls until the record says completed
-    assert counts["GET"] == 6
-    assert [e.event for e in seen] == ["html_update"]
-    assert seen[0].html == "<main>final</main>"
-    assert clock.sleeps[:2] == [0.375, 0.75]  # backoff between stream attempts
-    assert clock.sleeps[2:] == [0.5, 0.75, 1.125]  # then the poll schedule
-
-
-def test_wait_for_task_polls_when_the_stream_is_not_sse() -> None:
-    fake = FakeParafraim(default_stream=StreamPlan(content_type="application/json"))
-    task = fake.add_task(EVENTS)
-    final, _, counts = wait(fake, task.id)
-    assert final.status == "completed"
-    assert counts == {"STREAM": 1, "GET": 1}
-
-
-def test_wait_for_task_takes_the_outcome_from_get_not_the_stream() -> None:
-    events = [("text", {"delta": "x"}), ("result", {"status": "completed"})]
-    fake = FakeParafraim()
-    task = fake.add_task(events, status="error", running_reads=1)
-    final, _, counts = wait(fake, task.id)
-    assert final.status == "error"  # not raised: the caller decides
-    assert counts == {"STREAM": 1, "GET": 2}
-
-
-def test_wait_for_task_has_a_time_limit() -> None:
-    fake = FakeParafraim(default_stream=StreamPlan(drop_after=0))
-    task = fake.add_task(EVENTS, running_reads=10_000)
-    with pytest.raises(TransientError, match="did not finish within 30 s"):
-        wait(fake, task.id, timeout=30.0)
-
-
-def test_wait_for_task_surfaces_an_auth_failure_at_once() -> None:
-    fake = FakeParafraim()
-    task = fake.add_task(EVENTS)
-    fake.api_key = "pfk_rotated"
-    with pytest.raises(UnauthorizedError):
-        wait(fake, task.id)
-
-
-# --------------------------------------------------------------- wait_for_render
-
-
-def test_wait_for_render_polls_with_a_growing_delay_and_reports_changes() -> None:
-    fake = FakeParafraim()
-    states = [{"status": "pending", "progress": 0}] * 2 + [
-        {"status": "rendering", "progress": 40},
-        {"status": "rendering", "progress": 40},
-        {"status": "uploading", "progress": 95},
-        {"status": "complete", "progress": 100, "videoUrl": fake.video_url()},
-    ]
-    job_id = fake.add_job(*states)
-    clock = FakeTime()
-    reported: list[RenderJob] = []
-    job = run(fake, lambda c: c.wait_for_render(job_id, on_progress=reported.append), clock=clock)
-    assert job.status == "complete"
-    assert job.videoUrl
-    assert [(j.status, j.progress) for j in reported] == [
-        ("pending", 0),
-        ("rendering", 40),
-        ("uploading", 95),
-        ("complete", 100),
-    ]
-    assert clock.sleeps == [0.5, 0.75, 1.125, 1.6875, 2.53125]
-
-
-def test_wait_for_render_returns_a_failed_job_without_raising() -> None:
-    fake = FakeParafraim()
-    job_id = fake.add_job({"status": "failed", "progress": 30, "error": "ffmpeg crashed"})
-    job = run(fake, lambda c: c.wait_for_render(job_id))
-    assert (job.status, job.error) == ("failed", "ffmpeg crashed")
-
-
-def test_wait_for_render_has_a_time_limit() -> None:
-    fake = FakeParafraim()
-    job_id = fake.add_job({"status": "rendering", "progress": 10})
-    clock = FakeTime()
-    with pytest.raises(TransientError, match="still rendering"):
-        run(fake, lambda c: c.wait_for_render(job_id, timeout=20.0), clock=clock)
-    assert sum(clock.sleeps) <= 20.0
-
-
-def test_wait_for_render_survives_transient_poll_failures() -> None:
-    fake = FakeParafraim()
-    job_id = fake.add_job(
-        {"status": "rendering", "progress": 10}, {"status": "complete", "progress": 100}
-    )
-    fake.fail("GET /render-jobs", html_page(502), refused())
-    job = run(fake, lambda c: c.wait_for_render(job_id))
-    assert job.status == "complete"
 
 
 # ------------------------------------------------------------------------ logging

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from datetime import datetime, timezone
 from typing import Any
 
@@ -9,6 +10,9 @@ import httpx
 import pytest
 
 from parafraim_build.api.errors import (
+    TLS_CERTIFICATE,
+    TLS_PROTOCOL,
+    UNSUPPORTED_URL,
     Failure,
     FailureKind,
     classify_exception,
@@ -20,10 +24,12 @@ from parafraim_build.api.errors import (
 )
 from parafraim_build.errors import (
     ERRORS_BY_CODE,
+    ApiError,
     ApiValidationError,
     ConcurrencyLimitError,
     InsufficientCreditsError,
     NoPreviewError,
+    NotFoundError,
     OutcomeUnknownError,
     ProjectLimitError,
     TaskRunningError,
@@ -133,7 +139,7 @@ def test_parse_retry_after(value: str | None, seconds: float | None) -> None:
         (httpx.ConnectError("refused"), FailureKind.CONNECT),
         (httpx.ConnectTimeout("slow"), FailureKind.CONNECT),
         (httpx.PoolTimeout("busy"), FailureKind.CONNECT),
-        (httpx.UnsupportedProtocol("gopher"), FailureKind.CONNECT),
+        (httpx.UnsupportedProtocol("gopher"), FailureKind.UNUSABLE),
         (httpx.ReadTimeout("slow"), FailureKind.LOST),
         (httpx.WriteTimeout("slow"), FailureKind.LOST),
         (httpx.ReadError("reset"), FailureKind.LOST),
@@ -158,6 +164,10 @@ def test_classify_exception(exc: httpx.TransportError, kind: FailureKind) -> Non
         (Failure(FailureKind.ENVELOPE, status=500, code="INTERNAL"), True),
         (Failure(FailureKind.ENVELOPE, status=500, code="VALIDATION"), False),
         (Failure(FailureKind.ENVELOPE, status=400, code="NEW_CODE"), False),
+        # A rate limit with a code this version does not know is still a rate limit.
+        (Failure(FailureKind.ENVELOPE, status=429, code="RATE_LIMITED"), True),
+        (Failure(FailureKind.ENVELOPE, status=429, code="VALIDATION"), False),
+        (Failure(FailureKind.UNUSABLE, code=TLS_CERTIFICATE), False),
         (Failure(FailureKind.BAD_RESPONSE, status=200), False),
     ],
 )
@@ -232,12 +242,100 @@ def test_outcome_unknown_carries_what_to_check() -> None:
     assert error.hint == "look"
 
 
-def test_a_bare_401_is_unauthorized() -> None:
-    page = Failure(FailureKind.ERROR_PAGE, status=401, detail="an HTML page")
-    assert (
-        type(error_for(page, method="GET", route="/me", base_url="https://p.test"))
-        is UnauthorizedError
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_bare_401_or_403_page_is_not_unauthorized(status: int) -> None:
+    # Without the envelope the refusal came from something in between, not from Parafraim.
+    page = Failure(FailureKind.ERROR_PAGE, status=status, detail="an HTML page")
+    error = error_for(page, method="GET", route="/me", base_url="https://p.test")
+    assert type(error) is UnknownApiError
+    assert error.code == f"HTTP_{status}"
+    assert f"HTTP {status}" in str(error)
+    assert "not the Parafraim API" in str(error)
+    assert "proxy, CDN or firewall" in str(error)
+    assert "PARAFRAIM_BASE_URL (now https://p.test)" in (error.hint or "")
+    assert "PARAFRAIM_API_KEY" not in (error.hint or "")
+
+
+def test_not_found_names_the_path_and_has_a_hint() -> None:
+    failure = Failure(FailureKind.ENVELOPE, status=404, code="NOT_FOUND", message="no such task")
+    error = error_for(
+        failure,
+        method="GET",
+        route="/tasks/{taskId}",
+        base_url="https://p.test",
+        path="/tasks/t-77",
     )
+    assert type(error) is NotFoundError
+    assert str(error) == "not found: GET https://p.test/api/v1/tasks/t-77 (NOT_FOUND: no such task)"
+    assert error.hint == NotFoundError.default_hint
+    assert "PARAFRAIM_BASE_URL" in (error.hint or "")
+
+
+def test_an_error_body_nested_too_deeply_is_a_page_not_a_crash() -> None:
+    deep = '{"success": false, "error": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    failure = classify(response(500, text=deep))
+    assert failure is not None
+    assert failure.kind is FailureKind.ERROR_PAGE
+
+
+def _caused_by(cause: BaseException) -> httpx.ConnectError:
+    """An httpx ConnectError raised from ``cause``, as httpx raises it from httpcore's."""
+    error = httpx.ConnectError(str(cause))
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "code"),
+    [
+        (
+            _caused_by(ssl.SSLCertVerificationError(1, "certificate verify failed")),
+            FailureKind.UNUSABLE,
+            TLS_CERTIFICATE,
+        ),
+        (
+            httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"),
+            FailureKind.UNUSABLE,
+            TLS_CERTIFICATE,
+        ),
+        (
+            _caused_by(ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")),
+            FailureKind.UNUSABLE,
+            TLS_PROTOCOL,
+        ),
+        # A handshake cut by the network is the network's fault: worth another try.
+        (_caused_by(ssl.SSLEOFError(8, "EOF occurred")), FailureKind.CONNECT, None),
+        (
+            httpx.UnsupportedProtocol("Request URL has an unsupported protocol 'ftp://'."),
+            FailureKind.UNUSABLE,
+            UNSUPPORTED_URL,
+        ),
+    ],
+)
+def test_tls_and_url_failures_are_unusable_not_transient(
+    exc: httpx.TransportError, kind: FailureKind, code: str | None
+) -> None:
+    failure = classify_exception(exc)
+    assert (failure.kind, failure.code) == (kind, code)
+    assert is_transient(failure) is (kind is FailureKind.CONNECT)
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (TLS_CERTIFICATE, "SSL_CERT_FILE"),
+        (TLS_PROTOCOL, "plain http"),
+        (UNSUPPORTED_URL, "http:// and https://"),
+    ],
+)
+def test_an_unusable_failure_is_final_with_a_hint_naming_the_problem(code: str, words: str) -> None:
+    failure = Failure(FailureKind.UNUSABLE, code=code, detail="the TLS handshake failed: x")
+    error = error_for(failure, method="GET", route="/me", base_url="https://p.test")
+    assert type(error) is ApiError
+    assert error.code == code
+    assert "not retried" in str(error)
+    assert words in (error.hint or "")
+    assert "PARAFRAIM_BASE_URL (now https://p.test)" in (error.hint or "")
 
 
 def test_a_page_that_is_not_the_api_points_at_the_base_url() -> None:

@@ -13,9 +13,9 @@ import asyncio
 import itertools
 import json
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -24,6 +24,16 @@ from parafraim_build.api.retry import RetryPolicy
 from parafraim_build.config import ApiSettings
 
 KEY = "pfk_fake_3f9c2b7d1e8a4c6f"
+
+EVENTS: list[tuple[str, Any]] = [
+    ("text", {"delta": "Reading "}),
+    ("text", {"delta": "the scene"}),
+    ("html_update", {"html": "<main>v1</main>"}),
+    ("thinking", "not json at all"),
+    ("text", {"delta": "."}),
+    ("result", {"status": "completed"}),
+]
+"""A task's events as the fake streams them: text, HTML, an unknown event with plain text."""
 BASE_URL = "https://parafraim.test"
 API = BASE_URL + "/api/v1"
 CDN = "https://cdn.parafraim-media.test"
@@ -79,12 +89,33 @@ def html_page(status: int, retry_after: str | None = None) -> Fault:
     return Fault(action)
 
 
-def envelope(code: str, status: int = 400, message: str = "refused") -> Fault:
+def envelope(
+    code: str, status: int = 400, message: str = "refused", retry_after: str | None = None
+) -> Fault:
     """The API's error envelope."""
 
     def action(request: httpx.Request) -> httpx.Response:
         body = {"success": False, "error": {"code": code, "message": message}}
-        return httpx.Response(status, json=body)
+        headers = {} if retry_after is None else {"retry-after": retry_after}
+        return httpx.Response(status, json=body, headers=headers)
+
+    return Fault(action)
+
+
+def answer(data: Any, *, after: bool = False) -> Fault:
+    """A success envelope around ``data``, whatever the request; ``after``: once processed."""
+
+    def action(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"success": True, "data": data})
+
+    return Fault(action, after=after)
+
+
+def event_stream(wire: bytes) -> Fault:
+    """A task stream that sends exactly ``wire`` (raw SSE bytes) and ends."""
+
+    def action(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=wire)
 
     return Fault(action)
 
@@ -423,3 +454,23 @@ def make_client(
         clock=clock.clock,
         jitter=lambda: 0.5,
     )
+
+
+T = TypeVar("T")
+
+
+def run(
+    fake: FakeParafraim,
+    scenario: Callable[[ParafraimClient], Awaitable[T]],
+    *,
+    clock: FakeTime | None = None,
+    policy: RetryPolicy | None = None,
+    api_key: str = KEY,
+) -> T:
+    """Run ``scenario`` with a client on ``fake`` (fake time unless ``clock`` is given)."""
+
+    async def main() -> T:
+        async with make_client(fake, clock or FakeTime(), policy=policy, api_key=api_key) as client:
+            return await scenario(client)
+
+    return asyncio.run(main())

@@ -12,6 +12,7 @@ from parafraim_build.config import (
     settings_from_env,
 )
 from parafraim_build.errors import ConfigError
+from parafraim_build.logs import redact
 
 KEY = "pfk_test_0123456789abcdef"
 
@@ -101,6 +102,28 @@ def test_malformed_key_is_refused_without_echoing_it(bad: str) -> None:
     assert "PARAFRAIM_API_KEY" in str(info.value)
     assert bad not in text
     assert bad.split("_")[-1] not in text
+
+
+@pytest.mark.parametrize(
+    ("bad", "said"),
+    [
+        ("pfk_caf\u00e9_key_01", "contains non-ASCII characters"),
+        ("pfk_\u00a0nbsp_key", "contains non-ASCII characters"),
+        ("pfk_tab\tkey", "contains spaces or control characters"),
+        ("pfk_nul\x00key", "contains spaces or control characters"),
+    ],
+)
+def test_a_malformed_key_is_described_as_it_is(bad: str, said: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings_from_env({"PARAFRAIM_API_KEY": bad})
+    assert said in str(info.value)
+    assert bad[4:] not in f"{info.value} {info.value.hint}"
+
+
+def test_the_configured_key_is_registered_for_redaction() -> None:
+    key = "pfk_config,registered(key)"
+    settings_from_env({"PARAFRAIM_API_KEY": key})
+    assert redact(f"echo {key} done") == "echo pfk_[REDACTED] done"
 
 
 def test_surrounding_whitespace_in_the_key_is_dropped() -> None:

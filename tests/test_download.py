@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ssl
 import tracemalloc
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,8 +13,14 @@ import httpx
 import pytest
 from test_client_fakes import BASE_URL, KEY, FakeParafraim, FakeTime, Fault, html_page, make_client
 
-from parafraim_build.api.download import Downloaded, safe_url, stream_to_file, temp_path_for
-from parafraim_build.errors import DownloadError, NotFoundError
+from parafraim_build.api.download import (
+    NAME_MAX_BYTES,
+    Downloaded,
+    safe_url,
+    stream_to_file,
+    temp_path_for,
+)
+from parafraim_build.errors import DownloadError, NotFoundError, TransientError
 
 DATA = FakeParafraim().video_bytes
 
@@ -180,11 +187,119 @@ def test_safe_url_drops_signatures_and_credentials() -> None:
 
 
 def test_temp_files_are_hidden_beside_the_target(tmp_path: Path) -> None:
+    # ``.<name>.<random>.part``: the name ``apply`` sweeps after a crash.
     temp = temp_path_for(tmp_path / "hd.mp4")
     assert temp.parent == tmp_path
     assert temp.name.startswith(".hd.mp4.")
     assert temp.name.endswith(".part")
     assert temp != temp_path_for(tmp_path / "hd.mp4")
+
+
+def test_a_temp_name_that_would_be_too_long_is_short(tmp_path: Path) -> None:
+    dest = tmp_path / ("v" * 250 + ".mp4")
+    temp = temp_path_for(dest)
+    assert temp.parent == tmp_path
+    assert temp.name.startswith(".pfb-")
+    assert temp.name.endswith(".part")
+    assert len(temp.name) < 20
+
+
+def test_a_long_file_name_downloads(tmp_path: Path) -> None:
+    # The longest name a file system takes: its temporary name must still fit.
+    fake = FakeParafraim()
+    dest = tmp_path / ("v" * (NAME_MAX_BYTES - 4) + ".mp4")
+    result = download(fake, fake.video_url(), dest)
+    assert result.size == len(DATA)
+    assert dest.read_bytes() == DATA
+    assert leftovers(tmp_path) == []
+
+
+def test_a_name_too_long_for_the_file_system_is_a_clear_download_error(tmp_path: Path) -> None:
+    # The real error (the name) is reported; cleaning up never replaces it with an OSError.
+    fake = FakeParafraim()
+    dest = tmp_path / ("v" * 300 + ".mp4")
+    with pytest.raises(DownloadError, match="cannot move the download into"):
+        download(fake, fake.video_url(), dest)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://[::1", "is not a valid URL"),
+        ("https://cdn.test:1/\x00v.mp4", "is not a valid URL"),
+        ("ftp://x/y", "is not an http(s) URL"),
+        ("not a url", "is not an http(s) URL"),
+    ],
+)
+def test_a_url_that_cannot_be_fetched_is_a_download_error_at_once(
+    tmp_path: Path, url: str, problem: str
+) -> None:
+    fake = FakeParafraim()
+    with pytest.raises(DownloadError) as info:
+        download(fake, url, tmp_path / "v.mp4")
+    assert type(info.value) is DownloadError
+    assert problem in str(info.value)
+    assert "check the network" not in (info.value.hint or "")
+    assert fake.requests == []  # nothing sent, nothing retried
+    assert list(tmp_path.iterdir()) == []
+
+
+def _raising(exc: Exception) -> Fault:
+    def action(request: httpx.Request) -> httpx.Response:
+        raise exc
+
+    return Fault(action)
+
+
+def _tls_error(cause: ssl.SSLError) -> httpx.ConnectError:
+    error = httpx.ConnectError(str(cause))
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(
+    ("exc", "hint_words"),
+    [
+        (httpx.UnsupportedProtocol("Request URL has an unsupported protocol"), "http://"),
+        (_tls_error(ssl.SSLCertVerificationError(1, "certificate has expired")), "certificate"),
+        (_tls_error(ssl.SSLError(1, "[SSL] record layer failure")), "plain http"),
+    ],
+)
+def test_tls_and_protocol_failures_are_final(
+    tmp_path: Path, exc: httpx.TransportError, hint_words: str
+) -> None:
+    fake = FakeParafraim()
+    url = fake.video_url()
+    fake.fail(f"GET {httpx.URL(url).host}", *[_raising(exc) for _ in range(5)])
+    with pytest.raises(DownloadError) as info:
+        download(fake, url, tmp_path / "v.mp4")
+    assert len(fake.requests) == 1  # not retried as if the network had failed
+    assert "not retried" in str(info.value)
+    assert "cdn.parafraim-media.test/renders/video.mp4" in (info.value.hint or "")
+    assert hint_words in (info.value.hint or "")
+    assert "sig=" not in f"{info.value} {info.value.hint}"
+
+
+def test_a_connection_failure_is_still_retried(tmp_path: Path) -> None:
+    fake = FakeParafraim()
+    url = fake.video_url()
+    refused = httpx.ConnectError("[Errno 111] Connection refused")
+    fake.fail(f"GET {httpx.URL(url).host}", _raising(refused))
+    download(fake, url, tmp_path / "v.mp4")
+    assert len(fake.requests) == 2
+
+
+def test_stream_to_file_says_which_failures_are_transient(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    async def main() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            await stream_to_file(http, "https://cdn.test/v.mp4", tmp_path / "v.mp4")
+
+    with pytest.raises(TransientError):
+        asyncio.run(main())
 
 
 def test_the_api_key_goes_to_the_api_origin_only(tmp_path: Path) -> None:

@@ -4,12 +4,14 @@ produce is collected and grepped for it, including when the server echoes it bac
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import traceback
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -31,7 +33,7 @@ from parafraim_build.api.models import CreateProjectRequest, RenderConfig, SendM
 from parafraim_build.api.retry import RetryPolicy
 from parafraim_build.config import ApiSettings, settings_from_env
 from parafraim_build.errors import BuildError
-from parafraim_build.logs import RedactingFilter, configure_logging, redact
+from parafraim_build.logs import RedactingFilter, configure_logging, redact, register_secret
 
 SECRET = KEY.removeprefix("pfk_")
 
@@ -148,3 +150,82 @@ def test_the_log_filter_redacts_arguments_too() -> None:
     RedactingFilter().filter(record)
     assert SECRET not in record.getMessage()
     assert re.search(r"pfk_\[REDACTED\]", record.getMessage())
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "pfk_abc$def!ghi",
+        "pfk_a%3Ab%25c",
+        "pfk_user:pass@host",
+        "pfk_x~y+z/w=v-u.t",
+        "pfk_a&b|c^d*e",
+    ],
+)
+def test_a_key_with_any_printable_characters_is_removed_whole(key: str) -> None:
+    for line in (f"bad {key}", f"bad {key}!", f"key={key}&x=1", f"'{key}'", f"({key}), next"):
+        cleaned = redact(line)
+        assert key.removeprefix("pfk_") not in cleaned, cleaned
+        assert "pfk_[REDACTED]" in cleaned
+    assert redact(f"bad {key} rest") == "bad pfk_[REDACTED] rest"
+
+
+def test_redacting_twice_changes_nothing() -> None:
+    once = redact(f"a {KEY} b")
+    assert redact(once) == once == "a pfk_[REDACTED] b"
+
+
+@pytest.mark.parametrize(
+    "key", ['pfk_ab,cd"ef(gh)ij', "pfk_semi;colon<and>brace{}", "pfk_back\\slash'quote`tick"]
+)
+def test_a_configured_key_is_removed_even_where_the_pattern_stops(key: str) -> None:
+    # The pattern stops at a delimiter; the key the settings registered is known exactly.
+    ApiSettings(base_url="https://parafraim.com", api_key=key)
+    tail = key[-6:]
+    for shown in (key, json.dumps(key), repr(key), quote(key, safe="")):
+        cleaned = redact(f"the server said: {shown} was refused")
+        assert tail not in cleaned, cleaned
+        assert "REDACTED" in cleaned
+
+
+def test_a_longer_token_that_starts_with_a_known_key_is_removed_whole() -> None:
+    register_secret("pfk_prefix_known_1")
+    cleaned = redact("pfk_prefix_known_1_and_more other")
+    assert cleaned == "pfk_[REDACTED] other"
+
+
+def test_short_secrets_are_not_registered() -> None:
+    register_secret("pfk_")
+    assert redact("pfk_ alone and pfk_abc") == "pfk_ alone and pfk_[REDACTED]"
+
+
+def test_the_client_never_shows_a_key_with_unusual_characters() -> None:
+    key = 'pfk_odd$key!with,comma"quote'
+    fake = FakeParafraim(api_key=key)
+
+    def echo(form: str) -> Fault:
+        def action(request: httpx.Request) -> httpx.Response:
+            error = {"code": "ODD", "message": f"refused {form} for {request.url.path}"}
+            return httpx.Response(400, json={"success": False, "error": error})
+
+        return Fault(action)
+
+    forms = [key, json.dumps(key), repr(key), quote(key, safe="")]
+    fake.fail("GET /me", *[echo(form) for form in forms])
+    said: list[str] = []
+
+    async def main() -> None:
+        async with make_client(fake, FakeTime(), api_key=key) as client:
+            for _ in forms:
+                try:
+                    await client.me()
+                except BuildError as exc:
+                    said.extend([str(exc), repr(exc), str(exc.hint)])
+                    said.append("".join(traceback.format_exception(exc)))
+
+    asyncio.run(main())
+    everything = "\n".join(said)
+    assert everything.count("pfk_[REDACTED]") == 4 * 3  # message, repr, traceback each
+    assert "odd$key" not in everything
+    assert "comma" not in everything
+    assert "quote" not in everything

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from parafraim_build.api.errors import Failure, FailureKind
+from parafraim_build.api.errors import (
+    TLS_CERTIFICATE,
+    TLS_PROTOCOL,
+    UNSUPPORTED_URL,
+    Failure,
+    FailureKind,
+)
 from parafraim_build.api.retry import (
     Decision,
     RetryPolicy,
@@ -31,6 +37,10 @@ UNKNOWN_5XX = Failure(FailureKind.ENVELOPE, status=500, code="INTERNAL")
 UNKNOWN_4XX = Failure(FailureKind.ENVELOPE, status=418, code="TEAPOT")
 DOCUMENTED_ON_5XX = Failure(FailureKind.ENVELOPE, status=503, code="PROJECT_LIMIT")
 BAD_200 = Failure(FailureKind.BAD_RESPONSE, status=200, detail="text/html")
+RATE_LIMITED = Failure(FailureKind.ENVELOPE, status=429, code="RATE_LIMITED", retry_after=4.0)
+BAD_CERTIFICATE = Failure(FailureKind.UNUSABLE, code=TLS_CERTIFICATE, detail="not trusted")
+TLS_MISMATCH = Failure(FailureKind.UNUSABLE, code=TLS_PROTOCOL, detail="wrong version number")
+FTP_URL = Failure(FailureKind.UNUSABLE, code=UNSUPPORTED_URL, detail="ftp://")
 
 
 @pytest.mark.parametrize(
@@ -45,12 +55,16 @@ BAD_200 = Failure(FailureKind.BAD_RESPONSE, status=200, detail="text/html")
         ("GET", PAGE_429, True),
         ("GET", UNKNOWN_5XX, True),
         ("GET", BUSY, True),
-        # ...and never what the API decided.
+        ("GET", RATE_LIMITED, True),
+        # ...and never what the API decided, nor what cannot work however often it is tried.
         ("GET", PAGE_404, False),
         ("GET", UNAUTHORIZED, False),
         ("GET", VALIDATION, False),
         ("GET", UNKNOWN_4XX, False),
         ("GET", BAD_200, False),
+        ("GET", BAD_CERTIFICATE, False),
+        ("GET", TLS_MISMATCH, False),
+        ("GET", FTP_URL, False),
         # The code decides, not the status: a documented code on a 503 is final.
         ("GET", DOCUMENTED_ON_5XX, False),
         # POSTs only when nothing can have been processed.
@@ -60,6 +74,8 @@ BAD_200 = Failure(FailureKind.BAD_RESPONSE, status=200, detail="text/html")
         ("POST", BUSY, True),
         ("POST", RUNNING, True),
         ("POST", UNKNOWN_5XX, True),
+        ("POST", RATE_LIMITED, True),
+        ("POST", BAD_CERTIFICATE, False),
         ("POST", LOST, False),
         ("POST", PAGE_502, False),
         ("POST", PAGE_500, False),
@@ -88,12 +104,21 @@ def test_first_failure(method: str, failure: Failure, retry: bool) -> None:
         ("POST", PAGE_404, False),
         ("POST", BUSY, False),
         ("POST", UNKNOWN_5XX, False),
+        ("POST", RATE_LIMITED, False),
+        ("POST", BAD_CERTIFICATE, False),  # nothing was sent
         ("GET", LOST, False),
         ("GET", PAGE_502, False),
     ],
 )
 def test_outcome_unknown(method: str, failure: Failure, unknown: bool) -> None:
     assert outcome_unknown(method, failure, POLICY) is unknown
+
+
+def test_an_unknown_code_on_a_429_waits_at_least_its_retry_after() -> None:
+    decision = decide(
+        POLICY, method="POST", failure=RATE_LIMITED, attempt=1, elapsed=0.0, jitter=0.5
+    )
+    assert (decision.retry, decision.delay) == (True, 4.0)
 
 
 def test_proven_unprocessed_follows_the_policy_statuses() -> None:

@@ -31,14 +31,14 @@ CASES: list[tuple[str, bytes, list[ServerSentEvent]]] = [
     (
         "LF lines",
         b'id: 1\nevent: text\ndata: {"delta": "Hi"}\n\n',
-        [E("text", '{"delta": "Hi"}', "1")],
+        [E("text", '{"delta": "Hi"}', "1", id="1")],
     ),
     (
         "CRLF lines",
         b'id: 1\r\nevent: text\r\ndata: {"delta": "Hi"}\r\n\r\n',
-        [E("text", '{"delta": "Hi"}', "1")],
+        [E("text", '{"delta": "Hi"}', "1", id="1")],
     ),
-    ("CR-only lines", b"id: 7\revent: result\rdata: {}\r\r", [E("result", "{}", "7")]),
+    ("CR-only lines", b"id: 7\revent: result\rdata: {}\r\r", [E("result", "{}", "7", id="7")]),
     (
         "data split across lines is joined with LF",
         b'event: html_update\ndata: {"html":\ndata:  "<p>x</p>"}\n\n',
@@ -46,6 +46,7 @@ CASES: list[tuple[str, bytes, list[ServerSentEvent]]] = [
     ),
     ("comments are keep-alives", b": ping\n\n: ping\ndata: x\n\n", [E("message", "x", "")]),
     (
+        # Its id still counts as the last one (the resume point), but not as the next event's.
         "a block without data is not dispatched",
         b"id: 3\nevent: text\n\ndata: y\n\n",
         [E("message", "y", "3")],
@@ -53,7 +54,7 @@ CASES: list[tuple[str, bytes, list[ServerSentEvent]]] = [
     (
         "a comment after an event does not repeat it",
         b"id: 4\ndata: a\n\n: keep-alive\n\n",
-        [E("message", "a", "4")],
+        [E("message", "a", "4", id="4")],
     ),
     (
         "retry sets the reconnection delay",
@@ -73,14 +74,20 @@ CASES: list[tuple[str, bytes, list[ServerSentEvent]]] = [
     ("no space after the colon", b"data:x\n\n", [E("message", "x", "")]),
     ("empty data line dispatches empty data", b"data:\n\n", [E("message", "", "")]),
     (
-        "the last id persists across events",
+        # The last id persists (the resume point); the event's own id does not.
+        "the last id persists across events, the own id does not",
         b"id: 5\ndata: a\n\ndata: b\n\n",
-        [E("message", "a", "5"), E("message", "b", "5")],
+        [E("message", "a", "5", id="5"), E("message", "b", "5")],
     ),
     (
         "an id with NUL is ignored",
         b"id: 5\ndata: a\n\nid: 6\x00\ndata: b\n\n",
-        [E("message", "a", "5"), E("message", "b", "5")],
+        [E("message", "a", "5", id="5"), E("message", "b", "5")],
+    ),
+    (
+        "an empty id resets the last id",
+        b"id: 5\ndata: a\n\nid\ndata: b\n\n",
+        [E("message", "a", "5", id="5"), E("message", "b", "", id="")],
     ),
     ("a BOM at the start is dropped", b"\xef\xbb\xbfdata: a\n\n", [E("message", "a", "")]),
     ("an unfinished block is discarded", b"data: a\n\ndata: b\n", [E("message", "a", "")]),
@@ -99,7 +106,7 @@ CASES: list[tuple[str, bytes, list[ServerSentEvent]]] = [
     (
         "mixed line ends in one stream",
         b"id: 1\r\ndata: a\n\rid: 2\rdata: b\r\n\r\n",
-        [E("message", "a", "1"), E("message", "b", "2")],
+        [E("message", "a", "1", id="1"), E("message", "b", "2", id="2")],
     ),
 ]
 
@@ -128,7 +135,7 @@ def test_crlf_split_between_chunks_is_one_line_end() -> None:
 def test_events_come_out_as_soon_as_their_blank_line_arrives() -> None:
     decoder = SSEDecoder()
     assert decoder.feed(b"id: 1\ndata: a\n") == []
-    assert decoder.feed(b"\nid: 2\n") == [E("message", "a", "1")]
+    assert decoder.feed(b"\nid: 2\n") == [E("message", "a", "1", id="1")]
     assert decoder.last_event_id == "2"
 
 
@@ -144,15 +151,24 @@ def test_any_chunking_gives_the_same_events(cuts: list[int]) -> None:
     assert decode_all(split_at(wire, *[c % (len(wire) + 1) for c in cuts])) == expected
 
 
+DEEP_ARRAY = "[" * 100_000 + "]" * 100_000
+DEEP_OBJECT = '{"a":' * 50_000 + "1" + "}" * 50_000
+
+
 @pytest.mark.parametrize(
     ("sse", "event_id", "data"),
     [
-        (E("text", '{"delta": "Hi"}', "3"), 3, {"delta": "Hi"}),
-        (E("result", '{"status": "completed"}', "12"), 12, {"status": "completed"}),
-        (E("text", "not json", "4"), 4, "not json"),
+        (E("text", '{"delta": "Hi"}', "3", id="3"), 3, {"delta": "Hi"}),
+        (E("result", '{"status": "completed"}', "12", id="12"), 12, {"status": "completed"}),
+        (E("text", "not json", "4", id="4"), 4, "not json"),
         (E("message", "", ""), None, ""),
-        (E("message", "42", "x1"), None, 42),
-        (E("message", "[1, 2]", "٣"), None, [1, 2]),  # a non-ASCII digit is not an id
+        (E("message", "42", "x1", id="x1"), None, 42),
+        (E("message", "[1, 2]", "٣", id="٣"), None, [1, 2]),  # a non-ASCII digit is not an id
+        # Only the event's own id counts: the stream's last id belongs to an earlier event.
+        (E("text", '{"delta": "b"}', "1"), None, {"delta": "b"}),
+        # JSON too deep for the parser is kept as text, never a RecursionError.
+        (E("text", DEEP_ARRAY, "2", id="2"), 2, DEEP_ARRAY),
+        (E("text", DEEP_OBJECT, "3", id="3"), 3, DEEP_OBJECT),
     ],
 )
 def test_task_event(sse: ServerSentEvent, event_id: int | None, data: object) -> None:
@@ -167,3 +183,13 @@ def test_task_event_helpers() -> None:
     assert task_event(E("html_update", '{"html": "<p/>"}')).html == "<p/>"
     assert task_event(E("task_error", '{"code": "X"}')).is_terminal
     assert task_event(E("text", "plain")).text_delta is None
+
+
+def test_a_stream_with_ids_only_on_some_events() -> None:
+    wire = (
+        b'id: 1\nevent: text\ndata: {"delta": "a"}\n\n'
+        b'event: text\ndata: {"delta": "b"}\n\n'
+        b"event: result\ndata: {}\n\n"
+    )
+    events = [task_event(sse) for sse in decode_all([wire])]
+    assert [(e.id, e.event) for e in events] == [(1, "text"), (None, "text"), (None, "result")]

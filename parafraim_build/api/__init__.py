@@ -1,1 +1,2 @@
-"""The Parafraim API: wire models shared by the client and the local engine."""
+"""The Parafraim API: the async client, its wire models (shared with the local engine), and the
+error mapping, retries, SSE decoding, waits, downloads and account look-ups around it."""

@@ -43,6 +43,7 @@ from parafraim_build.api.errors import (
     classify_response,
     envelope_data,
     error_for,
+    unusable_error,
 )
 from parafraim_build.api.models import (
     PAGE_SIZE_MAX,
@@ -260,7 +261,11 @@ class ParafraimClient:
                         detail=f"{content_type or 'no content type'} instead of an event stream",
                     )
                     raise error_for(
-                        failure, method="GET", route=route, base_url=self._settings.base_url
+                        failure,
+                        method="GET",
+                        route=route,
+                        base_url=self._settings.base_url,
+                        path=url.removeprefix(self._settings.api_url),
                     )
                 decoder = SSEDecoder()
                 async for chunk in response.aiter_bytes():
@@ -271,6 +276,10 @@ class ParafraimClient:
         except httpx.TransportError as exc:
             failure = classify_exception(exc)
             _log_exchange("STREAM", url, failure.detail, started)
+            if failure.kind is FailureKind.UNUSABLE:
+                raise unusable_error(
+                    failure, f"the task stream of {task_id}", base_url=self._settings.base_url
+                ) from exc
             raise TransientError(f"the task stream of {task_id} failed: {failure.detail}") from exc
         except httpx.HTTPError as exc:
             raise TransientError(
@@ -468,6 +477,7 @@ class ParafraimClient:
                     outcome_unknown=outcome_unknown(method, failure, self._policy),
                     check=check,
                     attempts=attempt,
+                    path=path,
                 )
             log.info(
                 "retrying %s %s in %.1f s (%s): %s",

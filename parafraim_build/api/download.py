@@ -2,9 +2,13 @@
 
 Memory stays flat whatever the size: bytes go from the socket through a bounded buffer into the
 file and the hash, and nothing holds the whole body. The target only ever appears complete and
-verified (``os.replace`` after ``fsync``); a failure removes the temporary file.
+verified (``os.replace`` after ``fsync``); a failure removes the temporary file, and a failure
+to remove it never hides the failure that matters.
 
-This module does one attempt. Retrying, and refreshing an expired URL, is the client's job.
+This module does one attempt, and says which failures are worth another: ``TransientError``
+(5xx, 429, a dropped connection) and ``UrlRejectedError`` (an expired signed URL). A URL that
+is not http(s) or cannot be parsed, or a TLS certificate or protocol failure, is a final
+``DownloadError``. Retrying, and refreshing an expired URL, is the client's job.
 """
 
 from __future__ import annotations
@@ -21,13 +25,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from parafraim_build.api.errors import classify_exception
+from parafraim_build.api.errors import FailureKind, classify_exception, unusable_hint
 from parafraim_build.errors import DownloadError, TransientError
 
 CHUNK_BYTES = 1 << 20
 """Bytes gathered before one write: large enough to keep thread hops rare, small to keep RSS."""
 
 EXPIRED_STATUSES = frozenset({403, 404, 410})
+
+NAME_MAX_BYTES = 255
+"""The longest file name most file systems take (ext4, XFS, APFS, NTFS in UTF-16 units)."""
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,37 @@ def safe_url(url: str) -> str:
 
 
 def temp_path_for(dest: Path) -> Path:
-    """A hidden, unique temporary name in ``dest``'s folder, so the final rename is atomic."""
-    return dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
+    """A hidden, unique temporary name in ``dest``'s folder, so the final rename is atomic.
+
+    ``.<name>.<random>.part``, the name ``apply`` sweeps after a crash; when that would be
+    longer than a file name may be, the short ``.pfb-<random>.part`` instead.
+    """
+    token = secrets.token_hex(4)
+    name = f".{dest.name}.{token}.part"
+    if len(os.fsencode(name)) > NAME_MAX_BYTES:
+        name = f".pfb-{token}.part"
+    return dest.with_name(name)
+
+
+def check_url(url: str) -> str:
+    """``url``'s safe form (``safe_url``); ``DownloadError`` unless it is an http(s) URL."""
+    shown = safe_url(url)
+    try:
+        scheme = urlsplit(url).scheme.lower()
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise DownloadError(
+            f"the video URL {shown} is not a valid URL",
+            hint="the render job gave a URL that cannot be fetched: render the video again, "
+            "and report it if it persists",
+        ) from exc
+    if scheme not in ("http", "https"):
+        raise DownloadError(
+            f"the video URL {shown} is not an http(s) URL",
+            hint="only http:// and https:// URLs can be downloaded: render the video again, "
+            "and report it if it persists",
+        )
+    return shown
 
 
 async def stream_to_file(
@@ -71,7 +107,7 @@ async def stream_to_file(
 ) -> Downloaded:
     """GET ``url`` into ``dest``; raise ``UrlRejectedError``, ``TransientError`` or
     ``DownloadError``. ``dest``'s folder is created when missing."""
-    shown = safe_url(url)
+    shown = check_url(url)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -88,8 +124,14 @@ async def stream_to_file(
     except httpx.TransportError as exc:
         _remove(temp)
         failure = classify_exception(exc)
+        if failure.kind is FailureKind.UNUSABLE:
+            raise DownloadError(
+                f"downloading {shown} cannot work: {failure.detail}; not retried",
+                hint=unusable_hint(failure, f"the video URL {shown}"),
+            ) from exc
         raise TransientError(f"downloading {shown} failed: {failure.detail}") from exc
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        # InvalidURL: a redirect to a URL httpx cannot parse.
         _remove(temp)
         raise DownloadError(f"downloading {shown} failed: {type(exc).__name__}") from exc
     except BaseException:
@@ -178,5 +220,7 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _remove(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
+    # Called while another error is on its way out: a temporary file that cannot be removed
+    # (never created, a name too long, a read-only folder) must not replace that error.
+    with contextlib.suppress(OSError):
         path.unlink()

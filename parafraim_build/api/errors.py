@@ -14,6 +14,7 @@ httpx exceptions are mapped by ``classify_exception``; nothing from httpx leaks 
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -22,13 +23,13 @@ from typing import Any
 
 import httpx
 
-from parafraim_build.config import ENV_API_KEY, ENV_BASE_URL
+from parafraim_build.config import API_PREFIX, ENV_API_KEY, ENV_BASE_URL
 from parafraim_build.errors import (
     ERRORS_BY_CODE,
     ApiError,
+    NotFoundError,
     OutcomeUnknownError,
     TransientError,
-    UnauthorizedError,
     UnknownApiError,
 )
 from parafraim_build.logs import redact
@@ -43,7 +44,10 @@ class FailureKind(str, Enum):
     """How a request failed, as far as the client can tell."""
 
     CONNECT = "connect"
-    """No connection was made (refused, DNS, TLS, pool exhausted): nothing was sent."""
+    """No connection was made (refused, DNS, pool exhausted): nothing was sent."""
+    UNUSABLE = "unusable"
+    """The request cannot work as made: a URL that is not http(s), an untrusted TLS
+    certificate, a TLS protocol failure. Nothing was sent, and trying again cannot help."""
     LOST = "lost"
     """Sent, then a timeout or a dropped connection: the server may have processed it."""
     ERROR_PAGE = "error_page"
@@ -61,25 +65,87 @@ class Failure:
     kind: FailureKind
     status: int | None = None
     code: str | None = None
+    """The envelope's ``error.code``; for ``UNUSABLE``, which problem (``UNSUPPORTED_URL``...)."""
     message: str = ""
     retry_after: float | None = None
     detail: str = ""
+
+
+# Our names for the problems of an UNUSABLE failure.
+UNSUPPORTED_URL = "UNSUPPORTED_URL"
+TLS_CERTIFICATE = "TLS_CERTIFICATE"
+TLS_PROTOCOL = "TLS_PROTOCOL"
 
 
 def classify_exception(exc: httpx.TransportError) -> Failure:
     """The failure kind of an httpx transport error.
 
     Only errors raised before the request left the machine count as ``CONNECT``; a timeout or
-    a reset after that point may hide a processed request.
+    a reset after that point may hide a processed request. A URL httpx cannot send to and a
+    TLS handshake that fails on the certificate or the protocol are ``UNUSABLE``: retrying
+    them would only repeat the failure (a handshake cut by the network stays ``CONNECT``).
     """
-    before_send = (
-        httpx.ConnectError,
-        httpx.ConnectTimeout,
-        httpx.PoolTimeout,
-        httpx.UnsupportedProtocol,
-    )
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return Failure(
+            kind=FailureKind.UNUSABLE,
+            code=UNSUPPORTED_URL,
+            detail=redact(str(exc)) or "the URL is not http(s)",
+        )
+    if isinstance(exc, httpx.ConnectError):
+        tls = _tls_failure(exc)
+        if tls is not None:
+            return tls
+    before_send = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
     kind = FailureKind.CONNECT if isinstance(exc, before_send) else FailureKind.LOST
     return Failure(kind=kind, detail=_describe_exception(exc))
+
+
+def _tls_failure(exc: BaseException) -> Failure | None:
+    """An ``UNUSABLE`` failure when ``exc`` was caused by a certificate or TLS protocol error."""
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            reason = _ssl_reason(cause, "verify_message") or "verification failed"
+            return Failure(
+                kind=FailureKind.UNUSABLE,
+                code=TLS_CERTIFICATE,
+                detail=redact(f"the server's TLS certificate is not trusted: {reason}"),
+            )
+        if isinstance(cause, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+            return None  # the connection was cut during the handshake: the network, not TLS
+        if isinstance(cause, ssl.SSLError):
+            reason = _ssl_reason(cause, "reason") or type(cause).__name__
+            return Failure(
+                kind=FailureKind.UNUSABLE,
+                code=TLS_PROTOCOL,
+                detail=redact(f"the TLS handshake failed: {reason}"),
+            )
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        # Some transports re-raise the ssl error as text only.
+        return Failure(
+            kind=FailureKind.UNUSABLE,
+            code=TLS_CERTIFICATE,
+            detail=redact(f"the server's TLS certificate is not trusted: {text}"),
+        )
+    return None
+
+
+def _ssl_reason(error: ssl.SSLError, attribute: str) -> str:
+    # OpenSSL fills ``reason``/``verify_message`` in; an SSLError raised from Python has neither.
+    value = getattr(error, attribute, None) or getattr(error, "reason", None)
+    if isinstance(value, str) and value:
+        return value
+    return str(error.args[1]) if len(error.args) > 1 else ""
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it was raised from, outermost first (a bounded walk of the chain)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 16 and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 def classify_response(response: httpx.Response, body: bytes) -> Failure | None:
@@ -131,8 +197,10 @@ def is_transient(failure: Failure) -> bool:
     if failure.kind is FailureKind.ERROR_PAGE:
         return failure.status is not None and (failure.status >= 500 or failure.status == 429)
     if failure.kind is FailureKind.ENVELOPE:
-        # An unknown code on a 5xx is the service failing, not refusing us.
-        return failure.code not in ERRORS_BY_CODE and (failure.status or 0) >= 500
+        # An unknown code on a 5xx is the service failing, and on a 429 a rate limit (whose
+        # Retry-After is honoured); neither is a final refusal of the request.
+        status = failure.status or 0
+        return failure.code not in ERRORS_BY_CODE and (status >= 500 or status == 429)
     return failure.kind is FailureKind.BAD_RESPONSE and (failure.status or 0) >= 500
 
 
@@ -145,12 +213,14 @@ def error_for(
     outcome_unknown: bool = False,
     check: str = "",
     attempts: int = 1,
+    path: str = "",
 ) -> ApiError:
     """The exception for a failure we will not (or no longer) retry.
 
-    ``route`` is a path without ids (``POST /projects/{id}/messages``) for the message;
-    ``outcome_unknown`` marks a POST that may have been processed, ``check`` says what the user
-    should look at before trying again.
+    ``route`` is a path without ids (``POST /projects/{id}/messages``) for the message, and
+    ``path`` the path actually requested (with the ids), for the messages where the id is what
+    matters (not found); ``outcome_unknown`` marks a POST that may have been processed,
+    ``check`` says what the user should look at before trying again.
     """
     tried = f" after {attempts} attempts" if attempts > 1 else ""
     if outcome_unknown:
@@ -161,7 +231,11 @@ def error_for(
             hint=check or "check the account in Parafraim before trying again",
         )
     if failure.kind is FailureKind.ENVELOPE:
-        return _envelope_error(failure, method=method, route=route, tried=tried)
+        return _envelope_error(
+            failure, method=method, route=route, path=path or route, base_url=base_url, tried=tried
+        )
+    if failure.kind is FailureKind.UNUSABLE:
+        return unusable_error(failure, f"{method} {route} to {base_url}", base_url=base_url)
     if failure.kind is FailureKind.CONNECT:
         return TransientError(
             f"could not connect to {base_url} ({failure.detail}){tried}",
@@ -173,17 +247,51 @@ def error_for(
             f"{method} {route} failed: {_what(failure)}{tried}", status=failure.status
         )
     if failure.kind is FailureKind.ERROR_PAGE and failure.status in (401, 403):
-        return UnauthorizedError(
-            f"{base_url} refused the key in {ENV_API_KEY} with HTTP {failure.status} "
-            f"and no Parafraim error envelope",
+        # Not UNAUTHORIZED: without the envelope, the refusal did not come from Parafraim.
+        return UnknownApiError(
+            f"{method} {path or route} was refused with HTTP {failure.status} by something that "
+            f"is not the Parafraim API (no Parafraim error envelope, {_what(failure)}): "
+            "a proxy, CDN or firewall on the way?",
+            code=f"HTTP_{failure.status}",
             status=failure.status,
+            hint=f"check {ENV_BASE_URL} (now {base_url}) and any proxy in between "
+            "(HTTPS_PROXY); Parafraim itself did not judge the key",
         )
     return UnknownApiError(
-        f"{method} {route} got an answer that is not the Parafraim API's ({_what(failure)})",
+        f"{method} {path or route} got an answer that is not the Parafraim API's "
+        f"({_what(failure)})",
         code=f"HTTP_{failure.status}" if failure.status is not None else "BAD_RESPONSE",
         status=failure.status,
         hint=f"check that {ENV_BASE_URL} points at the Parafraim API (now {base_url})",
     )
+
+
+def unusable_error(failure: Failure, what: str, *, base_url: str | None = None) -> ApiError:
+    """The final error of an ``UNUSABLE`` failure of ``what`` (a request or a stream).
+
+    ``base_url`` is given for API requests, whose URL the user sets in ``PARAFRAIM_BASE_URL``.
+    """
+    where = f"{ENV_BASE_URL} (now {base_url})" if base_url is not None else "the URL"
+    return ApiError(
+        f"{what} cannot work: {failure.detail}; not retried",
+        code=failure.code or "UNUSABLE",
+        hint=unusable_hint(failure, where),
+    )
+
+
+def unusable_hint(failure: Failure, where: str) -> str:
+    """What to check after an ``UNUSABLE`` failure; ``where`` names the URL's origin."""
+    if failure.code == TLS_CERTIFICATE:
+        return (
+            f"check {where}: the certificate may be expired, self-signed or for another host; "
+            "behind a TLS-inspecting proxy, point SSL_CERT_FILE at its CA bundle"
+        )
+    if failure.code == TLS_PROTOCOL:
+        return (
+            f"check {where}: an https:// URL to a port that speaks plain http (or another "
+            "protocol) fails like this"
+        )
+    return f"check {where}: only http:// and https:// URLs can be fetched"
 
 
 def bad_data_error(method: str, route: str, problem: str) -> UnknownApiError:
@@ -231,13 +339,16 @@ _CODE_MESSAGES = {
     "VALIDATION": "the API refused the request as invalid ({route})",
     "PROJECT_LIMIT": "the account has reached its plan's project limit ({route})",
     "CONCURRENCY_LIMIT": "the account runs as many tasks as its plan allows ({route})",
-    "NOT_FOUND": "not found ({route})",
 }
 
 
-def _envelope_error(failure: Failure, *, method: str, route: str, tried: str) -> ApiError:
+def _envelope_error(
+    failure: Failure, *, method: str, route: str, path: str, base_url: str, tried: str
+) -> ApiError:
     code = failure.code or "UNKNOWN"
     said = f"{code}: {failure.message}" if failure.message else code
+    if code == NotFoundError.code:
+        return _not_found(failure, method=method, route=route, path=path, base_url=base_url)
     cls = ERRORS_BY_CODE.get(code)
     if cls is not None:
         template = _CODE_MESSAGES.get(code, "{route} failed")
@@ -252,6 +363,24 @@ def _envelope_error(failure: Failure, *, method: str, route: str, tried: str) ->
         code=code,
         status=failure.status,
         hint="read the message above; if it persists, update parafraim-build or report it",
+    )
+
+
+def _not_found(
+    failure: Failure, *, method: str, route: str, path: str, base_url: str
+) -> NotFoundError:
+    said = f"NOT_FOUND: {failure.message}" if failure.message else "NOT_FOUND"
+    hint = None  # the class's default: check the id and the base URL
+    if "{" not in route:
+        # An endpoint without an id always exists on the API: the base URL is what is wrong.
+        hint = (
+            f"{method} {route} always exists on the Parafraim API: check that {ENV_BASE_URL} "
+            f"(now {base_url}) points at it, without an extra path"
+        )
+    return NotFoundError(
+        f"not found: {method} {base_url}{API_PREFIX}{path} ({said})",
+        status=failure.status,
+        hint=hint,
     )
 
 
@@ -287,7 +416,8 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: JSON nested deeper than the parser can follow; not an envelope.
         return None
     return value if isinstance(value, dict) else None
 

@@ -6,14 +6,44 @@ Two families:
   the documented limits, so the spec loader, the client and the local engine all refuse the
   same values at the same edges.
 * Responses ignore unknown fields and tolerate missing optional ones, because the real service
-  may add or omit fields at any time; a status we do not know stays a plain string.
+  may add or omit fields at any time; a status we do not know stays a plain string. Their
+  field types (``api/lenient.py``) also turn ``null`` into the default and convert harmless
+  drift (a number sent as a string, a percentage with decimals), so that one odd field never
+  makes a whole answer unreadable.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+
+from parafraim_build.api.lenient import (
+    Code,
+    Flag,
+    Limits,
+    OptInt,
+    OptMessage,
+    OptNumber,
+    OptStr,
+    Percent,
+    RequiredNumber,
+    RequiredStr,
+    Text,
+    int_or,
+    to_error_body,
+    to_list,
+    to_object,
+)
 
 # Documented limits, in one place.
 NAME_MAX = 100
@@ -99,18 +129,19 @@ class UseTemplateRequest(RequestModel):
 
 
 # --------------------------------------------------------------------------- responses
+# Lenient field types (``api/lenient.py``): null -> default, harmless type drift converted.
 
 
 class ApiErrorBody(ResponseModel):
-    code: str = "UNKNOWN"
-    message: str = ""
+    code: Code = "UNKNOWN"
+    message: Text = ""
 
 
 class Pagination(ResponseModel):
-    page: int = 1
-    pageSize: int = 0
-    total: int = 0
-    totalPages: int = 0
+    page: Annotated[int, int_or(1)] = 1
+    pageSize: Annotated[int, int_or(0)] = 0
+    total: Annotated[int, int_or(0)] = 0
+    totalPages: Annotated[int, int_or(0)] = 0
 
 
 T = TypeVar("T")
@@ -124,94 +155,112 @@ class Page(ResponseModel, Generic[T]):
 
 
 class Me(ResponseModel):
-    id: str
-    email: str | None = None
-    plan: str | None = None
-    renderCredits: float | None = None
+    id: RequiredStr
+    email: OptStr = None
+    plan: OptStr = None
+    renderCredits: OptNumber = None
 
 
 class CreditTransaction(ResponseModel):
     """One ledger entry. Not documented beyond "transaction records": all optional."""
 
-    id: str | None = None
-    type: str | None = None
-    amount: float | None = None
-    description: str | None = None
-    createdAt: str | None = None
-    projectId: str | None = None
-    taskId: str | None = None
-    jobId: str | None = None
+    id: OptStr = None
+    type: OptStr = None
+    amount: OptNumber = None
+    description: OptStr = None
+    createdAt: OptStr = None
+    projectId: OptStr = None
+    taskId: OptStr = None
+    jobId: OptStr = None
 
 
 class Credits(ResponseModel):
-    balance: float
-    plan: str | None = None
-    monthlyAllowance: float | None = None
-    used: float | None = None
-    usedToday: float | None = None
-    recent: list[CreditTransaction] = Field(default_factory=list)
+    """``GET /credits``. Numbers stay as sent (an int when integral)."""
+
+    balance: RequiredNumber
+    plan: OptStr = None
+    monthlyAllowance: OptNumber = None
+    used: OptNumber = None
+    usedToday: OptNumber = None
+    limits: Limits = None
+    """The plan's limits by name (the vendor page mentions them, without naming the fields);
+    ``None`` when the service sends none. A ``null`` value means no limit."""
+    recent: Annotated[list[CreditTransaction], BeforeValidator(to_list)] = Field(
+        default_factory=list
+    )
 
 
 class ProjectSummary(ResponseModel):
-    id: str
-    name: str | None = None
-    description: str | None = None
-    aspectRatio: str | None = None
-    hasPreview: bool = False
-    createdAt: str | None = None
-    updatedAt: str | None = None
+    id: RequiredStr
+    name: OptStr = None
+    description: OptStr = None
+    aspectRatio: OptStr = None
+    hasPreview: Flag = False
+    createdAt: OptStr = None
+    updatedAt: OptStr = None
 
 
 class ProjectCreated(ResponseModel):
     """Answer of ``POST /projects`` and ``POST /templates/{id}/use``."""
 
-    id: str
-    compositionHtml: str = ""
-    hasPreview: bool = False
+    id: RequiredStr
+    compositionHtml: Text = ""
+    hasPreview: Flag = False
 
 
 class MessageAccepted(ResponseModel):
-    taskId: str
-    workspaceId: str | None = None
-    traceId: str | None = None
+    taskId: RequiredStr
+    workspaceId: OptStr = None
+    traceId: OptStr = None
 
 
 class AssistantMessage(ResponseModel):
-    id: str | None = None
-    content: str | None = None
+    id: OptStr = None
+    content: OptStr = None
 
 
 class TaskProject(ResponseModel):
-    id: str | None = None
-    name: str | None = None
-    compositionHtml: str = ""
-    hasPreview: bool = False
+    id: OptStr = None
+    name: OptStr = None
+    compositionHtml: Text = ""
+    hasPreview: Flag = False
 
 
 class RenderJob(ResponseModel):
     """``GET /render-jobs/{id}``; also the task's latest render job."""
 
-    id: str | None = None
-    status: str
-    progress: int = 0
-    videoUrl: str | None = None
-    error: str | None = None
+    id: OptStr = None
+    status: RequiredStr
+    progress: Percent = 0
+    videoUrl: OptStr = None
+    error: OptMessage = None
 
     @property
     def is_terminal(self) -> bool:
         return self.status in RENDER_STATUSES_TERMINAL
 
 
+def _render_job_or_none(value: Any) -> RenderJob | None:
+    # The task's latest render job is a convenience: one that cannot be read (no status, say)
+    # must not make the task itself unreadable.
+    if isinstance(value, RenderJob):
+        return value
+    try:
+        return RenderJob.model_validate(to_object(value))
+    except ValidationError:
+        return None
+
+
 class Task(ResponseModel):
     """``GET /tasks/{id}``: the source of truth for a task's outcome."""
 
-    id: str | None = None
-    status: str
-    lastEventId: int | None = None
-    assistantMessage: AssistantMessage | None = None
-    project: TaskProject | None = None
-    renderJob: RenderJob | None = None
-    error: ApiErrorBody | None = None
+    id: OptStr = None
+    status: RequiredStr
+    lastEventId: OptInt = None
+    assistantMessage: Annotated[AssistantMessage | None, BeforeValidator(to_object)] = None
+    project: Annotated[TaskProject | None, BeforeValidator(to_object)] = None
+    renderJob: Annotated[RenderJob | None, BeforeValidator(_render_job_or_none)] = None
+    error: Annotated[ApiErrorBody | None, BeforeValidator(to_error_body)] = None
 
     @property
     def is_terminal(self) -> bool:
@@ -219,17 +268,17 @@ class Task(ResponseModel):
 
 
 class RenderStarted(ResponseModel):
-    jobId: str
-    traceId: str | None = None
+    jobId: RequiredStr
+    traceId: OptStr = None
 
 
 class TemplateSummary(ResponseModel):
-    id: str
-    name: str
-    description: str | None = None
-    category: str | None = None
-    hasPreview: bool = False
-    usageCount: int | None = None
+    id: RequiredStr
+    name: Text
+    description: OptStr = None
+    category: OptStr = None
+    hasPreview: Flag = False
+    usageCount: OptInt = None
 
 
 # ------------------------------------------------------------------------- SSE events

@@ -1,12 +1,16 @@
 """From a success envelope's ``data`` to the shared response models, and across pages.
 
-Responses ignore unknown fields and tolerate missing optional ones (``api/models.py``); what
-still does not fit is reported as the API answering "in an unexpected shape", never as a
-pydantic traceback. List endpoints are followed page after page by ``iter_pages``.
+Responses ignore unknown fields and tolerate missing or null optional ones (``api/models.py``);
+what still does not fit is reported as the API answering "in an unexpected shape", never as a
+pydantic traceback. List endpoints are followed page after page by ``iter_pages``, which
+trusts ``totalPages`` only as far as the pages keep bringing new items: it stops at an empty
+page, at a page whose every item was already seen, and after ``MAX_PAGES`` pages whatever the
+server says.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -15,6 +19,11 @@ from pydantic import BaseModel, ValidationError
 from parafraim_build.api.errors import bad_data_error
 from parafraim_build.api.models import Page, Pagination, ProjectSummary, TemplateSummary
 from parafraim_build.errors import OutcomeUnknownError
+
+log = logging.getLogger("parafraim_build.api")
+
+MAX_PAGES = 1000
+"""The most pages one listing follows: 50,000 items at 50 a page, far beyond any account."""
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ItemT = TypeVar("ItemT", ProjectSummary, TemplateSummary)
@@ -64,19 +73,38 @@ def build_page(
 
 async def iter_pages(
     fetch: Callable[[int], Awaitable[Page[ItemT]]],
+    *,
+    max_pages: int = MAX_PAGES,
 ) -> AsyncIterator[ItemT]:
-    """Every item of every page, fetched one page at a time by ``fetch(page_number)``."""
-    # Follows totalPages; stops early on an empty page so that a wrong total cannot loop, and
-    # skips ids already seen, which a list that shifts between two pages would repeat.
+    """Every item of every page, fetched one page at a time by ``fetch(page_number)``.
+
+    Follows ``totalPages``, but a server that gets it wrong cannot make this loop: it stops
+    at an empty page, at a page that brings no item not seen before (the same page served
+    again), and after ``max_pages`` pages (logged as a warning: the list may be incomplete).
+    Items seen on an earlier page are skipped, which a list that shifts between two requests
+    would repeat.
+    """
     seen: set[str] = set()
     number = 1
     while True:
         page = await fetch(number)
+        new = 0
         for item in page.items:
             if item.id not in seen:
                 seen.add(item.id)
+                new += 1
                 yield item
-        if not page.items or number >= page.pagination.totalPages:
+        if new == 0 or number >= page.pagination.totalPages:
+            if page.items and new == 0:
+                log.info("page %d brought no new item; stopping there", number)
+            return
+        if number >= max_pages:
+            log.warning(
+                "stopped after %d pages although the service announced %d: the list may be "
+                "incomplete",
+                number,
+                page.pagination.totalPages,
+            )
             return
         number += 1
 

@@ -76,7 +76,7 @@ class Decision:
 
 def proven_unprocessed(failure: Failure, policy: RetryPolicy) -> bool:
     """True when the failure proves the server did no work for the request."""
-    if failure.kind in (FailureKind.CONNECT, FailureKind.ENVELOPE):
+    if failure.kind in (FailureKind.CONNECT, FailureKind.UNUSABLE, FailureKind.ENVELOPE):
         return True
     return failure.kind is FailureKind.ERROR_PAGE and failure.status in policy.post_safe_statuses
 

@@ -11,11 +11,15 @@ This one follows the WHATWG "event stream interpretation" rules:
 * ``data`` lines accumulate, joined with ``\\n``; ``event`` names the event (``message`` when
   absent); ``id`` sets the last event id, which persists across events; ``retry`` (digits only)
   is the reconnection delay in milliseconds; unknown fields are ignored;
+* besides the standard's ``last_event_id``, each event records ``id``: the value of an ``id:``
+  line in its own block, or ``None``. A service may number only the events it persists, and an
+  event without its own id is new, not a replay of the last numbered one;
 * a blank line dispatches the block, unless it had no ``data`` line;
 * an incomplete block at the end of the stream is discarded, as a browser does.
 
-``task_event`` then turns an event into the API's ``TaskEvent``: integer id, JSON data when it
-parses, the raw text when it does not (``api.md`` assumption 3).
+``task_event`` then turns an event into the API's ``TaskEvent``: the integer of its own id (or
+``None``), JSON data when it parses, the raw text when it does not (``api.md`` assumption 3;
+JSON nested too deeply to parse counts as text).
 """
 
 from __future__ import annotations
@@ -37,7 +41,10 @@ class ServerSentEvent:
     event: str = "message"
     data: str = ""
     last_event_id: str = ""
+    """The stream's last id when the event was dispatched (the standard's, it persists)."""
     retry: int | None = None
+    id: str | None = None
+    """The id given by an ``id:`` line of this event's own block; ``None`` when it had none."""
 
 
 class SSEDecoder:
@@ -49,6 +56,7 @@ class SSEDecoder:
         self._event = ""
         self._data: list[str] = []
         self._has_data = False
+        self._own_id: str | None = None
         self.last_event_id = ""
         """The last ``id`` seen: what to resume from when the connection drops."""
         self.retry: int | None = None
@@ -78,7 +86,7 @@ class SSEDecoder:
             event = self._line(rest[:-1])
             if event is not None:
                 events.append(event)
-        self._event, self._data, self._has_data = "", [], False
+        self._event, self._data, self._has_data, self._own_id = "", [], False, None
         return events
 
     def _line(self, raw: bytes) -> ServerSentEvent | None:
@@ -102,13 +110,14 @@ class SSEDecoder:
         elif name == "id":
             if "\0" not in value:
                 self.last_event_id = value
+                self._own_id = value
         elif name == "retry" and value.isascii() and value.isdigit():
             self.retry = int(value)
         return None
 
     def _dispatch(self) -> ServerSentEvent | None:
-        event, data, has_data = self._event, self._data, self._has_data
-        self._event, self._data, self._has_data = "", [], False
+        event, data, has_data, own_id = self._event, self._data, self._has_data, self._own_id
+        self._event, self._data, self._has_data, self._own_id = "", [], False, None
         if not has_data:
             return None
         return ServerSentEvent(
@@ -116,16 +125,19 @@ class SSEDecoder:
             data="\n".join(data),
             last_event_id=self.last_event_id,
             retry=self.retry,
+            id=own_id,
         )
 
 
 def task_event(sse: ServerSentEvent) -> TaskEvent:
-    """The API's view of an event: integer id (or ``None``), JSON data or the raw text."""
-    raw_id = sse.last_event_id
+    """The API's view of an event: the integer of its own id (``None`` when its block had no
+    ``id:`` line, or one that is not an integer), JSON data or the raw text."""
+    raw_id = sse.id or ""
     event_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() else None
     data: object
     try:
         data = json.loads(sse.data)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # Not JSON, or JSON nested deeper than the parser's recursion allows: keep the text.
         data = sse.data
     return TaskEvent(id=event_id, event=sse.event, data=data)

@@ -9,7 +9,15 @@ A render has no stream: its job is polled, starting at half a second and slowing
 that a one-minute render costs fewer than twenty requests.
 
 Both take an overall time limit, and the clock and sleep are injected so that tests do not
-wait.
+wait. Within that limit a read that fails transiently (after the client's own per-request
+retries) is logged and tried again at the next poll: a one-minute outage must not abort an
+hour-long render wait. Only a failure that is not transient (a refused key, say) ends a wait
+early.
+
+Events are delivered once: an event with its own id is skipped when that id is not newer than
+the last one delivered (a replay after a resume); an event without an id of its own is always
+new. A service that numbers only some events may repeat an unnumbered one after a resume,
+because nothing identifies it; the outcome is still read from ``GET /tasks/{id}``.
 """
 
 from __future__ import annotations
@@ -79,10 +87,11 @@ async def wait_for_task(
 ) -> Task:
     """Follow a task to its end and return it as ``GET /tasks/{id}`` reports it.
 
-    ``on_event`` receives every new event once (replays after a resume are skipped by id);
-    while polling it receives an ``html_update`` whenever the snapshot's HTML changes. Does not
-    raise on ``error``/``cancelled``; raises ``TransientError`` when the time runs out or the
-    task cannot be read.
+    ``on_event`` receives every new event once (replays after a resume are skipped by their
+    own id; events without one are always delivered); while polling it receives an
+    ``html_update`` whenever the snapshot's HTML changes. Does not raise on
+    ``error``/``cancelled``; a read that fails transiently is tried again until the time runs
+    out, and then raises ``TransientError``; any other ``ApiError`` is raised at once.
     """
     policy = pacing.policy
     deadline = pacing.clock() + timeout
@@ -107,10 +116,11 @@ async def wait_for_task(
         except TransientError as exc:
             log.info("task %s: the stream failed (%s)", task_id, exc)
         if progress.terminal:
-            task = await source.get_task(task_id)
-            if task.is_terminal:
+            task = await _read_task(source, task_id)
+            if isinstance(task, Task) and task.is_terminal:
                 return task
-            # The stream said it is over but the record lags behind: poll until it agrees.
+            # The stream said it is over but the record lags behind (or could not be read):
+            # poll until it agrees.
             break
         if progress.new_events:
             failures = 0
@@ -120,8 +130,8 @@ async def wait_for_task(
         if failures >= policy.stream_max_failures:
             break
         # A connection that brought nothing may mean the task is already over.
-        task = await source.get_task(task_id)
-        if task.is_terminal:
+        task = await _read_task(source, task_id)
+        if isinstance(task, Task) and task.is_terminal:
             return task
         delay = policy.backoff(failures, pacing.jitter())
         if pacing.clock() + delay > deadline:
@@ -165,18 +175,25 @@ async def _poll_task(
     timeout: float,
 ) -> Task:
     polls = 0
+    failure: TransientError | None = None
     while True:
-        task = await source.get_task(task_id)
         polls += 1
-        html = task.project.compositionHtml if task.project is not None else ""
-        if on_event is not None and html and html != progress.last_html:
-            on_event(TaskEvent(id=task.lastEventId, event=EVENT_HTML_UPDATE, data={"html": html}))
-        progress.last_html = html or progress.last_html
-        if task.is_terminal:
-            return task
+        task = await _read_task(source, task_id)
+        if isinstance(task, TransientError):
+            failure = task
+        else:
+            failure = None
+            html = task.project.compositionHtml if task.project is not None else ""
+            if on_event is not None and html and html != progress.last_html:
+                on_event(
+                    TaskEvent(id=task.lastEventId, event=EVENT_HTML_UPDATE, data={"html": html})
+                )
+            progress.last_html = html or progress.last_html
+            if task.is_terminal:
+                return task
         delay = pacing.policy.poll_delay(polls)
         if pacing.clock() + delay > deadline:
-            raise _task_timeout(task_id, timeout)
+            raise _task_timeout(task_id, timeout, failure)
         await pacing.sleep(delay)
 
 
@@ -191,31 +208,70 @@ async def wait_for_render(
     """Poll a render job until it is ``complete`` or ``failed`` and return it.
 
     ``on_progress`` is called whenever the status or the percentage changes. Does not raise on
-    ``failed``; raises ``TransientError`` when the time runs out or the job cannot be read.
+    ``failed``; a read that fails transiently is tried again at the next poll. Raises
+    ``TransientError`` when the time runs out, and any other ``ApiError`` of a read at once.
     """
     deadline = pacing.clock() + timeout
     polls = 0
     seen: tuple[str, int] | None = None
+    last: RenderJob | None = None
+    failure: TransientError | None = None
     while True:
-        job = await source.get_render_job(job_id)
         polls += 1
-        if on_progress is not None and (job.status, job.progress) != seen:
-            on_progress(job)
-        seen = (job.status, job.progress)
-        if job.is_terminal:
-            return job
+        try:
+            job = await source.get_render_job(job_id)
+        except TransientError as exc:
+            log.info("render job %s could not be read (%s); polling again", job_id, exc)
+            failure = exc
+        else:
+            failure, last = None, job
+            if on_progress is not None and (job.status, job.progress) != seen:
+                on_progress(job)
+            seen = (job.status, job.progress)
+            if job.is_terminal:
+                return job
         delay = pacing.policy.poll_delay(polls)
         if pacing.clock() + delay > deadline:
-            raise TransientError(
-                f"render job {job_id} was still {job.status} ({job.progress}%) after "
-                f"{timeout:.0f} s",
-                hint="the render goes on in Parafraim; run the command again to pick it up",
-            )
+            raise _render_timeout(job_id, timeout, last, failure)
         await pacing.sleep(delay)
 
 
-def _task_timeout(task_id: str, timeout: float) -> ApiError:
+async def _read_task(source: TaskSource, task_id: str) -> Task | TransientError:
+    """``GET /tasks/{id}``, or the ``TransientError`` (logged) when it failed transiently."""
+    try:
+        return await source.get_task(task_id)
+    except TransientError as exc:
+        log.info("task %s could not be read (%s); trying again", task_id, exc)
+        return exc
+
+
+def _task_timeout(task_id: str, timeout: float, failure: TransientError | None = None) -> ApiError:
+    if failure is not None:
+        message = (
+            f"task {task_id} could not be read before the {timeout:.0f} s wait ran out "
+            f"({failure.message})"
+        )
+    else:
+        message = f"task {task_id} did not finish within {timeout:.0f} s"
     return TransientError(
-        f"task {task_id} did not finish within {timeout:.0f} s",
-        hint="the task goes on in Parafraim; run the command again to pick it up",
+        message, hint="the task goes on in Parafraim; run the command again to pick it up"
+    )
+
+
+def _render_timeout(
+    job_id: str, timeout: float, last: RenderJob | None, failure: TransientError | None
+) -> ApiError:
+    if failure is not None:
+        message = (
+            f"render job {job_id} could not be read before the {timeout:.0f} s wait ran out "
+            f"({failure.message})"
+        )
+    elif last is not None:
+        message = (
+            f"render job {job_id} was still {last.status} ({last.progress}%) after {timeout:.0f} s"
+        )
+    else:
+        message = f"render job {job_id} did not finish within {timeout:.0f} s"
+    return TransientError(
+        message, hint="the render goes on in Parafraim; run the command again to pick it up"
     )

@@ -1,12 +1,14 @@
 """How the account commands print: a readable table, or JSON for scripts.
 
 JSON is the models as the API named their fields (``model_dump``), lists as JSON arrays, so
-that ``parafraim-build templates --json | jq '.[].id'`` works.
+that ``parafraim-build templates --json | jq '.[].id'`` works. Numbers stay as the service sent
+them: an integral amount is an integer (``10000``, not ``10000.0``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -33,6 +35,25 @@ def _number(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _limit_rows(limits: Mapping[str, float | str | None] | None) -> list[tuple[str, str]]:
+    """One row per plan limit, named in words: ``concurrentTasks`` -> ``concurrent tasks``."""
+    rows = []
+    for name, value in (limits or {}).items():
+        words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").lower()
+        if value is None:
+            shown = "no limit"
+        elif isinstance(value, str):
+            shown = value
+        else:
+            shown = _number(value)
+        rows.append((f"limit: {words}", shown))
+    return rows
 
 
 def _text(value: object) -> str:
@@ -85,6 +106,7 @@ def print_credits(credits: Credits, *, as_json: bool) -> None:
                 ("monthly allowance", _number(credits.monthlyAllowance)),
                 ("used this month", _number(credits.used)),
                 ("used today", _number(credits.usedToday)),
+                *_limit_rows(credits.limits),
             ],
         )
     )
@@ -111,7 +133,7 @@ def print_templates(templates: Sequence[TemplateSummary], *, as_json: bool) -> N
     if not templates:
         console.out("no templates match")
         return
-    table = Table(**_LIST_STYLE, title=f"{len(templates)} templates")
+    table = Table(**_LIST_STYLE, title=_count(len(templates), "template"))
     table.add_column("id", no_wrap=True)
     table.add_column("name", ratio=1)
     table.add_column("category", no_wrap=True)
@@ -136,7 +158,7 @@ def print_projects(projects: Sequence[ProjectSummary], *, as_json: bool) -> None
     if not projects:
         console.out("no projects yet")
         return
-    table = Table(**_LIST_STYLE, title=f"{len(projects)} projects")
+    table = Table(**_LIST_STYLE, title=_count(len(projects), "project"))
     table.add_column("id", no_wrap=True)
     table.add_column("name", ratio=1)
     table.add_column("aspect")
