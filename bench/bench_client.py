@@ -4,6 +4,7 @@ Run it from the repository root::
 
     .venv/bin/python bench/bench_client.py                  # the real 60 s render
     .venv/bin/python bench/bench_client.py --render-seconds 10 --download-mb 256   # quicker
+    .venv/bin/python bench/bench_client.py --workdir /mnt/scratch   # where the file goes
 
 It prints three figures, each against its target from issue 4:
 
@@ -18,6 +19,12 @@ The download runs in a child process so that its memory is its own: the child re
 ``VmRSS`` before the download and ``VmHWM`` (the peak, reset first through
 ``/proc/self/clear_refs``) after it. The render and the download are measured at the same
 time, to keep the run short; the figures do not interfere.
+
+The downloaded file goes to a temporary folder under ``--workdir`` (default: the system's
+temporary folder), never into the repository. A RAM-backed folder (tmpfs) would not change
+the process's figure, but it would hold the whole file in the machine's memory: when the
+default is RAM-backed, ``/var/tmp`` is used instead if it is on a disk, and a RAM-backed
+``--workdir`` is used as asked, with a warning.
 """
 
 from __future__ import annotations
@@ -119,11 +126,55 @@ def file_server(size_mb: int) -> Iterator[str]:
         server.server_close()
 
 
-def download_memory(size_mb: int) -> dict[str, Any]:
-    """Run the child download and return what it measured."""
-    with file_server(size_mb) as url, tempfile.TemporaryDirectory(dir=REPO) as folder:
-        # Inside the repository's disk rather than a RAM-backed /tmp: page cache is not RSS,
-        # but a tmpfs file would be counted as shared memory of the machine.
+RAM_FILESYSTEMS = frozenset({"tmpfs", "ramfs"})
+
+
+def filesystem_type(path: Path) -> str:
+    """The type of the file system ``path`` is on (``/proc/mounts``; ``""`` if unknown)."""
+    resolved = str(path.resolve())
+    best, kind = "", ""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return ""
+    for line in mounts:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = resolved == point or resolved.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, fields[2]
+    return kind
+
+
+def choose_workdir(asked: str | None) -> Path:
+    """``--workdir`` as given, else the system temp folder, else ``/var/tmp`` if that one is
+    on a disk and the temp folder is in RAM."""
+    if asked is not None:
+        folder = Path(asked)
+        if filesystem_type(folder) in RAM_FILESYSTEMS:
+            print(f"warning: {folder} is in RAM ({filesystem_type(folder)}): the downloaded file")
+            print("  will take memory of the machine while the benchmark runs")
+        return folder
+    folder = Path(tempfile.gettempdir())
+    fallback = Path("/var/tmp")
+    if (
+        filesystem_type(folder) in RAM_FILESYSTEMS
+        and fallback.is_dir()
+        and filesystem_type(fallback) not in RAM_FILESYSTEMS
+    ):
+        print(f"note: {folder} is in RAM; downloading into {fallback} instead")
+        return fallback
+    return folder
+
+
+def download_memory(size_mb: int, workdir: Path) -> dict[str, Any]:
+    """Run the child download into a temporary folder under ``workdir``; what it measured."""
+    with (
+        file_server(size_mb) as url,
+        tempfile.TemporaryDirectory(dir=workdir, prefix="bench-client-") as folder,
+    ):
         result = subprocess.run(
             [sys.executable, __file__, "--child-download", url, str(Path(folder) / "big.mp4")],
             capture_output=True,
@@ -200,6 +251,11 @@ def main() -> None:
     parser.add_argument("--download-mb", type=int, default=1024)
     parser.add_argument("--tasks", type=int, default=5)
     parser.add_argument(
+        "--workdir",
+        metavar="DIR",
+        help="folder for the downloaded file (default: the system temp folder, on a disk)",
+    )
+    parser.add_argument(
         "--child-download", nargs=2, metavar=("URL", "DEST"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -207,11 +263,12 @@ def main() -> None:
         child_download(*args.child_download)
         return
 
+    workdir = choose_workdir(args.workdir)
     config = EngineConfig(task_seconds=0.5, render_seconds=args.render_seconds)
     with start_engine(config) as running:
         memory: dict[str, Any] = {}
         downloader = threading.Thread(
-            target=lambda: memory.update(download_memory(args.download_mb)), daemon=True
+            target=lambda: memory.update(download_memory(args.download_mb, workdir)), daemon=True
         )
         downloader.start()
         per_task, (polls, seconds, status) = asyncio.run(engine_figures(running, args.tasks))
