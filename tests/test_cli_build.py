@@ -300,6 +300,8 @@ def test_a_lock_of_another_account_is_refused_and_left_byte_identical(builder: B
     lock = builder.lock()
     text = builder.lock_path.read_text().replace(lock.accountId, "someone-else")
     builder.lock_path.write_text(text)
+    # With nothing to do, apply asks the service nothing, so it cannot tell (docs/build.md).
+    assert "No changes" in builder.run("apply", "--yes").stdout
     builder.write({**SPEC, "beta": video("Show the price.", "Add a closing card.")})
     before = builder.ledger()
     result = builder.run("apply", "--yes")
