@@ -7,6 +7,8 @@ too long for a unit suite); ``test_emulator_renders.py`` covers real renders.
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,7 @@ def quick_renderer(
     out_path: Path,
     *,
     on_progress: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> float:
     """Stands in for ffmpeg: writes a small file and reports the composition's length."""
     composition = parse_composition(html)
@@ -600,3 +603,203 @@ def test_the_root_describes_the_engine(engine: RunningEngine) -> None:
     document = httpx.get(engine.base_url + "/").json()
     assert "no AI" in document["engine"]
     assert document["api"] == engine.api_url
+
+
+# --------------------------------------------------------- hostile bodies
+
+
+def test_a_body_nested_past_the_parsers_limit_is_a_validation_error(
+    shared_client: EngineClient,
+) -> None:
+    raw = b"[" * 100_000 + b"]" * 100_000
+    response = shared_client.http.post(
+        "/projects", content=raw, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    error = shared_client.error(response)
+    assert error["code"] == "VALIDATION"
+    assert "nested more than 64 levels" in error["message"]
+
+
+def _nested_element(depth: int) -> dict[str, Any]:
+    element: dict[str, Any] = {}
+    for _ in range(depth - 1):
+        element = {"child": element}
+    return element
+
+
+def test_a_deep_selected_element_is_refused_and_one_at_the_limit_is_kept(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    with EngineClient(make_engine(state_dir=state_dir)) as client:
+        project = client.new_project()
+        path = f"/projects/{project['id']}/messages"
+        too_deep = {"message": "Hi.", "selectedElement": _nested_element(500)}
+        assert client.error(client.post(path, too_deep))["code"] == "VALIDATION"
+        # The body itself is one level; its selectedElement may use the other 63.
+        deepest = {"message": "Hi.", "selectedElement": _nested_element(63)}
+        task = client.wait_task(client.send(project["id"], **deepest | {"message": "Hi."}))
+        assert task["status"] == "completed"
+        assert client.engine.ledger()[-1]["body"] == deepest
+        client.engine.stop()
+    with EngineClient(make_engine(state_dir=state_dir)) as client:
+        assert client.engine.ledger()[-1]["body"] == deepest
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])
+def test_nan_and_infinity_are_refused_and_the_ledger_stays_json(
+    shared_client: EngineClient, constant: bytes
+) -> None:
+    project = shared_client.new_project()
+    raw = b'{"message":"hi","selectedElement":{"a":' + constant + b"}}"
+    response = shared_client.http.post(
+        f"/projects/{project['id']}/messages",
+        content=raw,
+        headers={"Content-Type": "application/json"},
+    )
+    assert shared_client.error(response)["code"] == "VALIDATION"
+    ledger = httpx.get(shared_client.engine.base_url + "/_engine/ledger")
+    assert ledger.status_code == 200
+    assert ledger.json()[-1]["kind"] == "project"
+
+
+def test_a_declared_oversized_body_is_refused_before_it_is_read(
+    shared_engine: RunningEngine,
+) -> None:
+    host, port = shared_engine.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            b"POST /api/v1/projects HTTP/1.1\r\n"
+            b"Host: engine\r\n"
+            b"Authorization: Bearer " + shared_engine.api_key.encode() + b"\r\n"
+            b"Content-Type: application/json\r\n"
+            b"Content-Length: 2000000\r\n\r\n"
+            b'{"name": "'
+        )
+        # The engine answers without waiting for the 2 MB it was promised.
+        head = connection.recv(65536).decode("latin-1")
+    assert head.startswith("HTTP/1.1 400")
+    assert "larger than 1000000 bytes" in head
+
+
+def test_a_streamed_oversized_body_is_cut_off(shared_client: EngineClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"name": "'
+        for _ in range(20):
+            yield b"x" * 65536  # 1.3 MB in all, without a Content-Length
+
+    response = shared_client.http.post(
+        "/projects", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert "larger than" in shared_client.error(response)["message"]
+
+
+# ------------------------------------------------------------ small rules
+
+
+def test_integral_numbers_are_accepted_in_a_render_config(
+    shared_quick_client: EngineClient,
+) -> None:
+    project = shared_quick_client.new_project(templateId=PRODUCT_LAUNCH)
+    config = {"width": 1000.0, "height": 720.0, "fps": 30.0}
+    job = shared_quick_client.wait_job(shared_quick_client.render(project["id"], config))
+    assert job["status"] == "complete"
+    assert (job["config"]["width"], job["config"]["height"], job["config"]["fps"]) == (
+        1000,
+        720,
+        30,
+    )
+    response = shared_quick_client.post(
+        f"/projects/{project['id']}/render", {"config": {"width": 1000.5}}
+    )
+    assert shared_quick_client.error(response) == {
+        "code": "VALIDATION",
+        "message": "config.width: must be an integer",
+    }
+
+
+@pytest.mark.parametrize("route", ["/projects", f"/templates/{WEEKLY_RECAP}/use"])
+@pytest.mark.parametrize("name", [" ", "   ", "\t\n"])
+def test_a_blank_name_is_refused(shared_client: EngineClient, route: str, name: str) -> None:
+    response = shared_client.post(route, {"name": name})
+    assert shared_client.error(response) == {
+        "code": "VALIDATION",
+        "message": "name: must not be blank",
+    }
+
+
+def test_head_answers_like_get_without_a_body(client: EngineClient) -> None:
+    project = client.new_project()
+    task_id = client.send(project["id"], "Hi.")
+    for path in (
+        "/me",
+        "/credits",
+        "/projects",
+        "/templates",
+        f"/tasks/{task_id}",
+        f"/projects/{project['id']}/tasks/{task_id}/stream",
+    ):
+        got = client.get(path)
+        head = client.http.head(path)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+    assert client.http.head("/tasks/task_missing").status_code == 404
+    refused = client.http.head(f"/projects/{project['id']}/messages")
+    assert refused.status_code == 405
+    assert client.engine.stats()["streams"]["served"] == 1  # the HEAD opened no stream
+
+
+# ------------------------------------------------------------------ links
+
+
+def _links_of_one_task(client: EngineClient) -> list[str]:
+    """A render asked while a task runs: the task's result event, GET /tasks/{id} and
+    GET /render-jobs/{id} all carry its videoUrl. Every GET claims to be for evil.example."""
+    project = client.new_project(templateId=PRODUCT_LAUNCH)
+    task_id = client.send(project["id"], "Shorten it.")
+    job_id = client.render(project["id"])
+    assert client.wait_job(job_id)["status"] == "complete"
+    frames = client.stream(project["id"], task_id)
+    [result] = [frame for frame in frames if frame.event == "result"]
+    evil = {"Host": "evil.example"}
+    job = client.data(client.get(f"/render-jobs/{job_id}", headers=evil))
+    task = client.data(client.get(f"/tasks/{task_id}", headers=evil))
+    return [result.data["renderJob"]["videoUrl"], task["renderJob"]["videoUrl"], job["videoUrl"]]
+
+
+def test_links_never_follow_the_host_header(make_engine: EngineFactory) -> None:
+    running = make_engine(engine=Engine(fast_config(task_seconds=1.0), renderer=quick_renderer))
+    with EngineClient(running) as client:
+        links = _links_of_one_task(client)
+        assert all(link.startswith(running.base_url + "/files/") for link in links), links
+        index = httpx.get(running.base_url + "/", headers={"Host": "evil.example"}).json()
+        assert index["api"] == running.api_url
+
+
+def test_a_public_url_is_the_base_of_every_link(make_engine: EngineFactory) -> None:
+    public = "https://engine.example:8443"
+    config = fast_config(task_seconds=1.0, public_url=public + "/")
+    running = make_engine(engine=Engine(config, renderer=quick_renderer))
+    with EngineClient(running) as client:
+        links = _links_of_one_task(client)
+        assert all(link.startswith(public + "/files/") for link in links), links
+        # The engine itself serves what the public links point at.
+        assert httpx.get(links[-1].replace(public, running.base_url)).status_code == 200
+
+
+def test_admin_endpoints_need_the_key_off_loopback(make_engine: EngineFactory) -> None:
+    running = make_engine(host="0.0.0.0")
+    key = {"Authorization": f"Bearer {running.api_key}"}
+    for path in ("/_engine/stats", "/_engine/ledger"):
+        refused = httpx.get(running.base_url + path)
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "UNAUTHORIZED"
+        assert httpx.get(running.base_url + path, headers=key).status_code == 200
+    assert running.ledger() == []  # in-process access is not over the network
+
+
+def test_admin_endpoints_are_open_on_loopback(shared_engine: RunningEngine) -> None:
+    assert httpx.get(shared_engine.base_url + "/_engine/stats").status_code == 200

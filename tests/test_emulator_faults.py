@@ -25,15 +25,29 @@ def test_draws_are_reproducible_and_spread() -> None:
     assert sum(value < 0.25 for value in values) == pytest.approx(1000, rel=0.1)
 
 
+class FakeClock:
+    """Seconds that only move when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_the_same_seed_gives_the_same_faults_in_the_same_order() -> None:
     faults = FaultConfig(error_rate=0.3, concurrency_burst_rate=0.5, latency_ms=50, jitter_ms=40)
 
     def sequence(seed: int) -> list[object]:
-        injector = FaultInjector(faults, seed)
-        return [
-            (injector.server_error(), injector.concurrency_burst(), injector.latency_seconds())
-            for _ in range(50)
-        ]
+        clock = FakeClock()
+        injector = FaultInjector(faults, seed, clock=clock)
+        decisions: list[object] = []
+        for _ in range(50):
+            decisions.append(
+                (injector.server_error(), injector.concurrency_burst(), injector.latency_seconds())
+            )
+            clock.now += 0.4  # bursts of 1 s span a few of these messages
+        return decisions
 
     assert sequence(1) == sequence(1)
     assert sequence(1) != sequence(2)
@@ -56,6 +70,31 @@ def test_task_and_render_fates_depend_only_on_their_sequence_number() -> None:
     backwards = {n: second.render_fails(n) for n in reversed(range(40))}
     assert [first.render_fails(n) for n in range(40)] == [backwards[n] for n in range(40)]
     assert 5 < sum(first.task_fails(n) for n in range(40)) < 35
+
+
+def _seed_where_the_first_message_bursts_and_the_second_would_not() -> int:
+    """A seed whose first burst draw hits (< 0.5) and second misses (>= 0.5)."""
+    return next(
+        seed
+        for seed in range(1000)
+        if draw(seed, "concurrency", 0) < 0.5 <= draw(seed, "concurrency", 1)
+    )
+
+
+def test_a_concurrency_burst_refuses_every_message_until_it_ends() -> None:
+    seed = _seed_where_the_first_message_bursts_and_the_second_would_not()
+    clock = FakeClock()
+    faults = FaultConfig(concurrency_burst_rate=0.5, concurrency_burst_seconds=2.0)
+    injector = FaultInjector(faults, seed, clock=clock)
+    assert injector.concurrency_burst() == 2.0  # a burst starts
+    # An immediate retry is refused too, although its own draw would have let it in.
+    clock.now += 0.5
+    assert injector.concurrency_burst() == pytest.approx(1.5)
+    clock.now += 1.4
+    assert injector.concurrency_burst() == pytest.approx(0.1)
+    clock.now += 0.1
+    assert injector.concurrency_burst() is None  # over: the next draw (a miss) lets it in
+    assert injector.injected == {"concurrency": 3, "concurrency-burst": 1}
 
 
 def test_no_fault_strikes_at_rate_zero_and_every_time_at_rate_one() -> None:
@@ -97,10 +136,23 @@ def test_the_error_page_is_html_not_an_envelope() -> None:
         (FaultConfig(task_error_rate=-0.1), "task_error_rate"),
         (FaultConfig(latency_ms=-1), "latency_ms"),
         (FaultConfig(cut_streams_after=0), "cut_streams_after"),
+        (FaultConfig(error_rate=float("nan")), "error_rate must be a finite number"),
+        (FaultConfig(latency_ms=float("inf")), "latency_ms must be a finite number"),
+        (FaultConfig(latency_ms=float("nan")), "latency_ms must be a finite number"),
+        (FaultConfig(jitter_ms=float("inf")), "jitter_ms must be a finite number"),
+        (FaultConfig(latency_ms=600_000), "latency_ms must be at least 0 and at most 60000"),
+        (FaultConfig(concurrency_burst_seconds=0), "concurrency_burst_seconds"),
+        (FaultConfig(concurrency_burst_seconds=float("inf")), "concurrency_burst_seconds"),
     ],
 )
 def test_impossible_fault_values_are_reported(faults: FaultConfig, problem: str) -> None:
     assert any(problem in line for line in faults.problems())
+
+
+def test_usable_fault_values_have_no_problems() -> None:
+    assert FaultConfig().problems() == []
+    edge = FaultConfig(latency_ms=60_000, jitter_ms=0, error_rate=1, concurrency_burst_seconds=0.1)
+    assert edge.problems() == []
 
 
 # ------------------------------------------------------------ over the socket
@@ -143,6 +195,22 @@ def test_a_share_of_server_errors_is_reproducible(make_engine: EngineFactory) ->
     assert first == statuses(5)
     assert 3 < sum(status != 200 for status in first) < 25
     assert first != statuses(6)
+
+
+def test_an_immediate_retry_inside_a_burst_is_refused(make_engine: EngineFactory) -> None:
+    seed = _seed_where_the_first_message_bursts_and_the_second_would_not()
+    faults = {"concurrency_burst_rate": 0.5, "concurrency_burst_seconds": 0.6}
+    with EngineClient(make_engine(seed=seed, faults=faults)) as client:
+        project = client.new_project()
+        path = f"/projects/{project['id']}/messages"
+        first = client.post(path, {"message": "Hi."})
+        assert client.error(first)["code"] == "CONCURRENCY_LIMIT"
+        retry = client.post(path, {"message": "Hi."})
+        assert client.error(retry)["code"] == "CONCURRENCY_LIMIT"
+        assert retry.headers["Retry-After"] == "1"
+        time.sleep(0.65)
+        assert client.post(path, {"message": "Hi."}).status_code == 202  # backed off: in
+        assert client.engine.stats()["faults"]["concurrency-burst"] == 1
 
 
 def test_concurrency_bursts_refuse_messages_before_charging(make_engine: EngineFactory) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import json
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +14,6 @@ import httpx
 import pytest
 from engine_client import (
     PRODUCT_LAUNCH,
-    RENDER_PIPE_LEAK,
     SMALL_RENDER,
     WEEKLY_RECAP,
     EngineClient,
@@ -25,10 +26,9 @@ from parafraim_build.emulator import RunningEngine
 from parafraim_build.emulator.composition import parse_composition
 from parafraim_build.emulator.engine import Engine
 from parafraim_build.emulator.pricing import render_cost
-from parafraim_build.emulator.render import probe_media, render_video
+from parafraim_build.emulator.render import RenderCancelledError, probe_media, render_video
 
 pytest_plugins = ("engine_fixtures",)
-pytestmark = RENDER_PIPE_LEAK
 
 ORDER = ["pending", "generating", "rendering", "uploading", "complete"]
 
@@ -186,6 +186,7 @@ def test_a_render_uses_the_composition_as_it_was_when_asked(make_engine: EngineF
         out_path: Path,
         *,
         on_progress: Callable[[int], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> float:
         rendered.append(html)
         out_path.write_bytes(b"video")
@@ -217,3 +218,130 @@ def test_the_api_stays_responsive_while_rendering(make_engine: EngineFactory) ->
             slowest = max(slowest, time.monotonic() - started)
             time.sleep(0.01)
         assert slowest < 0.5
+
+
+# ----------------------------------------------------------------- stopping
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+class QuickRenderer:
+    """Writes a stand-in file at once and counts its calls; ``refuse`` fails any call."""
+
+    def __init__(self, *, refuse: bool = False) -> None:
+        self.calls = 0
+        self.refuse = refuse
+
+    def __call__(
+        self,
+        html: str,
+        config: RenderConfig,
+        out_path: Path,
+        *,
+        on_progress: Callable[[int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> float:
+        self.calls += 1
+        if self.refuse:
+            raise AssertionError("this render should not have run again")
+        out_path.write_bytes(b"stand-in video")
+        return 1.0
+
+
+def test_stop_during_a_real_render_is_quick_and_the_job_resumes(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    first = make_engine(state_dir=state_dir)
+    with EngineClient(first) as client:
+        project = client.new_project(templateId=PRODUCT_LAUNCH)
+        # 10 s of 4K at 60 fps, high quality: ffmpeg needs well over ten seconds for it.
+        big = SMALL_RENDER | {"width": 3840, "height": 2160, "fps": 60, "quality": "high"}
+        job_id = client.render(project["id"], big)
+        # 27%: every card is drawn and ffmpeg is encoding.
+        _wait_for(lambda: client.data(client.get(f"/render-jobs/{job_id}"))["progress"] >= 27)
+        time.sleep(0.3)
+    started = time.monotonic()
+    first.stop()
+    assert time.monotonic() - started < 3
+    assert list((state_dir / "files").iterdir()) == []  # the partial file is gone
+    saved = json.loads((state_dir / "jobs" / f"{job_id}.json").read_text())
+    assert saved["status"] not in ("complete", "failed")
+
+    renderer = QuickRenderer()
+    second = make_engine(engine=Engine(fast_config(state_dir=state_dir), renderer=renderer))
+    with EngineClient(second) as client:
+        assert client.wait_job(job_id)["status"] == "complete"
+        assert renderer.calls == 1
+        recent = client.data(client.get("/credits"))["recent"]
+        assert [item["type"] for item in recent] == ["charge"]  # neither refunded nor repaid
+
+
+def test_a_render_stopped_after_its_file_was_made_is_recorded_complete(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    renderer = QuickRenderer()
+    # The file is made after 25% of 5 s; the job would pace on for about 3 s more.
+    config = fast_config(state_dir=state_dir, render_seconds=5)
+    first = make_engine(engine=Engine(config, renderer=renderer))
+    with EngineClient(first) as client:
+        project = client.new_project(templateId=WEEKLY_RECAP)
+        job_id = client.render(project["id"])
+        _wait_for(lambda: renderer.calls == 1)
+    started = time.monotonic()
+    first.stop()
+    assert time.monotonic() - started < 3
+    saved = json.loads((state_dir / "jobs" / f"{job_id}.json").read_text())
+    assert saved["status"] == "complete"
+
+    again = QuickRenderer(refuse=True)
+    second = make_engine(engine=Engine(fast_config(state_dir=state_dir), renderer=again))
+    with EngineClient(second) as client:
+        job = client.data(client.get(f"/render-jobs/{job_id}"))
+        assert job["status"] == "complete"
+        assert httpx.get(job["videoUrl"]).content == b"stand-in video"
+
+
+def test_an_unrecorded_finished_file_completes_its_job_at_the_next_start(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    started_rendering = threading.Event()
+
+    def endless(
+        html: str,
+        config: RenderConfig,
+        out_path: Path,
+        *,
+        on_progress: Callable[[int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> float:
+        started_rendering.set()
+        assert cancel is not None
+        assert cancel.wait(30), "the engine never cancelled the render"
+        raise RenderCancelledError("cancelled")
+
+    first = make_engine(engine=Engine(fast_config(state_dir=state_dir), renderer=endless))
+    with EngineClient(first) as client:
+        project = client.new_project(templateId=WEEKLY_RECAP)
+        job_id = client.render(project["id"])
+        assert started_rendering.wait(30)
+    started = time.monotonic()
+    first.stop()
+    assert time.monotonic() - started < 3
+    # As if the engine had died between ffmpeg's rename and the job's record.
+    (state_dir / "files" / f"{job_id}.mp4").write_bytes(b"finished before the crash")
+
+    second = make_engine(
+        engine=Engine(fast_config(state_dir=state_dir), renderer=QuickRenderer(refuse=True))
+    )
+    with EngineClient(second) as client:
+        job = client.wait_job(job_id)
+        assert job["status"] == "complete"
+        assert httpx.get(job["videoUrl"]).content == b"finished before the crash"

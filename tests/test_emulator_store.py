@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from parafraim_build.emulator.store import DirectoryStore, MemoryStore, write_atomically
+from parafraim_build.errors import ConfigError
 
 
 def test_an_atomic_write_replaces_the_file_and_leaves_nothing_else(tmp_path: Path) -> None:
@@ -23,9 +26,14 @@ def test_saves_land_in_order_and_load_back(tmp_path: Path) -> None:
     for future in futures:
         future.result()
     store.close()
-    loaded = DirectoryStore(tmp_path).load()
-    assert loaded.records["projects"] == [{"seq": 1, "version": 49}]
+    reopened = DirectoryStore(tmp_path)
+    loaded = reopened.load()
+    reopened.close()
+    [record] = loaded.records["projects"]
+    assert record.data == {"seq": 1, "version": 49}
+    assert record.path == tmp_path / "projects" / "p1.json"
     assert loaded.account == {"id": "a"}
+    assert loaded.account_path == tmp_path / "engine.json"
 
 
 def test_a_record_is_serialised_when_saved_not_when_written(tmp_path: Path) -> None:
@@ -45,8 +53,10 @@ def test_loading_removes_leftovers_of_interrupted_writes(tmp_path: Path) -> None
     (tmp_path / "jobs" / ".tmp-j2.json.abc").write_text("{half")
     (tmp_path / "files" / ".j3.mp4.xyz.part").write_bytes(b"partial video")
     (tmp_path / "files" / "j1.mp4").write_bytes(b"video")
-    loaded = DirectoryStore(tmp_path).load()
-    assert loaded.records["jobs"] == [{"seq": 1}]
+    reopened = DirectoryStore(tmp_path)
+    loaded = reopened.load()
+    reopened.close()
+    assert [record.data for record in loaded.records["jobs"]] == [{"seq": 1}]
     assert sorted(path.name for path in (tmp_path / "jobs").iterdir()) == ["j1.json"]
     assert sorted(path.name for path in (tmp_path / "files").iterdir()) == ["j1.mp4"]
 
@@ -55,9 +65,9 @@ def test_stats_are_saved_beside_the_records(tmp_path: Path) -> None:
     store = DirectoryStore(tmp_path)
     store.save_stats({"requests": {"total": 3, "byRoute": {"GET /api/v1/me": 3}}}).result()
     store.close()
-    assert DirectoryStore(tmp_path).load().stats == {
-        "requests": {"total": 3, "byRoute": {"GET /api/v1/me": 3}}
-    }
+    reopened = DirectoryStore(tmp_path)
+    assert reopened.load().stats == {"requests": {"total": 3, "byRoute": {"GET /api/v1/me": 3}}}
+    reopened.close()
 
 
 def test_the_memory_store_writes_nothing_and_cleans_its_files() -> None:
@@ -67,3 +77,16 @@ def test_the_memory_store_writes_nothing_and_cleans_its_files() -> None:
     (store.files_dir / "x.mp4").write_bytes(b"v")
     store.close()
     assert not store.files_dir.exists()
+
+
+def test_one_directory_serves_one_store_at_a_time(tmp_path: Path) -> None:
+    first = DirectoryStore(tmp_path)
+    with pytest.raises(ConfigError, match="another engine uses the state directory") as caught:
+        DirectoryStore(tmp_path)
+    assert caught.value.hint is not None
+    assert "--state-dir" in caught.value.hint
+    first.close()
+    second = DirectoryStore(tmp_path)  # released on close: the directory can be used again
+    second.close()
+    assert (tmp_path / "engine.lock").exists()  # a leftover lock file blocks nothing
+    DirectoryStore(tmp_path).close()

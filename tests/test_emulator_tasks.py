@@ -11,7 +11,6 @@ import httpx
 import pytest
 from engine_client import (
     PRODUCT_LAUNCH,
-    RENDER_PIPE_LEAK,
     EngineClient,
     EngineFactory,
     SseFrame,
@@ -192,7 +191,6 @@ def test_the_task_object_while_running_and_after(make_engine: EngineFactory) -> 
         assert done["lastEventId"] > running["lastEventId"]
 
 
-@RENDER_PIPE_LEAK
 def test_the_task_object_shows_the_latest_render_asked_after_it(client: EngineClient) -> None:
     project = client.new_project(templateId=PRODUCT_LAUNCH)
     early_job = client.render(project["id"])

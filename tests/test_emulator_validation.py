@@ -13,10 +13,13 @@ from parafraim_build.api.models import (
     UseTemplateRequest,
 )
 from parafraim_build.emulator.validation import (
+    MAX_JSON_DEPTH,
     decode_json,
     field_path,
+    json_depth,
     page_params,
     parse_body,
+    require_not_blank,
 )
 from parafraim_build.errors import ApiValidationError
 
@@ -120,6 +123,91 @@ def test_a_body_must_be_a_json_object() -> None:
         decode_json(b"\xff\xfe")
     assert decode_json(b"") == {}
     assert decode_json(b"  ") == {}
+
+
+def _nested(depth: int) -> bytes:
+    """An object ``depth`` levels deep: ``{"a":{"a":...{}}}``."""
+    return b'{"a":' * (depth - 1) + b"{}" + b"}" * (depth - 1)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the parser's recursion limit
+        b"[" * 900 + b"]" * 900,  # parses, but nobody can save or serve it back
+        _nested(MAX_JSON_DEPTH + 1),
+    ],
+)
+def test_deeply_nested_bodies_are_refused(raw: bytes) -> None:
+    with pytest.raises(ApiValidationError, match=f"nested more than {MAX_JSON_DEPTH} levels"):
+        decode_json(raw)
+
+
+def test_bodies_up_to_the_depth_limit_are_accepted() -> None:
+    body = decode_json(_nested(MAX_JSON_DEPTH))
+    assert json_depth(body) == MAX_JSON_DEPTH
+    wide = b"[" + b",".join([b"[1]"] * 5000) + b"]"  # many brackets, shallow
+    assert len(decode_json(wide)) == 5000
+
+
+@pytest.mark.parametrize(
+    ("value", "depth"),
+    [(1, 0), ("x", 0), ([], 1), ({}, 1), ([[1], {"a": [2]}], 3), ({"a": {"b": {}}}, 3)],
+)
+def test_json_depth(value: Any, depth: int) -> None:
+    assert json_depth(value) == depth
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"message":"hi","selectedElement":{"a":NaN}}',
+        b'{"message":"hi","selectedElement":{"a":Infinity}}',
+        b'{"message":"hi","selectedElement":{"a":-Infinity}}',
+        b'{"message":"hi","selectedElement":{"a":1e999}}',
+    ],
+)
+def test_non_standard_numbers_are_refused(raw: bytes) -> None:
+    with pytest.raises(ApiValidationError, match="request body"):
+        decode_json(raw)
+
+
+def test_standard_numbers_still_parse() -> None:
+    assert decode_json(b'{"a": 1.5e3, "b": -0.25, "c": 7}') == {"a": 1500.0, "b": -0.25, "c": 7}
+
+
+@pytest.mark.parametrize("field", ["width", "height", "fps"])
+def test_integral_floats_are_accepted_where_api_md_says_number(field: str) -> None:
+    value = {"width": 1000.0, "height": 720.0, "fps": 30.0}[field]
+    request = parse_body(RenderRequest, {"config": {field: value}})
+    assert getattr(request.config, field) == int(value)
+    assert isinstance(getattr(request.config, field), int)
+
+
+def test_fractional_numbers_are_refused_by_field() -> None:
+    message = _message(RenderRequest, {"config": {"width": 1000.5, "height": 720.25}})
+    assert message == "config.width: must be an integer; config.height: must be an integer"
+    assert _message(RenderRequest, {"config": {"fps": 75.0}}).startswith(
+        "config.fps: must be between 24 and 60"
+    )
+
+
+def test_the_body_given_is_not_changed_by_the_conversion() -> None:
+    body = {"config": {"width": 1000.0}}
+    parse_body(RenderRequest, body)
+    assert body == {"config": {"width": 1000.0}}
+    assert isinstance(body["config"]["width"], float)
+
+
+@pytest.mark.parametrize("name", [" ", "   ", "\t\n", "\u3000"])
+def test_a_blank_name_is_refused(name: str) -> None:
+    with pytest.raises(ApiValidationError, match=r"^name: must not be blank$"):
+        require_not_blank("name", name)
+
+
+def test_a_name_with_text_or_no_name_passes() -> None:
+    require_not_blank("name", " a ")
+    require_not_blank("name", None)
 
 
 def test_valid_bodies_pass_with_defaults() -> None:

@@ -5,19 +5,23 @@ from __future__ import annotations
 import re
 import stat
 import subprocess
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageSequence
 
 from parafraim_build.api.models import RenderConfig
 from parafraim_build.emulator.composition import Composition, Scene, render_composition_html
 from parafraim_build.emulator.render import (
     MAX_RENDER_SECONDS,
+    RenderCancelledError,
     RenderError,
     count_frames,
+    encoded_fps,
     expected_duration,
     ffmpeg_exe,
     probe_media,
@@ -101,22 +105,53 @@ def test_an_odd_size_is_kept_exact_with_full_chroma(tmp_path: Path) -> None:
     assert count_frames(out) == 75
 
 
-@pytest.mark.parametrize(("width", "height", "fps"), [(480, 270, 25), (481, 271, 60)])
-def test_gif_size_fps_and_length(tmp_path: Path, width: int, height: int, fps: int) -> None:
+def gif_delays(path: Path) -> list[int]:
+    """Each frame's delay in milliseconds, as a browser reads it from the file."""
+    with Image.open(path) as gif:
+        return [frame.info["duration"] for frame in ImageSequence.Iterator(gif)]
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "fps", "encoded"),
+    [(480, 270, 25, 25), (480, 270, 30, 30), (481, 271, 50, 50), (481, 271, 60, 50)],
+)
+def test_gif_size_fps_and_length(
+    tmp_path: Path, width: int, height: int, fps: int, encoded: int
+) -> None:
     out, seconds = render(tmp_path, "teaser.gif", format="gif", width=width, height=height, fps=fps)
     info = probe_media(out)
     assert (info.container, info.video_codec) == ("gif", "gif")
     assert (info.width, info.height) == (width, height)
     assert (info.audio_codec, info.subtitle_codec) == (None, None)
-    frames = round(1.0 * fps) + round(1.5 * fps)
-    assert count_frames(out) == frames
-    assert seconds == pytest.approx(frames / fps)
-    # Delays are whole hundredths of a second, rounded on the timeline: the total is exact.
-    assert info.duration == pytest.approx(frames / fps, abs=0.011)
-    assert info.fps == pytest.approx(fps, abs=0.5)
+    assert encoded_fps(RenderConfig(format="gif", fps=fps)) == encoded
+    frames = round(1.0 * encoded) + round(1.5 * encoded)
+    assert seconds == pytest.approx(frames / encoded)
+    # Read the delays themselves: browsers play a delay of 10 ms or less as 100 ms, so none
+    # may be that short, and together they must last exactly the video's length.
+    delays = gif_delays(out)
+    assert len(delays) == frames
+    assert min(delays) >= 20
+    assert sum(delays) == round(seconds * 1000)  # exact to the hundredth: 2.52 s at 25 fps
+    assert info.fps == pytest.approx(encoded, abs=0.5)
     with Image.open(out) as gif:
         assert gif.size == (width, height)
-        assert getattr(gif, "n_frames", 1) == frames
+
+
+def test_a_fast_gif_keeps_its_length_at_50_fps(tmp_path: Path) -> None:
+    out, seconds = render(tmp_path, "fast.gif", format="gif", width=480, height=270, fps=60)
+    assert seconds == 2.5
+    assert set(gif_delays(out)) == {20}  # 2 cs each: as fast as browsers really play
+    assert count_frames(out) == 125
+
+
+def test_an_mp4_keeps_the_asked_frame_rate_above_50(tmp_path: Path) -> None:
+    config = RenderConfig(fps=60, includeAudio=False, includeSubtitles=False)
+    assert encoded_fps(config) == 60
+    out, _ = render(
+        tmp_path, "fast.mp4", width=480, height=270, fps=60, quality="draft", includeAudio=False
+    )
+    assert probe_media(out).fps == 60.0
+    assert count_frames(out) == 150
 
 
 def test_the_length_follows_the_scene_durations(tmp_path: Path) -> None:
@@ -239,6 +274,38 @@ def test_a_failing_ffmpeg_leaves_the_previous_file_untouched(tmp_path: Path) -> 
         render_video(SHORT_HTML, RenderConfig(width=480, height=270), out, ffmpeg=str(fake))
     assert out.read_bytes() == b"previous render"
     assert sorted(path.name for path in out_dir.iterdir()) == ["video.mp4"]
+
+
+def test_a_cancelled_render_stops_at_once_and_leaves_nothing(tmp_path: Path) -> None:
+    template = find_template("00000000-0000-0000-0000-000000000001")
+    assert template is not None
+    cancel = threading.Event()
+    seen: list[int] = []
+
+    def on_progress(value: int) -> None:
+        seen.append(value)
+        if value > 12:  # ffmpeg is encoding: cancel from another thread
+            threading.Timer(0.2, cancel.set).start()
+
+    out = tmp_path / "out" / "long.mp4"
+    config = RenderConfig(width=1920, height=1080, fps=60, quality="high")  # ~4 s alone
+    started = time.monotonic()
+    with pytest.raises(RenderCancelledError):
+        render_video(template.html, config, out, on_progress=on_progress, cancel=cancel)
+    assert cancel.is_set()
+    assert time.monotonic() - started < 3
+    assert list(out.parent.iterdir()) == []
+    assert seen[-1] < 100
+
+
+def test_a_render_cancelled_before_it_starts_makes_nothing(tmp_path: Path) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(RenderCancelledError):
+        render_video(
+            SHORT_HTML, RenderConfig(width=480, height=270), tmp_path / "x.mp4", cancel=cancel
+        )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_probe_refuses_what_is_not_media(tmp_path: Path) -> None:

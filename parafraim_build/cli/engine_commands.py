@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -66,6 +68,11 @@ _DEFAULTS = EngineConfig()
     show_default=True,
     help="SSE keep-alive comment interval.",
 )
+@click.option(
+    "--public-url",
+    help="Base of the videoUrl links when clients reach the engine by another address "
+    "(a proxy); default: the address it listens on.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds edits and faults.")
 @click.option(
     "--nondeterministic", is_flag=True, help="The same message gives different HTML each time."
@@ -77,7 +84,14 @@ _DEFAULTS = EngineConfig()
     "--concurrency-burst-rate",
     type=_RATE,
     default=0,
-    help="Share of messages refused with CONCURRENCY_LIMIT.",
+    help="Share of messages that start a CONCURRENCY_LIMIT burst.",
+)
+@click.option(
+    "--concurrency-burst-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=FaultConfig().concurrency_burst_seconds,
+    show_default=True,
+    help="How long a burst refuses every message.",
 )
 @click.option(
     "--cut-streams-after",
@@ -93,53 +107,11 @@ _DEFAULTS = EngineConfig()
     default=0,
     help="Share of processed POSTs answered by a dropped connection.",
 )
-def emulator_command(
-    host: str,
-    port: int,
-    state_dir: Path | None,
-    api_key: str | None,
-    credits: float,
-    project_limit: int,
-    concurrency: int,
-    task_seconds: float,
-    render_seconds: float,
-    url_ttl: float,
-    keepalive_seconds: float,
-    seed: int,
-    nondeterministic: bool,
-    latency_ms: float,
-    jitter_ms: float,
-    error_rate: float,
-    concurrency_burst_rate: float,
-    cut_streams_after: int | None,
-    task_error_rate: float,
-    render_failure_rate: float,
-    lost_response_rate: float,
-) -> None:
+def emulator_command(host: str, port: int, **flags: Any) -> None:
     """Serve the local Parafraim engine (a scripted editor, no AI) until Ctrl-C."""
-    config = EngineConfig(
-        api_key=api_key or DEFAULT_API_KEY,
-        credits=credits,
-        project_limit=project_limit,
-        concurrency=concurrency,
-        task_seconds=task_seconds,
-        render_seconds=render_seconds,
-        url_ttl_seconds=url_ttl,
-        keepalive_seconds=keepalive_seconds,
-        seed=seed,
-        state_dir=state_dir,
-        nondeterministic=nondeterministic,
-        faults=FaultConfig(
-            latency_ms=latency_ms,
-            jitter_ms=jitter_ms,
-            error_rate=error_rate,
-            concurrency_burst_rate=concurrency_burst_rate,
-            cut_streams_after=cut_streams_after,
-            task_error_rate=task_error_rate,
-            render_failure_rate=render_failure_rate,
-            lost_response_rate=lost_response_rate,
-        ),
-    )
+    config = engine_config(flags)
+    api_key: str | None = flags["api_key"]
+    state_dir: Path | None = flags["state_dir"]
     if not is_loopback(host):
         engine_view.print_exposed_warning(host)
 
@@ -149,6 +121,7 @@ def emulator_command(
             key_to_show=None if api_key else engine.api_key,
             state_dir=state_dir,
             faults=config.faults.active(),
+            public_url=config.public_url,
         )
 
     # ^C is how a server is meant to stop: by then the engine has stopped cleanly, so it is
@@ -156,6 +129,38 @@ def emulator_command(
     with contextlib.suppress(KeyboardInterrupt):
         serve_until_stopped(config, host=host, port=port, on_ready=ready)
     engine_view.print_engine_stopped()
+
+
+def engine_config(flags: Mapping[str, Any]) -> EngineConfig:
+    """The ``EngineConfig`` described by the command's parsed flags (all but host and port).
+
+    Not checked here: ``start_engine`` reports every problem (a ``nan`` passes click's ranges).
+    """
+    return EngineConfig(
+        api_key=flags["api_key"] or DEFAULT_API_KEY,
+        credits=flags["credits"],
+        project_limit=flags["project_limit"],
+        concurrency=flags["concurrency"],
+        task_seconds=flags["task_seconds"],
+        render_seconds=flags["render_seconds"],
+        url_ttl_seconds=flags["url_ttl"],
+        keepalive_seconds=flags["keepalive_seconds"],
+        seed=flags["seed"],
+        state_dir=flags["state_dir"],
+        nondeterministic=flags["nondeterministic"],
+        public_url=flags["public_url"],
+        faults=FaultConfig(
+            latency_ms=flags["latency_ms"],
+            jitter_ms=flags["jitter_ms"],
+            error_rate=flags["error_rate"],
+            concurrency_burst_rate=flags["concurrency_burst_rate"],
+            concurrency_burst_seconds=flags["concurrency_burst_seconds"],
+            cut_streams_after=flags["cut_streams_after"],
+            task_error_rate=flags["task_error_rate"],
+            render_failure_rate=flags["render_failure_rate"],
+            lost_response_rate=flags["lost_response_rate"],
+        ),
+    )
 
 
 COMMANDS: list[click.Command] = [emulator_command]

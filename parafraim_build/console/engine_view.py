@@ -13,6 +13,7 @@ def print_engine_started(
     key_to_show: str | None,
     state_dir: Path | None,
     faults: dict[str, float | int],
+    public_url: str | None = None,
 ) -> None:
     """The start banner: base URL, the key (unless the user chose it), state, faults."""
     out(f"parafraim-build local engine (scripted editor, no AI) listening on {base_url}")
@@ -25,6 +26,8 @@ def print_engine_started(
         out(f"  state: {state_dir} (kept across restarts)")
     else:
         out("  state: in memory (lost on stop; use --state-dir to keep it)")
+    if public_url is not None:
+        out(f"  videoUrl links: {public_url.rstrip('/')}/files/... (--public-url)")
     if faults:
         listed = ", ".join(f"{name}={value}" for name, value in sorted(faults.items()))
         out(f"  faults: {listed}")
@@ -36,7 +39,7 @@ def print_exposed_warning(host: str) -> None:
     """The engine listens beyond this machine over plain http."""
     print_warning(
         f"the engine listens on {host}, which is not a loopback address: anyone who can reach "
-        "this machine can use it, over plain http"
+        "this machine can use it, over plain http (the admin endpoints ask for the API key)"
     )
 
 

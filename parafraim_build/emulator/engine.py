@@ -29,6 +29,8 @@ from parafraim_build.emulator.state import (
     Account,
     EngineState,
     Project,
+    R,
+    RecordError,
     RenderJob,
     Task,
     iso,
@@ -38,8 +40,8 @@ from parafraim_build.emulator.stats import RequestStats
 from parafraim_build.emulator.store import DirectoryStore, LoadedState, MemoryStore, Store
 from parafraim_build.emulator.tasks import Editor, TaskService
 from parafraim_build.emulator.templates import CATALOGUE, TemplateDef
-from parafraim_build.emulator.validation import parse_body
-from parafraim_build.errors import ApiError, NotFoundError, ProjectLimitError
+from parafraim_build.emulator.validation import parse_body, require_not_blank
+from parafraim_build.errors import ApiError, ConfigError, NotFoundError, ProjectLimitError
 
 logger = logging.getLogger(__name__)
 
@@ -56,23 +58,47 @@ def open_store(config: EngineConfig) -> Store:
 
 
 def build_state(loaded: LoadedState, config: EngineConfig, store: Store, now: float) -> EngineState:
-    """The in-memory state from what was loaded; a new account is created and saved."""
+    """The in-memory state from what was loaded; a new account is created and saved.
+
+    A record file that is JSON but not a record (a missing field, a value of the wrong type, a
+    task of a project that does not exist) is a ``ConfigError`` naming the file.
+    """
     if loaded.account is not None:
-        account = Account.from_json(loaded.account)
+        account = _load(Account, loaded.account, loaded.account_path, "the account")
     else:
         account = Account(id=new_uuid(), email=EMAIL, plan=PLAN, created_at=iso(now))
         store.save_account(account.to_json()).result()
     state = EngineState(account, monthly_allowance=config.credits)
-    for data in sorted(loaded.records["projects"], key=lambda item: int(item["seq"])):
-        state.add_project(Project.from_json(data))
-    for data in sorted(loaded.records["tasks"], key=lambda item: int(item["seq"])):
-        task = Task.from_json(data)
-        if task.running:
-            task.emitted = 0  # replayed from the start of its saved plan
+    projects = [
+        (item.path, _load(Project, item.data, item.path)) for item in loaded.records["projects"]
+    ]
+    for _, project in sorted(projects, key=lambda pair: pair[1].seq):
+        state.add_project(project)
+    tasks = [(item.path, _load(Task, item.data, item.path)) for item in loaded.records["tasks"]]
+    jobs = [(item.path, _load(RenderJob, item.data, item.path)) for item in loaded.records["jobs"]]
+    owned: list[tuple[Path, Task | RenderJob]] = [*tasks, *jobs]
+    for path, record in owned:
+        if record.project_id not in state.projects:
+            raise _damaged(path, f"its project {record.project_id} does not exist")
+    for _, task in sorted(tasks, key=lambda pair: pair[1].seq):
         state.add_task(task)
-    for data in sorted(loaded.records["jobs"], key=lambda item: int(item["seq"])):
-        state.add_job(RenderJob.from_json(data))
+    for _, job in sorted(jobs, key=lambda pair: pair[1].seq):
+        state.add_job(job)
     return state
+
+
+def _load(kind: type[R], data: Any, path: Path | None, what: str = "") -> R:
+    try:
+        return kind.from_json(data)
+    except RecordError as exc:
+        raise _damaged(path, f"{what or 'the record'} is not valid: {exc}") from exc
+
+
+def _damaged(path: Path | None, reason: str) -> ConfigError:
+    return ConfigError(
+        f"the engine's state file {path} cannot be used: {reason}",
+        hint="restore it from a backup, or remove the state directory to start afresh",
+    )
 
 
 def paginate(items: Sequence[Any], page: int, page_size: int) -> tuple[list[Any], dict[str, int]]:
@@ -167,18 +193,20 @@ class Engine:
     # ----------------------------------------------------------------- account
 
     def me(self) -> dict[str, Any]:
+        """``GET /me``: the account; ``renderCredits`` is this month's balance."""
         account = self.state.account
         return {
             "id": account.id,
             "email": account.email,
             "plan": account.plan,
-            "renderCredits": self.state.balance,
+            "renderCredits": self.core.balance(),
         }
 
     def credits(self) -> dict[str, Any]:
+        """``GET /credits``: balance = allowance - used, both for this calendar month (UTC)."""
         today = self.core.now_iso()[:10]
         return {
-            "balance": self.state.balance,
+            "balance": self.state.balance(today[:7]),
             "plan": self.state.account.plan,
             "monthlyAllowance": self.state.monthly_allowance,
             "used": self.state.used_since(today[:7]),
@@ -201,6 +229,7 @@ class Engine:
     async def create_project(self, body: Any) -> dict[str, Any]:
         """``POST /projects``: blank, or a copy of a template's composition."""
         request = parse_body(CreateProjectRequest, body)
+        require_not_blank("name", request.name)
         template = self._template(request.templateId) if request.templateId else None
         project = self._new_project(
             name=request.name,
@@ -218,6 +247,7 @@ class Engine:
         """``POST /templates/{id}/use``: a new project from a template; counts a use."""
         template = self._template(template_id)
         request = parse_body(UseTemplateRequest, body)
+        require_not_blank("name", request.name)
         project = self._new_project(
             name=request.name or template.name[:100],
             description=request.description

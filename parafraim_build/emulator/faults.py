@@ -4,13 +4,22 @@ Every decision is a pure function of ``(seed, kind, n)``: ``n`` counts the reque
 kind (or is the sequence number of the task or render concerned), so the same sequence of
 requests meets the same faults on every run, and a task or render keeps its fate across a
 restart of the engine.
+
+A concurrency burst is the one fault with a duration: a message that draws a hit starts a
+burst, and every message in the next ``concurrency_burst_seconds`` is refused too, without a
+draw, as a real account at its limit would refuse them. So an immediate retry fails and only a
+client that backs off gets through. Where bursts start is seeded; how many retries land inside
+one depends on the client's timing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import threading
+import time
+from collections.abc import Callable
 
 from parafraim_build.emulator.config import FaultConfig
 
@@ -38,13 +47,20 @@ def error_page(status: int) -> str:
 
 
 class FaultInjector:
-    """Decides, request by request, which configured fault strikes. Thread-safe."""
+    """Decides, request by request, which configured fault strikes. Thread-safe.
 
-    def __init__(self, faults: FaultConfig, seed: int) -> None:
+    ``clock`` (seconds, any origin) times concurrency bursts; tests pass a fake one.
+    """
+
+    def __init__(
+        self, faults: FaultConfig, seed: int, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.faults = faults
         self.seed = seed
+        self.clock = clock
         self._lock = threading.Lock()
         self._counters: dict[str, itertools.count[int]] = {}
+        self._burst_until: float | None = None
         self.injected: dict[str, int] = {}
 
     def _next(self, kind: str) -> float:
@@ -52,13 +68,18 @@ class FaultInjector:
             counter = self._counters.setdefault(kind, itertools.count())
             return draw(self.seed, kind, next(counter))
 
-    def _hit(self, kind: str, rate: float) -> bool:
+    def _count(self, kind: str) -> None:
+        with self._lock:
+            self.injected[kind] = self.injected.get(kind, 0) + 1
+
+    def _hit(self, kind: str, rate: float, n: int | None = None) -> bool:
+        """Whether fault ``kind`` strikes: the ``n``-th decision, or the next one of ``kind``."""
         if rate <= 0:
             return False
-        hit = self._next(kind) < rate
+        value = self._next(kind) if n is None else draw(self.seed, kind, n)
+        hit = value < rate
         if hit:
-            with self._lock:
-                self.injected[kind] = self.injected.get(kind, 0) + 1
+            self._count(kind)
         return hit
 
     def latency_seconds(self) -> float:
@@ -75,9 +96,25 @@ class FaultInjector:
             return None
         return 502 if self._next("error-status") < 0.5 else 503
 
-    def concurrency_burst(self) -> bool:
-        """True when this message request is refused with CONCURRENCY_LIMIT."""
-        return self._hit("concurrency", self.faults.concurrency_burst_rate)
+    def concurrency_burst(self) -> float | None:
+        """Seconds left of the burst that refuses this message, or ``None`` to let it in.
+
+        Inside a burst every message is refused; outside, a draw may start a new one.
+        """
+        if self.faults.concurrency_burst_rate <= 0:
+            return None
+        now = self.clock()
+        with self._lock:
+            until = self._burst_until
+        if until is not None and now < until:
+            self._count("concurrency")
+            return until - now
+        if not self._hit("concurrency", self.faults.concurrency_burst_rate):
+            return None
+        with self._lock:
+            self._burst_until = now + self.faults.concurrency_burst_seconds
+        self._count("concurrency-burst")
+        return self.faults.concurrency_burst_seconds
 
     def lose_response(self) -> bool:
         """True when this processed POST is answered by a dropped connection."""
@@ -85,18 +122,13 @@ class FaultInjector:
 
     def task_fails(self, task_seq: int) -> bool:
         """Whether the task with this sequence number ends in ``task_error``."""
-        rate = self.faults.task_error_rate
-        hit = rate > 0 and draw(self.seed, "task-error", task_seq) < rate
-        if hit:
-            with self._lock:
-                self.injected["task-error"] = self.injected.get("task-error", 0) + 1
-        return hit
+        return self._hit("task-error", self.faults.task_error_rate, task_seq)
 
     def render_fails(self, job_seq: int) -> bool:
         """Whether the render with this sequence number fails (and is refunded)."""
-        rate = self.faults.render_failure_rate
-        hit = rate > 0 and draw(self.seed, "render-failure", job_seq) < rate
-        if hit:
-            with self._lock:
-                self.injected["render-failure"] = self.injected.get("render-failure", 0) + 1
-        return hit
+        return self._hit("render-failure", self.faults.render_failure_rate, job_seq)
+
+
+def retry_after(seconds: float) -> str:
+    """A ``Retry-After`` value (whole seconds, at least 1) for a wait of ``seconds``."""
+    return str(max(1, math.ceil(seconds)))

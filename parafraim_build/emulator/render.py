@@ -2,20 +2,26 @@
 
 The ffmpeg binary comes from the ``imageio-ffmpeg`` wheel. Pillow draws each card
 (:mod:`~parafraim_build.emulator.cards`); ffmpeg holds each card for its scene's duration and
-encodes exactly ``config.width`` x ``config.height`` at ``config.fps``:
+encodes exactly ``config.width`` x ``config.height`` at ``config.fps`` (a GIF at most 50 fps):
 
 * MP4: H.264, ``yuv420p`` for even sizes. 4:2:0 cannot encode an odd width or height, so an
   odd size (481x271 is a legal API value) is encoded ``yuv444p`` (High 4:4:4) at the exact
   size instead of being padded or scaled. Quality maps to CRF. With ``includeAudio`` an AAC
   track holds a quiet generated chord; with ``includeSubtitles`` a ``mov_text`` track holds
   one cue per scene.
-* GIF: a palette made from the cards, no audio or subtitles. GIF frame delays are counted in
-  hundredths of a second, so the muxer rounds each frame's timestamp to 1/100 s: at 30 fps
-  the delays run 3, 3, 4 cs. The frame count is exactly ``duration x fps`` and the total
-  length is exact to 1/100 s.
+* GIF: a palette made from the cards, no audio or subtitles, encoded at ``min(fps, 50)``.
+  GIF frame delays are counted in hundredths of a second, so the muxer rounds each frame's
+  timestamp to 1/100 s: at 30 fps the delays run 3, 3, 4 cs. Above 50 fps some delays would
+  be 1 cs, and browsers show any delay of 1 cs or less as 10 cs, so a 60 fps GIF would play
+  several times too slowly; at 50 fps every delay is 2 cs. The frame count is exactly
+  ``duration x encoded fps`` and the total length is exact to 1/100 s.
 
 Each scene lasts ``round(duration x fps)`` frames (at least one), so the video's length is
 the sum of the scene durations to within one frame per scene.
+
+A render can be cancelled from another thread (``cancel``): ffmpeg is killed at once, the
+partial file removed and ``RenderCancelledError`` raised. The engine uses it so that a stop
+never waits for a long render.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import re
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +48,10 @@ MAX_RENDER_SECONDS = 600.0
 CRF = {"draft": 32, "standard": 23, "high": 18}
 PRESET = {"draft": "ultrafast", "standard": "veryfast", "high": "veryfast"}
 AUDIO_BITRATE = "96k"
+# Browsers show GIF delays of 1 cs or less as 10 cs; 50 fps is the fastest rate with 2 cs.
+GIF_MAX_FPS = 50
+# How often the ffmpeg watcher looks at the cancel event and the timeout.
+_WATCH_SECONDS = 0.05
 # Progress: drawing the cards is the first share of the work, encoding the rest.
 _DRAWN = 10
 _ENCODED = 99
@@ -49,6 +60,10 @@ _STDERR_TAIL = 1500
 
 class RenderError(Exception):
     """The composition cannot be rendered, or ffmpeg failed; the message says why."""
+
+
+class RenderCancelledError(RenderError):
+    """The render was cancelled through its ``cancel`` event; no file was made."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,16 @@ def scene_frames(composition: Composition, fps: int) -> list[int]:
     return [max(1, round(scene.duration * fps)) for scene in composition.scenes]
 
 
+def encoded_fps(config: RenderConfig) -> int:
+    """The frame rate of the file: ``config.fps``, but at most 50 for a GIF (see above)."""
+    return min(config.fps, GIF_MAX_FPS) if config.format == "gif" else config.fps
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise RenderCancelledError("the render was cancelled")
+
+
 def render_video(
     html: str,
     config: RenderConfig,
@@ -89,19 +114,23 @@ def render_video(
     *,
     on_progress: Callable[[int], None] | None = None,
     ffmpeg: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> float:
     """Render the composition ``html`` to ``out_path``; return the video's length in seconds.
 
     Blocking and thread-safe. The file appears atomically (a temporary file in the same
     folder, then a rename), so a reader never sees half a video. ``on_progress`` receives
     rising integers from 0 to 100. ``ffmpeg`` overrides the binary (tests pass a failing one).
+    Setting ``cancel`` (from any thread) stops the render within ~50 ms: ffmpeg is killed,
+    nothing is left behind, and ``RenderCancelledError`` is raised.
     """
     composition = parse_composition(html)
     if composition is None or not composition.scenes:
         raise RenderError("the composition has no scenes to render")
-    frames = scene_frames(composition, config.fps)
+    fps = encoded_fps(config)
+    frames = scene_frames(composition, fps)
     total_frames = sum(frames)
-    seconds = total_frames / config.fps
+    seconds = total_frames / fps
     if seconds > MAX_RENDER_SECONDS:
         raise RenderError(
             f"the composition lasts {seconds:.1f} s; the local engine renders at most "
@@ -118,8 +147,8 @@ def render_video(
     try:
         with tempfile.TemporaryDirectory(prefix="parafraim-render-") as work_dir:
             work = Path(work_dir)
-            cards = _draw_cards(composition, config, work, progress)
-            inputs, graph, maps = _graph(composition, config, cards, frames, work)
+            cards = _draw_cards(composition, config, work, progress, cancel)
+            inputs, graph, maps = _graph(composition, config, fps, cards, frames, work)
             command = [
                 ffmpeg or ffmpeg_exe(),
                 "-hide_banner",
@@ -131,13 +160,13 @@ def render_video(
                 "-filter_complex",
                 graph,
                 *maps,
-                *_codec_options(config, total_frames),
+                *_codec_options(config, fps, total_frames),
                 "-progress",
                 "pipe:1",
                 "-nostats",
                 str(partial),
             ]
-            _run(command, total_frames, progress, timeout=60 + seconds * 10)
+            _run(command, total_frames, progress, timeout=60 + seconds * 10, cancel=cancel)
         if partial.stat().st_size == 0:
             raise RenderError("ffmpeg wrote an empty file")
         os.replace(partial, out_path)
@@ -162,11 +191,16 @@ class _Progress:
 
 
 def _draw_cards(
-    composition: Composition, config: RenderConfig, work: Path, progress: _Progress
+    composition: Composition,
+    config: RenderConfig,
+    work: Path,
+    progress: _Progress,
+    cancel: threading.Event | None,
 ) -> list[Path]:
     paths = []
     count = len(composition.scenes)
     for index, scene in enumerate(composition.scenes, 1):
+        _check(cancel)  # a 4K card takes a while to draw: a stop should not wait for all
         card = draw_card(
             scene,
             index=index,
@@ -186,12 +220,12 @@ def _draw_cards(
 def _graph(
     composition: Composition,
     config: RenderConfig,
+    fps: int,
     cards: Sequence[Path],
     frames: Sequence[int],
     work: Path,
 ) -> tuple[list[str], str, list[str]]:
-    """ffmpeg inputs, the filter graph and the stream maps."""
-    fps = config.fps
+    """ffmpeg inputs, the filter graph and the stream maps, at the encoded ``fps``."""
     count = len(cards)
     inputs: list[str] = []
     for card in cards:
@@ -265,8 +299,8 @@ def _srt(composition: Composition, frames: Sequence[int], fps: int) -> str:
     return "\n".join(cues)
 
 
-def _codec_options(config: RenderConfig, total_frames: int) -> list[str]:
-    options = ["-frames:v", str(total_frames), "-r", str(config.fps)]
+def _codec_options(config: RenderConfig, fps: int, total_frames: int) -> list[str]:
+    options = ["-frames:v", str(total_frames), "-r", str(fps)]
     if config.format == "gif":
         return [*options, "-loop", "0", "-f", "gif"]
     options += [
@@ -280,7 +314,7 @@ def _codec_options(config: RenderConfig, total_frames: int) -> list[str]:
         str(CRF[config.quality]),
         # A keyframe every two seconds keeps the video seekable.
         "-g",
-        str(config.fps * 2),
+        str(fps * 2),
     ]
     if config.includeAudio:
         options += ["-c:a", "aac", "-b:a", AUDIO_BITRATE]
@@ -289,8 +323,20 @@ def _codec_options(config: RenderConfig, total_frames: int) -> list[str]:
     return [*options, "-movflags", "+faststart", "-f", "mp4"]
 
 
-def _run(command: list[str], total_frames: int, progress: _Progress, *, timeout: float) -> None:
-    """Run ffmpeg, turning its ``-progress`` lines into progress, its failure into RenderError."""
+def _run(
+    command: list[str],
+    total_frames: int,
+    progress: _Progress,
+    *,
+    timeout: float,
+    cancel: threading.Event | None,
+) -> None:
+    """Run ffmpeg, turning its ``-progress`` lines into progress, its failure into RenderError.
+
+    A watcher thread kills ffmpeg when ``cancel`` is set or ``timeout`` passes, which ends the
+    read loop below at once.
+    """
+    _check(cancel)
     with tempfile.TemporaryFile() as stderr:
         try:
             process = subprocess.Popen(
@@ -298,15 +344,23 @@ def _run(command: list[str], total_frames: int, progress: _Progress, *, timeout:
             )
         except OSError as exc:
             raise RenderError(f"cannot start ffmpeg: {exc}") from exc
-        killed = threading.Event()
+        finished = threading.Event()
+        killed_because: list[str] = []
 
-        def kill() -> None:
-            # A hung ffmpeg is killed, which ends the read loop below.
-            killed.set()
-            process.kill()
+        def watch() -> None:
+            deadline = time.monotonic() + timeout
+            while not finished.wait(_WATCH_SECONDS):
+                if cancel is not None and cancel.is_set():
+                    killed_because.append("cancelled")
+                elif time.monotonic() >= deadline:
+                    killed_because.append(f"timed out after {timeout:.0f} s")
+                else:
+                    continue
+                process.kill()
+                return
 
-        timer = threading.Timer(timeout, kill)
-        timer.start()
+        watcher = threading.Thread(target=watch, name="ffmpeg-watcher", daemon=True)
+        watcher.start()
         try:
             with process:
                 assert process.stdout is not None
@@ -316,12 +370,15 @@ def _run(command: list[str], total_frames: int, progress: _Progress, *, timeout:
                         done = int(value) / max(total_frames, 1)
                         progress(_DRAWN + (_ENCODED - _DRAWN) * done)
         finally:
-            timer.cancel()
+            finished.set()
+            watcher.join()
+        if killed_because == ["cancelled"]:
+            raise RenderCancelledError("the render was cancelled")
         code = process.returncode
         if code != 0:
             stderr.seek(0)
             tail = stderr.read().decode("utf-8", "replace")[-_STDERR_TAIL:].strip()
-            reason = f"timed out after {timeout:.0f} s" if killed.is_set() else f"exit code {code}"
+            reason = killed_because[0] if killed_because else f"exit code {code}"
             raise RenderError(f"ffmpeg failed ({reason}): {tail or 'no message'}")
 
 
@@ -446,5 +503,5 @@ def count_frames(path: Path) -> int:
 
 
 def expected_duration(composition: Composition, fps: int) -> float:
-    """The exact length :func:`render_video` gives ``composition`` at ``fps``."""
+    """The exact length :func:`render_video` gives ``composition`` at encoded rate ``fps``."""
     return math.fsum(scene_frames(composition, fps)) / fps

@@ -4,7 +4,12 @@ A job walks ``pending -> generating -> rendering -> uploading -> complete`` (or 
 with a rising integer progress and takes at least ``render_seconds`` in all. The video itself
 is made by ``render.render_video`` (ffmpeg) on a small thread pool, so the event loop keeps
 answering while frames are encoded. A failed render, injected or real, is refunded in full.
-A job that was unfinished when the engine stopped starts again after a restart.
+
+Stopping the engine never waits for ffmpeg: a job's runner, when cancelled, sets the render's
+cancel event, which kills ffmpeg and removes its partial file at once. Such a job is still
+unfinished in the state, and starts again from the beginning after a restart. A job whose file
+was already made when the engine stopped is recorded complete instead (on the way down, or at
+the next start if the engine died first), so a finished render is never thrown away.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +27,8 @@ from parafraim_build.api.models import RenderConfig, RenderRequest
 from parafraim_build.emulator.composition import parse_composition
 from parafraim_build.emulator.core import Core
 from parafraim_build.emulator.pricing import render_cost
-from parafraim_build.emulator.render import RenderError
+from parafraim_build.emulator.render import RenderCancelledError, RenderError
+from parafraim_build.emulator.runners import Runners
 from parafraim_build.emulator.state import RenderJob, Transaction, new_token, new_uuid
 from parafraim_build.emulator.validation import parse_body
 from parafraim_build.errors import InsufficientCreditsError, NoPreviewError, NotFoundError
@@ -44,7 +51,11 @@ class Renderer(Protocol):
         out_path: Path,
         *,
         on_progress: Callable[[int], None] | None = None,
-    ) -> float: ...
+        cancel: threading.Event | None = None,
+    ) -> float:
+        """Make ``out_path`` (atomically); stop at once, leaving no file, when ``cancel`` is
+        set (raising ``RenderCancelledError``). Returns the video's length in seconds."""
+        ...
 
 
 class RenderService:
@@ -54,7 +65,7 @@ class RenderService:
         self.core = core
         self.renderer = renderer
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine-render")
-        self._runners: dict[str, asyncio.Task[None]] = {}
+        self._runners = Runners()
 
     async def accept(self, project_id: str, body: Any) -> dict[str, Any]:
         """``POST /projects/{id}/render``: check, precharge and start a job."""
@@ -70,9 +81,10 @@ class RenderService:
                 "send a message that creates the composition first"
             )
         cost = render_cost(request.config, composition.duration)
-        if state.balance < cost:
+        balance = self.core.balance()
+        if balance < cost:
             raise InsufficientCreditsError(
-                f"this render costs {cost} credits but the balance is {state.balance}"
+                f"this render costs {cost} credits but the balance is {balance}"
             )
         now = self.core.now_iso()
         job_id = new_uuid()
@@ -107,24 +119,37 @@ class RenderService:
         self.start(job)
         return {"jobId": job.id, "traceId": job.trace_id}
 
-    def get(self, job_id: str, base_url: str | None = None) -> dict[str, Any]:
+    def get(self, job_id: str) -> dict[str, Any]:
         """``GET /render-jobs/{id}``, with a freshly signed ``videoUrl`` when complete."""
         job = self.core.state.jobs.get(job_id)
         if job is None:
             raise NotFoundError(f"render job {job_id} not found")
-        return self.core.job_view(job, base_url)
+        return self.core.job_view(job)
 
     # ----------------------------------------------------------------- running
 
+    def _path(self, job: RenderJob) -> Path:
+        return self.core.store.files_dir / f"{job.id}.{job.config['format']}"
+
     def start(self, job: RenderJob) -> None:
-        runner = asyncio.get_running_loop().create_task(self._run(job), name=f"render {job.id}")
-        self._runners[job.id] = runner
-        runner.add_done_callback(lambda _: self._runners.pop(job.id, None))
+        """Walk ``job`` from ``pending`` to its end in the background."""
+        self._runners.start(job.id, self._run(job), name=f"render {job.id}")
 
     def resume(self) -> None:
-        """Start again every job a previous engine on this state left unfinished."""
+        """Finish every job a previous engine on this state left unfinished.
+
+        A job whose file exists was rendered before the stop (files appear atomically, only
+        once ffmpeg succeeded) and is recorded complete; any other starts again from zero.
+        """
         for job in list(self.core.state.jobs.values()):
-            if not job.terminal and job.id not in self._runners:
+            if job.terminal or job.id in self._runners:
+                continue
+            path = self._path(job)
+            if path.is_file():
+                self._runners.start(
+                    job.id, self._complete(job, path.name, path.stat().st_size), f"render {job.id}"
+                )
+            else:
                 job.status, job.progress = "pending", 0
                 self.start(job)
 
@@ -142,20 +167,31 @@ class RenderService:
                 await self._fail(job, "the renderer crashed (injected by --render-failure-rate)")
                 return
             rendering_started = loop.time()
-            path = self.core.store.files_dir / f"{job.id}.{job.config['format']}"
+            path = self._path(job)
+            cancel = threading.Event()
             try:
                 duration, size = await loop.run_in_executor(
-                    self._pool, self._render, job, path, loop
+                    self._pool, self._render, job, path, loop, cancel
                 )
+            except asyncio.CancelledError:
+                cancel.set()  # kills ffmpeg now; the job starts again after a restart
+                raise
+            except RenderCancelledError:
+                return  # only a stop cancels, and it cancels this runner too
             except RenderError as exc:
                 await self._fail(job, str(exc))
                 return
             job.duration = duration
-            rest = total * (1 - _PENDING - _GENERATING - _UPLOADING)
-            await self._ramp(job, 90, rest - (loop.time() - rendering_started))
-            self._advance(job, "uploading", 92)
-            await self._ramp(job, 99, total * _UPLOADING)
-            await asyncio.sleep(max(0.0, total - (loop.time() - started)))
+            try:
+                rest = total * (1 - _PENDING - _GENERATING - _UPLOADING)
+                await self._ramp(job, 90, rest - (loop.time() - rendering_started))
+                self._advance(job, "uploading", 92)
+                await self._ramp(job, 99, total * _UPLOADING)
+                await asyncio.sleep(max(0.0, total - (loop.time() - started)))
+            except asyncio.CancelledError:
+                # Stopped while only pacing: the video is made, keep it rather than redo it.
+                await self._complete(job, path.name, size)
+                raise
             await self._complete(job, path.name, size)
         except asyncio.CancelledError:
             raise
@@ -166,7 +202,11 @@ class RenderService:
                 await self._fail(job, f"the engine failed while rendering ({type(exc).__name__})")
 
     def _render(
-        self, job: RenderJob, path: Path, loop: asyncio.AbstractEventLoop
+        self,
+        job: RenderJob,
+        path: Path,
+        loop: asyncio.AbstractEventLoop,
+        cancel: threading.Event,
     ) -> tuple[float, int]:
         """On a worker thread: make the file, reporting progress back to the loop.
 
@@ -179,7 +219,7 @@ class RenderService:
                 loop.call_soon_threadsafe(self._raise_progress, job, value)
 
         config = RenderConfig.model_validate(job.config)
-        duration = self.renderer(job.html, config, path, on_progress=report)
+        duration = self.renderer(job.html, config, path, on_progress=report, cancel=cancel)
         return duration, path.stat().st_size
 
     def _advance(self, job: RenderJob, status: str, progress: int) -> None:
@@ -203,6 +243,7 @@ class RenderService:
             self._raise_progress(job, start + ((target - start) * step) // steps)
 
     async def _complete(self, job: RenderJob, file_name: str, size: int) -> None:
+        """Record the job complete with its file, durably."""
         job.file_name = file_name
         job.file_size = size
         job.status, job.progress = "complete", 100
@@ -210,30 +251,17 @@ class RenderService:
         await self.core.persist("jobs", job.id, job)
 
     async def _fail(self, job: RenderJob, reason: str) -> None:
-        state = self.core.state
+        """Record the job failed and refund its precharge, durably."""
         now = self.core.now_iso()
         job.status = "failed"
         job.error = f"render failed: {reason}"
         job.updated_at = now
-        job.refund = Transaction(
-            id=new_token("txn"),
-            seq=state.next_seq(),
-            type="refund",
-            amount=job.charge.amount,
-            description=f"refund: failed render {job.id}",
-            created_at=now,
-            project_id=job.project_id,
-            job_id=job.id,
-        )
-        state.add_transaction(job.refund)
+        job.refund = self.core.state.refund(job.charge, f"refund: failed render {job.id}", now)
         await self.core.persist("jobs", job.id, job)
 
     async def stop(self) -> None:
-        """Stop walking jobs and wait for renders in progress; unfinished jobs resume later."""
-        runners = list(self._runners.values())
-        for runner in runners:
-            runner.cancel()
-        for runner in runners:
-            with contextlib.suppress(asyncio.CancelledError):
-                await runner
+        """Stop every job at once: renders in progress are killed, not awaited (see the module
+        docstring); unfinished jobs start again after a restart."""
+        await self._runners.cancel_all()
+        # Quick: every render still on a worker was told to stop by its runner's cancellation.
         await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)

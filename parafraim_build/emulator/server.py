@@ -2,8 +2,9 @@
 
 ``start_engine`` binds the socket itself (so port 0 gives a free port with no race), serves
 the app on a thread with its own event loop and returns once connections are accepted.
-``RunningEngine.stop`` ends open streams first, then the server, then waits for renders in
-progress and the last writes, so a stopped engine leaves a consistent state directory.
+``RunningEngine.stop`` ends open streams first, then the server, then stops renders in
+progress (ffmpeg is killed, the job resumes after a restart) and finishes the last writes, so
+a stop takes moments and leaves a consistent state directory.
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ class RunningEngine:
 
     @property
     def running(self) -> bool:
+        """Started, not stopped, and its server thread alive."""
         return not self._stopped and self._thread.is_alive()
 
     def _call(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -150,7 +152,7 @@ class RunningEngine:
         return self._call(lambda: _value(self.engine.ledger))
 
     def stop(self) -> None:
-        """End streams, stop the server, finish renders in progress and pending writes."""
+        """End streams, stop the server, stop renders in progress, finish pending writes."""
         if self._stopped:
             return
         self._stopped = True
@@ -193,10 +195,12 @@ def serve_engine(engine: Engine, *, host: str = "127.0.0.1", port: int = 0) -> R
         raise
     bound_port = sock.getsockname()[1]
     base_url = f"http://{_url_host(host)}:{bound_port}"
-    engine.core.base_url = base_url
+    engine.core.listening_on(base_url)
 
     uv_config = uvicorn.Config(
-        build_app(engine),
+        # Reachable from other machines, the admin endpoints need the key: the ledger shows
+        # every request body.
+        build_app(engine, protect_admin=not is_loopback(host)),
         log_config=None,
         access_log=False,
         lifespan="on",

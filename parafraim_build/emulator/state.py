@@ -6,16 +6,24 @@ derived instead of stored, so that one mutation writes one record and state cann
 with itself after a crash: the balance and the transactions come from the charges and refunds
 kept on tasks and jobs, the template usage counts from the projects made by ``use``, and the
 admin ledger from the request bodies kept on every record, in sequence order.
+
+Credits follow one monthly rule: ``credits`` (the allowance) renews every calendar month (UTC);
+``used`` is what this month's operations cost net of their refunds, and the balance is the
+allowance minus ``used``. A refund is booked on the day (and so the month) of the charge it
+refunds, whenever it happens, so no day or month ever shows a negative usage.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
+
+from pydantic import TypeAdapter, ValidationError
 
 STATE_VERSION = 1
 RECENT_TRANSACTIONS = 20
@@ -39,18 +47,49 @@ def new_token(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
+class RecordError(ValueError):
+    """Saved JSON does not have the shape of the record it should be; the message says where."""
+
+
+@functools.cache
+def _adapter(cls: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(cls)
+
+
 class Record:
     """A dataclass that is saved as one JSON object."""
 
     def to_json(self) -> dict[str, Any]:
-        """The record as JSON-ready values."""
-        return dataclasses.asdict(cast(Any, self))
+        """The record as JSON-ready values.
+
+        Shallow on purpose: request bodies and events are shared with the record, not copied
+        (a deep copy recurses once per level of a client's nested JSON), so the result must be
+        serialised before the record changes again, as ``Store.save`` does at once.
+        """
+        return {
+            item.name: _plain(getattr(self, item.name))
+            for item in dataclasses.fields(cast(Any, self))
+        }
 
     @classmethod
-    def from_json(cls: type[R], data: dict[str, Any]) -> R:
-        """The record from ``to_json``'s output; unknown keys (a newer engine's) are ignored."""
-        names = {f.name for f in dataclasses.fields(cast(Any, cls))}
-        return cls(**{key: value for key, value in data.items() if key in names})
+    def from_json(cls: type[R], data: Any) -> R:
+        """The record from ``to_json``'s output; unknown keys (a newer engine's) are ignored.
+
+        Raises ``RecordError`` when ``data`` is not such an object: a missing field or a value
+        of the wrong type.
+        """
+        try:
+            return cast(R, _adapter(cast(Any, cls)).validate_python(data))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "the record"
+            more = exc.error_count() - 1
+            tail = f" (and {more} more problems)" if more else ""
+            raise RecordError(f"{where}: {first['msg'].lower()}{tail}") from exc
+
+
+def _plain(value: Any) -> Any:
+    return value.to_json() if isinstance(value, Record) else value
 
 
 @dataclass
@@ -86,6 +125,11 @@ class Transaction(Record):
         """What the transaction took from the balance (a refund is negative)."""
         return self.amount if self.type == "charge" else -self.amount
 
+    @property
+    def operation(self) -> str | None:
+        """The task or job the transaction belongs to (a refund shares its charge's)."""
+        return self.task_id or self.job_id
+
     def to_api(self) -> dict[str, Any]:
         """The transaction as ``/credits.recent`` shows it."""
         data: dict[str, Any] = {
@@ -101,12 +145,6 @@ class Transaction(Record):
         if self.job_id is not None:
             data["jobId"] = self.job_id
         return data
-
-
-def _transaction(value: Any) -> Transaction | None:
-    if value is None or isinstance(value, Transaction):
-        return value
-    return Transaction.from_json(value)
 
 
 @dataclass
@@ -152,13 +190,9 @@ class Task(Record):
     error: dict[str, str] | None = None
     refund: Transaction | None = None
 
-    def __post_init__(self) -> None:
-        # Loaded from JSON, the transactions arrive as plain objects.
-        self.charge = _transaction(self.charge) or self.charge
-        self.refund = _transaction(self.refund)
-
     @property
     def running(self) -> bool:
+        """Still publishing events (not completed or failed yet)."""
         return self.status == "running"
 
 
@@ -184,13 +218,9 @@ class RenderJob(Record):
     file_size: int | None = None
     refund: Transaction | None = None
 
-    def __post_init__(self) -> None:
-        # Loaded from JSON, the transactions arrive as plain objects.
-        self.charge = _transaction(self.charge) or self.charge
-        self.refund = _transaction(self.refund)
-
     @property
     def terminal(self) -> bool:
+        """Complete or failed: the job will not change any more."""
         return self.status in ("complete", "failed")
 
 
@@ -209,7 +239,8 @@ class EngineState:
         self.template_uses: Counter[str] = Counter()
         self._transactions: list[Transaction] = []
         self._net_by_day: dict[str, float] = {}
-        self._spent = 0.0
+        # The day each task's or job's charge was booked on: its refund is booked there too.
+        self._charge_days: dict[str, str] = {}
         self._running_by_project: dict[str, str] = {}
         self._last_seq = 0
 
@@ -221,12 +252,15 @@ class EngineState:
         return self._last_seq
 
     def add_project(self, project: Project) -> None:
+        """Add a new or loaded project; a project made by ``use`` counts a template use."""
         self.projects[project.id] = project
         self._last_seq = max(self._last_seq, project.seq)
         if project.origin == "template-use" and project.template_id:
             self.template_uses[project.template_id] += 1
 
     def add_task(self, task: Task) -> None:
+        """Add a new or loaded task with its charge (and refund); a running one blocks its
+        project."""
         self.tasks[task.id] = task
         self._last_seq = max(self._last_seq, task.seq)
         self.add_transaction(task.charge)
@@ -236,6 +270,7 @@ class EngineState:
             self._running_by_project[task.project_id] = task.id
 
     def add_job(self, job: RenderJob) -> None:
+        """Add a new or loaded render job with its charge (and refund)."""
         self.jobs[job.id] = job
         self._last_seq = max(self._last_seq, job.seq)
         self.add_transaction(job.charge)
@@ -243,7 +278,11 @@ class EngineState:
             self.add_transaction(job.refund)
 
     def add_transaction(self, transaction: Transaction) -> None:
-        """Book a charge or refund (records loaded from disk come in any order)."""
+        """Book a charge or refund (records loaded from disk come in any order).
+
+        A refund counts on the day of the charge of the same task or job: refunding at 00:00
+        a charge made at 23:59 must not make the new day's (or month's) usage negative.
+        """
         self._last_seq = max(self._last_seq, transaction.seq)
         if self._transactions and self._transactions[-1].seq > transaction.seq:
             self._transactions.append(transaction)
@@ -251,16 +290,39 @@ class EngineState:
         else:
             self._transactions.append(transaction)
         day = transaction.created_at[:10]
-        self._net_by_day[day] = round(self._net_by_day.get(day, 0.0) + transaction.net, 2)
-        self._spent = round(self._spent + transaction.net, 2)
+        operation = transaction.operation
+        if operation is not None:
+            if transaction.type == "charge":
+                self._charge_days[operation] = day
+            else:
+                day = self._charge_days.get(operation, day)
+        self._book(day, transaction.net)
+
+    def refund(self, charge: Transaction, description: str, now: str) -> Transaction:
+        """Refund ``charge`` in full, now; returns the booked refund for its task or job."""
+        refund = Transaction(
+            id=new_token("txn"),
+            seq=self.next_seq(),
+            type="refund",
+            amount=charge.amount,
+            description=description,
+            created_at=now,
+            project_id=charge.project_id,
+            task_id=charge.task_id,
+            job_id=charge.job_id,
+        )
+        self.add_transaction(refund)
+        return refund
+
+    def _book(self, day: str, net: float) -> None:
+        self._net_by_day[day] = round(self._net_by_day.get(day, 0.0) + net, 2)
 
     def remove_task(self, task: Task) -> None:
         """Undo ``add_task`` of a task that could not be accepted after all."""
         self.tasks.pop(task.id, None)
         self._transactions = [t for t in self._transactions if t is not task.charge]
-        day = task.charge.created_at[:10]
-        self._net_by_day[day] = round(self._net_by_day.get(day, 0.0) - task.charge.net, 2)
-        self._spent = round(self._spent - task.charge.net, 2)
+        self._book(task.charge.created_at[:10], -task.charge.net)
+        self._charge_days.pop(task.id, None)
         if self._running_by_project.get(task.project_id) == task.id:
             del self._running_by_project[task.project_id]
 
@@ -271,12 +333,15 @@ class EngineState:
 
     # ------------------------------------------------------------------ queries
 
-    @property
-    def balance(self) -> float:
-        return round(self.monthly_allowance - self._spent, 2)
+    def balance(self, month: str) -> float:
+        """What is left of the allowance in ``month`` (``YYYY-MM``): allowance minus used."""
+        return round(self.monthly_allowance - self.used_since(month), 2)
 
     def used_since(self, day_prefix: str) -> float:
-        """Credits spent (net of refunds) on days whose ISO date starts with ``day_prefix``."""
+        """Credits spent (net of refunds) on days whose ISO date starts with ``day_prefix``.
+
+        Refunds count on their charge's day, so the result is never negative.
+        """
         total = sum(net for day, net in self._net_by_day.items() if day.startswith(day_prefix))
         return round(total, 2)
 
@@ -285,11 +350,13 @@ class EngineState:
         return list(reversed(self._transactions[-limit:]))
 
     def running_task(self, project_id: str) -> Task | None:
+        """The task running on ``project_id``, if any (one at most: TASK_RUNNING)."""
         task_id = self._running_by_project.get(project_id)
         return self.tasks.get(task_id) if task_id else None
 
     @property
     def running_task_count(self) -> int:
+        """Tasks running account-wide (CONCURRENCY_LIMIT counts these)."""
         return len(self._running_by_project)
 
     def latest_job_after(self, project_id: str, seq: int) -> RenderJob | None:

@@ -2,6 +2,7 @@
 
 Layout of a state directory::
 
+    engine.lock            held by the engine that uses the directory, for its whole life
     engine.json            format version and the account (written once)
     projects/<id>.json     one file per project
     tasks/<id>.json        one file per task, with its planned events
@@ -15,6 +16,11 @@ Writes run in order on one writer thread: a handler serialises its record on the
 (cheap, only that record) and awaits the write before it answers, so a mutation is durable
 before the client hears about it, while GETs never write.
 
+Two engines on one directory would overwrite each other's records and render files, so a
+``DirectoryStore`` holds an exclusive lock on ``engine.lock`` from creation to ``close()``; a
+second engine is refused with a ``ConfigError``. The lock is an OS lock: it disappears with a
+crashed process, and a stale ``engine.lock`` file never blocks anything.
+
 ``MemoryStore`` keeps nothing (the engine without ``--state-dir``); its rendered files live in
 a temporary folder that is removed on stop.
 """
@@ -27,8 +33,11 @@ import os
 import shutil
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from parafraim_build.emulator.state import STATE_VERSION
 from parafraim_build.errors import ConfigError
@@ -36,15 +45,26 @@ from parafraim_build.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 KINDS = ("projects", "tasks", "jobs")
+LOCK_NAME = "engine.lock"
+ACCOUNT_NAME = "engine.json"
 _TEMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class LoadedRecord:
+    """One record file as read: where it came from (for error messages) and its JSON."""
+
+    path: Path
+    data: dict[str, Any]
 
 
 class LoadedState:
     """Raw JSON read from a state directory, before it becomes an ``EngineState``."""
 
     def __init__(self) -> None:
-        self.account: dict[str, Any] | None = None
-        self.records: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+        self.account: Any = None
+        self.account_path: Path | None = None
+        self.records: dict[str, list[LoadedRecord]] = {kind: [] for kind in KINDS}
         self.stats: dict[str, Any] | None = None
 
 
@@ -63,18 +83,23 @@ class MemoryStore:
         self.files_dir = Path(tempfile.mkdtemp(prefix="parafraim-engine-files-"))
 
     def load(self) -> LoadedState:
+        """Nothing: a memory engine always starts empty."""
         return LoadedState()
 
     def save(self, kind: str, record_id: str, data: dict[str, Any]) -> Future[None]:
+        """Nothing to write; an already completed future."""
         return _done()
 
     def save_account(self, account: dict[str, Any]) -> Future[None]:
+        """Nothing to write; an already completed future."""
         return _done()
 
     def save_stats(self, stats: dict[str, Any]) -> Future[None]:
+        """Nothing to write; an already completed future."""
         return _done()
 
     def close(self) -> None:
+        """Remove the rendered files."""
         shutil.rmtree(self.files_dir, ignore_errors=True)
 
 
@@ -94,6 +119,7 @@ class DirectoryStore:
                 f"cannot use {root} as the engine's state directory: {exc.strerror or exc}",
                 hint="pass --state-dir a folder you can write to",
             ) from exc
+        self._lock = _lock_directory(root)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-store")
 
     # ----------------------------------------------------------------- reading
@@ -101,7 +127,7 @@ class DirectoryStore:
     def load(self) -> LoadedState:
         """Everything in the directory; leftovers of interrupted writes are removed."""
         loaded = LoadedState()
-        account_file = self.root / "engine.json"
+        account_file = self.root / ACCOUNT_NAME
         if account_file.exists():
             document = self._read(account_file)
             version = document.get("version")
@@ -111,12 +137,13 @@ class DirectoryStore:
                     hint="upgrade parafraim-build or use another --state-dir",
                 )
             loaded.account = document.get("account")
+            loaded.account_path = account_file
         for kind in KINDS:
             for path in sorted((self.root / kind).iterdir()):
                 if path.name.startswith(_TEMP_PREFIX):
                     path.unlink(missing_ok=True)
                 elif path.suffix == ".json":
-                    loaded.records[kind].append(self._read(path))
+                    loaded.records[kind].append(LoadedRecord(path, self._read(path)))
         for path in self.files_dir.glob(".*"):
             # A render interrupted by a stop leaves its hidden partial file behind.
             path.unlink(missing_ok=True)
@@ -135,7 +162,10 @@ class DirectoryStore:
                 hint="restore it from a backup, or remove the state directory to start afresh",
             ) from exc
         if not isinstance(data, dict):
-            raise ConfigError(f"the engine's state file {path} is not a JSON object")
+            raise ConfigError(
+                f"the engine's state file {path} is not a JSON object",
+                hint="restore it from a backup, or remove the state directory to start afresh",
+            )
         return data
 
     # ----------------------------------------------------------------- writing
@@ -145,11 +175,13 @@ class DirectoryStore:
         return self._submit(self.root / kind / f"{record_id}.json", data)
 
     def save_account(self, account: dict[str, Any]) -> Future[None]:
+        """Write ``engine.json``: the format version and the account."""
         return self._submit(
-            self.root / "engine.json", {"version": STATE_VERSION, "account": account}
+            self.root / ACCOUNT_NAME, {"version": STATE_VERSION, "account": account}
         )
 
     def save_stats(self, stats: dict[str, Any]) -> Future[None]:
+        """Write the request counters."""
         return self._submit(self.root / "stats.json", stats)
 
     def _submit(self, path: Path, data: dict[str, Any]) -> Future[None]:
@@ -159,8 +191,30 @@ class DirectoryStore:
         return self._writer.submit(write_atomically, path, payload)
 
     def close(self) -> None:
-        """Finish every pending write."""
-        self._writer.shutdown(wait=True)
+        """Finish every pending write, then let another engine use the directory."""
+        try:
+            self._writer.shutdown(wait=True)
+        finally:
+            self._lock.release()
+
+
+def _lock_directory(root: Path) -> FileLock:
+    """The held lock of ``root``, or ``ConfigError`` when another engine holds it."""
+    # Not thread-local: the engine takes the lock on one thread and releases it on another.
+    lock = FileLock(root / LOCK_NAME, thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout as exc:
+        raise ConfigError(
+            f"another engine uses the state directory {root}",
+            hint="stop that engine first, or pass another --state-dir",
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot lock the engine's state directory {root}: {exc.strerror or exc}",
+            hint="pass --state-dir a folder you can write to",
+        ) from exc
+    return lock
 
 
 def write_atomically(path: Path, payload: bytes) -> None:

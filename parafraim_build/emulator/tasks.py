@@ -4,14 +4,16 @@ A task is planned when it is accepted: the scripted editor runs once, and its ou
 the list of events the task will emit (``text`` deltas and ``html_update`` previews). A
 runner in the server's event loop then publishes them one by one over ``task_seconds`` and
 ends with ``result`` (the task object) or ``task_error``. Because the plan is saved with the
-task, a task that was running when the engine stopped is played again, identically, after a
-restart, and a client resuming with ``from=`` sees the ids it expects.
+task, a task that was running when the engine stopped is finished after a restart with the
+same events and ids. How many events had been published is not saved (that would be a write
+per event), so on resume every planned event is published at once and the task ends one pause
+later: ``lastEventId`` never goes backwards, and a client resuming with ``from=`` gets what it
+has not seen.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -28,6 +30,7 @@ from parafraim_build.api.models import (
 from parafraim_build.emulator.composition import has_preview
 from parafraim_build.emulator.core import Core
 from parafraim_build.emulator.pricing import message_cost
+from parafraim_build.emulator.runners import Runners
 from parafraim_build.emulator.state import Task, Transaction, new_token, new_uuid
 from parafraim_build.emulator.validation import parse_body
 from parafraim_build.errors import (
@@ -104,7 +107,7 @@ class TaskService:
     def __init__(self, core: Core, editor: Editor) -> None:
         self.core = core
         self.editor = editor
-        self._runners: dict[str, asyncio.Task[None]] = {}
+        self._runners = Runners()
         self._waiters: dict[str, asyncio.Event] = {}
         self.open_streams = 0
         self.peak_streams = 0
@@ -131,9 +134,10 @@ class TaskService:
                 "retry when one has finished"
             )
         cost = message_cost(request)
-        if state.balance < cost:
+        balance = self.core.balance()
+        if balance < cost:
             raise InsufficientCreditsError(
-                f"a message costs {cost} credits but the balance is {state.balance}"
+                f"a message costs {cost} credits but the balance is {balance}"
             )
 
         now = self.core.now_iso()
@@ -196,14 +200,17 @@ class TaskService:
 
     def start(self, task: Task) -> None:
         """Run ``task`` from its next unpublished event."""
-        runner = asyncio.get_running_loop().create_task(self._run(task), name=f"task {task.id}")
-        self._runners[task.id] = runner
-        runner.add_done_callback(lambda _: self._runners.pop(task.id, None))
+        self._runners.start(task.id, self._run(task), name=f"task {task.id}")
 
     def resume(self) -> None:
-        """Start every task left running by a previous engine on this state."""
+        """Finish every task left running by a previous engine on this state.
+
+        A client may have seen any of the planned events before the stop, so all of them are
+        published at once: ids must never go backwards (see the module docstring).
+        """
         for task in list(self.core.state.tasks.values()):
             if task.running and task.id not in self._runners:
+                task.emitted = len(task.events)
                 self.start(task)
 
     async def _run(self, task: Task) -> None:
@@ -235,17 +242,9 @@ class TaskService:
                 "message": reason
                 or "the sandbox failed while editing (injected by --task-error-rate)",
             }
-            task.refund = Transaction(
-                id=new_token("txn"),
-                seq=state.next_seq(),
-                type="refund",
-                amount=task.charge.amount,
-                description=f"refund: failed message to project {project.name!r}",
-                created_at=now,
-                project_id=project.id,
-                task_id=task.id,
+            task.refund = state.refund(
+                task.charge, f"refund: failed message to project {project.name!r}", now
             )
-            state.add_transaction(task.refund)
             task.events.append({"event": EVENT_TASK_ERROR, "data": dict(task.error)})
         else:
             project.composition_html = task.final_html
@@ -267,21 +266,16 @@ class TaskService:
 
     async def stop(self) -> None:
         """Stop the runners; unfinished tasks are finished by the next engine on this state."""
-        runners = list(self._runners.values())
-        for runner in runners:
-            runner.cancel()
-        for runner in runners:
-            with contextlib.suppress(asyncio.CancelledError):
-                await runner
+        await self._runners.cancel_all()
 
     # --------------------------------------------------------------- streaming
 
-    def get(self, task_id: str, base_url: str | None = None) -> dict[str, Any]:
+    def get(self, task_id: str) -> dict[str, Any]:
         """``GET /tasks/{id}``."""
         task = self.core.state.tasks.get(task_id)
         if task is None:
             raise NotFoundError(f"task {task_id} not found")
-        return self.core.task_view(task, base_url)
+        return self.core.task_view(task)
 
     def open_stream(self, project_id: str, task_id: str, after: int) -> AsyncIterator[bytes]:
         """The SSE frames of a task after event id ``after``; raises before streaming."""
