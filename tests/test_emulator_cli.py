@@ -9,11 +9,15 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
+import pytest
 from click.testing import CliRunner
 
 from parafraim_build.cli import main
+from parafraim_build.cli.engine_commands import emulator_command, engine_config
+from parafraim_build.emulator import EngineConfig, FaultConfig
 
 _LAUNCH = "from parafraim_build.cli import main; main()"
 
@@ -98,6 +102,107 @@ def test_an_unusable_key_is_an_error_not_a_crash() -> None:
     assert "secret" not in result.output
 
 
+def _config_of(*args: str, env: dict[str, str] | None = None) -> EngineConfig:
+    """The config the command would serve, parsed exactly as click parses a command line."""
+    context = emulator_command.make_context("emulator", list(args))
+    flags = dict(context.params)
+    flags.pop("host")
+    flags.pop("port")
+    return engine_config(flags)
+
+
+def test_every_flag_reaches_the_engine_config(tmp_path: Path) -> None:
+    config = _config_of(
+        "--host", "127.0.0.2",
+        "--port", "9999",
+        "--state-dir", str(tmp_path / "state"),
+        "--api-key", "pfk_every_flag_key",
+        "--credits", "123.5",
+        "--project-limit", "7",
+        "--concurrency", "3",
+        "--task-seconds", "0.25",
+        "--render-seconds", "2.5",
+        "--url-ttl", "90",
+        "--keepalive-seconds", "4",
+        "--seed", "42",
+        "--nondeterministic",
+        "--public-url", "https://engine.example",
+        "--latency-ms", "15",
+        "--jitter-ms", "5",
+        "--error-rate", "0.1",
+        "--concurrency-burst-rate", "0.2",
+        "--concurrency-burst-seconds", "3",
+        "--cut-streams-after", "6",
+        "--task-error-rate", "0.3",
+        "--render-failure-rate", "0.4",
+        "--lost-response-rate", "0.05",
+    )  # fmt: skip
+    assert config == EngineConfig(
+        api_key="pfk_every_flag_key",
+        credits=123.5,
+        project_limit=7,
+        concurrency=3,
+        task_seconds=0.25,
+        render_seconds=2.5,
+        url_ttl_seconds=90,
+        keepalive_seconds=4,
+        seed=42,
+        state_dir=tmp_path / "state",
+        nondeterministic=True,
+        public_url="https://engine.example",
+        faults=FaultConfig(
+            latency_ms=15,
+            jitter_ms=5,
+            error_rate=0.1,
+            concurrency_burst_rate=0.2,
+            concurrency_burst_seconds=3,
+            cut_streams_after=6,
+            task_error_rate=0.3,
+            render_failure_rate=0.4,
+            lost_response_rate=0.05,
+        ),
+    )
+    assert config.api_key == "pfk_every_flag_key"  # compared, though not in the repr
+
+
+def test_without_flags_the_config_is_the_default() -> None:
+    assert _config_of() == EngineConfig()
+
+
+def test_the_key_may_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARAFRAIM_ENGINE_API_KEY", "pfk_from_the_env")
+    assert _config_of().api_key == "pfk_from_the_env"
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--credits", "nan"], "credits must be a finite number"),
+        (["--credits", "inf"], "credits must be a finite number"),
+        (["--url-ttl", "inf"], "url_ttl_seconds must be a finite number"),
+        (["--latency-ms", "inf"], "latency_ms must be a finite number"),
+        (["--task-seconds", "nan"], "task_seconds must be a finite number"),
+        (["--keepalive-seconds", "inf"], "keepalive_seconds must be a finite number"),
+        (["--public-url", "engine.example"], "public_url must be an http(s) URL"),
+    ],
+)
+def test_non_finite_or_unusable_values_are_errors_not_crashes(
+    args: list[str], problem: str
+) -> None:
+    result = CliRunner().invoke(main, ["emulator", "--port", "0", *args])
+    assert result.exit_code == 1, result.output
+    assert problem in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_public_url_is_shown_in_the_banner() -> None:
+    with emulator("--public-url", "https://engine.example:8443") as (process, banner):
+        assert "  videoUrl links: https://engine.example:8443/files/... (--public-url)" in banner
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert process.returncode == 0
+
+
 def test_out_of_range_flags_are_usage_errors() -> None:
     for args in (["--error-rate", "1.5"], ["--concurrency", "0"], ["--cut-streams-after", "0"]):
         result = CliRunner().invoke(main, ["emulator", *args])
@@ -128,5 +233,7 @@ def test_help_lists_every_flag() -> None:
         "--render-failure-rate",
         "--lost-response-rate",
         "--keepalive-seconds",
+        "--public-url",
+        "--concurrency-burst-seconds",
     ):
         assert flag in result.output, flag
