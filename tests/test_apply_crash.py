@@ -30,12 +30,12 @@ from typing import IO, Any
 
 import pytest
 from apply_support import SMALL_GIF, Builder, Ledger, check_outputs, video
-from engine_client import RENDER_PIPE_LEAK, EngineFactory
+from engine_client import EngineFactory
 
 from parafraim_build.lockfile import read_lock
 
 pytest_plugins = ("engine_fixtures",)
-pytestmark = [RENDER_PIPE_LEAK, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 SEED = 20250131
 KILLS = 20

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 from apply_support import Builder, Ledger, actions, check_outputs, video
-from engine_client import RENDER_PIPE_LEAK, EngineFactory
+from engine_client import EngineFactory
 
 from parafraim_build.lock_model import Lock, VideoLock
 
 pytest_plugins = ("engine_fixtures",)
-pytestmark = RENDER_PIPE_LEAK
 
 STEPS_A = ("Open with our new product.", "Make the headline bigger.")
 STEPS_B = ("Show the price on its own scene.",)

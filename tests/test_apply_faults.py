@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 from apply_support import Builder, actions, check_outputs, video
-from engine_client import RENDER_PIPE_LEAK, EngineFactory
+from engine_client import EngineFactory
 
 pytest_plugins = ("engine_fixtures",)
-pytestmark = RENDER_PIPE_LEAK
 
 SPEC = {
     "alpha": video("Open with our new product.", "Make the headline bigger."),

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 from apply_support import Builder, check_outputs, video
-from engine_client import RENDER_PIPE_LEAK, EngineFactory
+from engine_client import EngineFactory
 
 pytest_plugins = ("engine_fixtures",)
-pytestmark = RENDER_PIPE_LEAK
 
 APPLY = (sys.executable, "-m", "parafraim_build", "apply")
 SPEC = {

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from apply_support import SMALL, Builder, actions, check_outputs, video
-from engine_client import RENDER_PIPE_LEAK, EngineClient, EngineFactory
+from engine_client import EngineClient, EngineFactory
 
 from parafraim_build.digest import chain_keys, composition_hash, render_key, source_key
 from parafraim_build.lock_model import (
@@ -29,7 +29,6 @@ from parafraim_build.lockfile import atomic_write_text
 from parafraim_build.spec import load_spec
 
 pytest_plugins = ("engine_fixtures",)
-pytestmark = RENDER_PIPE_LEAK
 
 STEPS = ("Open with our new product.", "Make the headline bigger.")
 NOW = utc_timestamp(datetime.now(timezone.utc) - timedelta(seconds=1))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from apply_support import Builder, Ledger, actions, check_outputs, video, write_spec
-from engine_client import RENDER_PIPE_LEAK, EngineFactory
+from engine_client import EngineFactory
 
 from parafraim_build.connection import LOCAL_API_KEY
 from parafraim_build.emulator import EngineConfig, start_engine
@@ -24,7 +24,6 @@ from parafraim_build.lockfile import read_lock
 from parafraim_build.plan_model import ACTION_KINDS
 
 pytest_plugins = ("engine_fixtures",)
-pytestmark = RENDER_PIPE_LEAK
 
 STEPS = ("Open with our new product.", "Make the headline bigger.")
 SPEC = {"alpha": video(*STEPS), "beta": video("Show the price.", renders={"clip": {}})}
