@@ -73,15 +73,27 @@ class SpecProblem:
         return ":".join(parts)
 
     def render(self) -> str:
-        """The problem as shown to the user: location, message, key path, the YAML line."""
-        head = f"{self.location()}: {self.message}"
+        """The problem as shown to the user: location, message, key path, the YAML line.
+
+        A problem without a file (a command-line option) is its message alone. A source line
+        longer than 100 characters is cut to a window around the column, marked with ``...``,
+        so the caret still points at the spot without flooding the terminal.
+        """
+        head = f"{self.location()}: {self.message}" if self.file else self.message
         if self.key_path:
             head += f" (at {self.key_path})"
         if self.source_line is not None:
-            pointer = ""
-            if self.column is not None:
-                pointer = "\n    " + " " * max(self.column - 1, 0) + "^"
-            head += f"\n    {self.source_line.rstrip()}{pointer}"
+            text, width = self.source_line.rstrip(), 100
+            caret = max(self.column - 1, 0) if self.column is not None else None
+            if len(text) > width:
+                start = max(0, min((caret or 0) - width // 2, len(text) - width))
+                prefix = "..." if start > 0 else ""
+                suffix = "..." if start + width < len(text) else ""
+                text = prefix + text[start : start + width] + suffix
+                if caret is not None:
+                    caret += len(prefix) - start
+            pointer = "" if caret is None else "\n    " + " " * caret + "^"
+            head += f"\n    {text}{pointer}"
         return head
 
 

@@ -126,6 +126,47 @@ def test_validate_var_overrides(project_dir: Path) -> None:
     assert "March" in json.loads(out)["videos"]["recap-en"]["description"]
 
 
+def test_unknown_var_is_reported_as_a_command_line_problem(project_dir: Path) -> None:
+    write(
+        project_dir / "parafraim.yaml",
+        "version: 1\nvars: {month: May}\nvideos:\n  clip:\n    steps: [Hi.]\n",
+    )
+    code, out, err = run("validate", "--var", "mnth=June")
+    assert code == 1
+    assert out == ""
+    assert err == (
+        "--var mnth: the spec declares no variable 'mnth' (did you mean 'month'?); declare it "
+        "under vars to override it\n"
+        "1 problem found\n"
+        "hint: fix the spec and run `parafraim-build validate` again\n"
+    )
+
+
+def test_var_override_keeps_the_declared_type(project_dir: Path) -> None:
+    write(
+        project_dir / "parafraim.yaml",
+        'version: 1\nvars: {n: 3}\nvideos:\n  clip:\n    steps: ["{{ n + 1 }} scenes"]\n',
+    )
+    code, out, err = run("validate", "--json", "--var", "n=5")
+    assert code == 0, err
+    assert json.loads(out)["videos"]["clip"]["steps"][0]["message"] == "6 scenes"
+    code, _, err = run("validate", "--var", "n=five")
+    assert code == 1
+    assert err.startswith("--var n=five: the spec declares it as a whole number (3)")
+
+
+def test_long_lines_are_cut_around_the_problem(project_dir: Path) -> None:
+    name = "x" * 5000 + "{{ nope }}" + "y" * 5000
+    write(project_dir / "parafraim.yaml", f'version: 1\nvideos:\n  clip:\n    name: "{name}"\n')
+    code, _, err = run("validate")
+    assert code == 1
+    shown, caret = err.splitlines()[1:3]
+    assert len(shown) < 120
+    assert shown.startswith("    ...x")
+    assert shown.endswith("y...")
+    assert shown[caret.index("^") : caret.index("^") + 4] == "nope"
+
+
 def test_validate_bad_var_syntax_is_a_usage_error(project_dir: Path) -> None:
     code, _, err = run("validate", "--var", "novalue")
     assert code == 2
@@ -144,7 +185,7 @@ def test_init_then_validate(project_dir: Path) -> None:
     assert out.splitlines() == [
         "created demo/parafraim.yaml",
         "created demo/prompts/outro.md",
-        "added .parafraim/, out/ to demo/.gitignore",
+        "added .parafraim/, out/, parafraim.lock.lck to demo/.gitignore",
         "next: edit demo/parafraim.yaml, then run "
         "`parafraim-build validate -f demo/parafraim.yaml`",
     ]

@@ -225,6 +225,55 @@ def test_two_videos_expanding_to_the_same_key(tmp_path: Path) -> None:
     assert (problem.line, problem.column) == (5, 3)
 
 
+@pytest.mark.parametrize(
+    "key", ['"clip\\n"', '"clip\\r\\n"', '"{{ name }}"'], ids=["newline", "crlf", "templated"]
+)
+def test_video_key_with_a_trailing_newline_is_refused(tmp_path: Path, key: str) -> None:
+    spec = f'version: 1\nvars: {{name: "clip\\n"}}\nvideos:\n  {key}:\n    steps: [Hi.]\n'
+    problem = only_problem(tmp_path, spec)
+    assert problem.message.startswith("video key 'clip\\")
+    assert "is not a valid file name" in problem.message
+
+
+def test_template_id_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
+    spec = (
+        "version: 1\nvideos:\n  clip:\n"
+        '    template: {id: "00000000-0000-0000-0000-000000000007\\n"}\n    steps: [Hi.]\n'
+    )
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == (
+        "template id '00000000-0000-0000-0000-000000000007\\n' is not a UUID "
+        "(like 00000000-0000-0000-0000-000000000007)"
+    )
+
+
+def test_video_keys_that_differ_only_in_case_are_refused(tmp_path: Path) -> None:
+    spec = """\
+    version: 1
+    videos:
+      Launch:
+        steps: [Hi.]
+      launch:
+        steps: [Hi.]
+    """
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == (
+        "video key 'launch' differs only in case from 'Launch' of videos.Launch (line 3): on "
+        "macOS and Windows both would be one folder; rename one"
+    )
+    assert (problem.line, problem.column) == (5, 3)
+
+
+def test_matrix_keys_that_differ_only_in_case_are_refused(tmp_path: Path) -> None:
+    spec = "version: 1\nvideos:\n  ad-{{ lang }}:\n    matrix: {lang: [EN, en]}\n    steps: [Hi.]\n"
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == (
+        "video key 'ad-en' (lang=en) differs only in case from 'ad-EN' (lang=EN): on macOS and "
+        "Windows both would be one folder; rename one"
+    )
+    assert (problem.line, problem.column) == (3, 3)
+
+
 def test_matrix_key_without_the_matrix_variables(tmp_path: Path) -> None:
     spec = "version: 1\nvideos:\n  recap:\n    matrix: {lang: [en, de, fr]}\n    steps: [Hi.]\n"
     found = problems(tmp_path, spec)
@@ -242,6 +291,57 @@ def test_matrix_key_without_the_matrix_variables(tmp_path: Path) -> None:
             3,
         ),
     ]
+
+
+def test_matrix_key_advice_names_the_variables_the_key_does_not_use(tmp_path: Path) -> None:
+    spec = """\
+    version: 1
+    videos:
+      ad-{{ lang }}:
+        matrix: {lang: [en, de], size: [s, m]}
+        steps: [Hi.]
+    """
+    found = problems(tmp_path, spec)
+    assert [p.message for p in found] == [
+        "video key 'ad-en' is produced by more than one matrix combination (lang=en, size=s "
+        "and lang=en, size=m): put the matrix variables in the key, e.g. "
+        "ad-{{ lang }}-{{ size }}",
+        "video key 'ad-de' is produced by more than one matrix combination (lang=de, size=s "
+        "and lang=de, size=m): put the matrix variables in the key, e.g. "
+        "ad-{{ lang }}-{{ size }}",
+    ]
+
+
+def test_matrix_key_that_uses_every_variable_but_still_collides(tmp_path: Path) -> None:
+    spec = (
+        "version: 1\nvideos:\n  ad-{{ lang[:1] }}:\n    matrix: {lang: [en, es]}\n"
+        "    steps: [Hi.]\n"
+    )
+    problem = only_problem(tmp_path, spec)
+    assert problem.message.endswith(
+        "(lang=en and lang=es): make the key tell the combinations apart"
+    )
+
+
+@pytest.mark.parametrize(
+    ("matrix", "message", "column"),
+    [
+        ("{n: [1], lang: [en, de, en]}", "matrix list 'lang' has 'en' twice", 37),
+        ("{lang: [en], n: [1, 2, 2]}", "matrix list 'n' has 2 twice", 36),
+    ],
+)
+def test_a_matrix_list_with_a_value_twice(
+    tmp_path: Path, matrix: str, message: str, column: int
+) -> None:
+    spec = (
+        "version: 1\nvideos:\n  ad-{{ lang }}-{{ n }}:\n"
+        f"    matrix: {matrix}\n    steps: [Hi.]\n"
+    )
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == (
+        f"{message}: every combination would be built twice under one key; remove one"
+    )
+    assert (problem.line, problem.column) == (4, column)
 
 
 @pytest.mark.parametrize(

@@ -114,13 +114,39 @@ def test_out_dir_inside_the_folder(tmp_path: Path, out_dir: str, expected: str) 
         (".", "outDir must be a folder inside the spec's folder, not the folder itself"),
         ('""', "the outDir path is empty"),
         ('"o\\0ut"', "the outDir path 'o\\x00ut' contains a control character"),
-        ('"{{ nope }}"', "undefined variable 'nope'"),
+        (".git/out", "the outDir path '.git/out' goes through '.git': hidden files and folders"),
+        ("build/.cache", "the outDir path 'build/.cache' goes through '.cache': hidden"),
+        (".parafraim", "the outDir path '.parafraim' goes through '.parafraim': hidden"),
     ],
 )
 def test_out_dir_outside_the_folder_is_refused(tmp_path: Path, out_dir: str, message: str) -> None:
     problem = only_problem(tmp_path, MINIMAL + f"outDir: {out_dir}\n")
     assert problem.message.startswith(message)
     assert (problem.line, problem.column) == (5, 9)
+
+
+def test_out_dir_template_problem_points_at_the_name(tmp_path: Path) -> None:
+    problem = only_problem(tmp_path, MINIMAL + 'outDir: "{{ nope }}"\n')
+    assert problem.message.startswith("undefined variable 'nope'")
+    assert (problem.line, problem.column) == (5, 13)
+
+
+def test_out_dir_symlinked_into_a_hidden_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    os.symlink(tmp_path / ".git", tmp_path / "out")
+    problem = only_problem(tmp_path, MINIMAL)
+    assert problem.message.startswith(
+        "outDir 'out' resolves through a symbolic link into '.git': hidden files and folders"
+    )
+
+
+@pytest.mark.parametrize("name", ["a\x00b.yaml", "dir\x00/parafraim.yaml"])
+def test_a_path_with_a_nul_byte_is_a_spec_error(project_dir: Path, name: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        load_spec(Path(name))
+    (problem,) = caught.value.problems
+    assert problem.message.startswith("the spec cannot be read: ")
+    assert "null byte" in problem.message
 
 
 def test_out_dir_in_a_symlink_loop_is_refused(tmp_path: Path) -> None:

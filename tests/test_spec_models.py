@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,7 @@ from pydantic import ValidationError
 
 from parafraim_build.api.models import RenderConfig
 from parafraim_build.spec import Spec, Step, TemplateRef, Video
+from parafraim_build.spec.models import FrozenDict
 
 
 def make_spec(root: Path) -> Spec:
@@ -83,3 +87,35 @@ def test_request_body_omits_unset_selections() -> None:
         "message": "Hi.",
         "selectedElements": [{"a": 1}],
     }
+
+
+def test_mappings_of_the_expanded_spec_are_frozen_too(tmp_path: Path) -> None:
+    spec = make_spec(tmp_path)
+    video = spec.videos["launch"]
+    for mutate in (
+        lambda: spec.videos.__setitem__("x", video),
+        lambda: spec.videos.pop("launch"),
+        lambda: spec.videos.update({}),
+        lambda: spec.videos.clear(),
+        lambda: video.renders.__delitem__("teaser"),
+        lambda: video.renders.setdefault("hd", RenderConfig()),
+        lambda: video.renders.popitem(),
+    ):
+        with pytest.raises(TypeError, match="the expanded spec is read-only"):
+            mutate()
+    with pytest.raises(TypeError):
+        spec.videos |= {}  # type: ignore[misc]
+    assert list(spec.videos) == ["launch"]
+    assert list(video.renders) == ["teaser"]
+
+
+def test_frozen_mappings_still_dump_compare_and_copy(tmp_path: Path) -> None:
+    spec = make_spec(tmp_path)
+    assert isinstance(spec.videos, FrozenDict)
+    assert type(spec.model_dump()["videos"]) is dict
+    assert spec.videos == {"launch": spec.videos["launch"]}
+    assert copy.deepcopy(spec) == spec
+    assert pickle.loads(pickle.dumps(spec)) == spec
+    assert isinstance(copy.copy(spec.videos), FrozenDict)
+    assert json.loads(spec.model_dump_json())["videos"]["launch"]["key"] == "launch"
+    assert isinstance(Video(key="x", name="x").renders, FrozenDict)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parafraim_build.errors import SpecError
+from parafraim_build.errors import SpecError, SpecProblem
 from parafraim_build.spec.problems import ProblemCollector, did_you_mean, suggestion
 from parafraim_build.spec.source import SourceText
 
@@ -63,3 +63,37 @@ def test_raise_if_any_carries_every_problem() -> None:
     assert str(caught.value) == (
         "spec.yaml: gone\nspec.yaml:1:4: wrong (at x)\n    x: 1\n       ^\n2 problems found"
     )
+
+
+def problem(line: str, column: int | None, file: str = "spec.yaml") -> SpecProblem:
+    return SpecProblem(file, 1, column, "bad", source_line=line)
+
+
+def test_short_lines_are_shown_whole_with_the_caret_under_the_column() -> None:
+    assert problem("name: x", 7).render() == "spec.yaml:1:7: bad\n    name: x\n          ^"
+
+
+@pytest.mark.parametrize("column", [1, 50, 5_000, 9_990, 10_001])
+def test_a_long_line_is_cut_around_the_column_and_the_caret_stays_on_it(column: int) -> None:
+    line = "".join(chr(ord("a") + i % 26) for i in range(10_001))
+    rendered = problem(line, column).render()
+    _, shown, pointer = rendered.split("\n")
+    assert len(shown) <= 4 + 3 + 100 + 3
+    at = pointer.index("^")
+    text = shown[4:]
+    assert text[at - 4] == line[column - 1]
+    assert text.startswith("...") == (column > 51)
+    assert text.endswith("...") == (column < 10_001 - 49)
+
+
+def test_a_long_line_without_a_column_shows_its_start() -> None:
+    rendered = problem("z" * 300, None).render()
+    assert rendered == "spec.yaml:1: bad\n    " + "z" * 100 + "..."
+
+
+def test_a_problem_without_a_file_is_its_message_alone() -> None:
+    collector = ProblemCollector()
+    collector.add_command_line("--var x: nope")
+    collector.add(SourceText.from_text("spec.yaml", "a: 1\n"), 1, 1, "first")
+    found = collector.problems()
+    assert [p.render() for p in found] == ["--var x: nope", "spec.yaml:1:1: first\n    a: 1\n    ^"]

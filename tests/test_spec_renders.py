@@ -136,5 +136,34 @@ def test_two_renders_templated_to_the_same_name(tmp_path: Path) -> None:
           hd: {fps: 60}
     """
     problem = only_problem(tmp_path, spec)
-    assert problem.message == "two renders of this video are named 'hd' after templating"
+    assert problem.message == (
+        "two renders of this video are named 'hd' after templating "
+        "(the other is videos.clip.renders.{{ kind }} (line 7))"
+    )
     assert (problem.line, problem.column) == (8, 7)
+
+
+def test_render_names_that_differ_only_in_case_are_refused(tmp_path: Path) -> None:
+    spec = """\
+    version: 1
+    defaults:
+      renders: {HD: {}}
+    videos:
+      clip:
+        steps: [Hi.]
+        renders:
+          hd: {fps: 60}
+    """
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == (
+        "render name 'hd' differs only in case from 'HD': on macOS and Windows both would be "
+        "one file; rename one (the other is defaults.renders.HD (line 3))"
+    )
+    assert (problem.line, problem.column) == (8, 7)
+
+
+def test_render_name_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
+    spec = 'version: 1\nvideos:\n  clip:\n    steps: [Hi.]\n    renders: {"hd\\n": {}}\n'
+    problem = only_problem(tmp_path, spec)
+    assert problem.message.startswith("render name 'hd\\n' is not a valid file name")
+    assert (problem.line, problem.column) == (5, 15)

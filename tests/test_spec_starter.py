@@ -8,7 +8,7 @@ import pytest
 
 from parafraim_build.errors import BuildError
 from parafraim_build.spec import load_spec
-from parafraim_build.spec.starter import GITIGNORE_LINES, init_project, starter_text
+from parafraim_build.spec.starter import GITIGNORE_LINES, InitError, init_project, starter_text
 
 
 def test_starter_is_written_and_validates(tmp_path: Path) -> None:
@@ -34,7 +34,7 @@ def test_starter_is_commented() -> None:
 
 def test_refuses_to_overwrite_the_spec(tmp_path: Path) -> None:
     (tmp_path / "parafraim.yaml").write_text("mine")
-    with pytest.raises(BuildError, match=r"parafraim\.yaml already exists"):
+    with pytest.raises(InitError, match=r"parafraim\.yaml already exists"):
         init_project(tmp_path)
     assert (tmp_path / "parafraim.yaml").read_text() == "mine"
     assert not (tmp_path / "prompts").exists()
@@ -44,7 +44,7 @@ def test_refuses_to_overwrite_the_spec(tmp_path: Path) -> None:
 def test_refuses_to_overwrite_a_prompt_file(tmp_path: Path) -> None:
     (tmp_path / "prompts").mkdir()
     (tmp_path / "prompts" / "outro.md").write_text("mine")
-    with pytest.raises(BuildError, match=r"prompts/outro\.md already exists"):
+    with pytest.raises(InitError, match=r"prompts/outro\.md already exists"):
         init_project(tmp_path)
     assert not (tmp_path / "parafraim.yaml").exists()
     assert (tmp_path / "prompts" / "outro.md").read_text() == "mine"
@@ -52,20 +52,35 @@ def test_refuses_to_overwrite_a_prompt_file(tmp_path: Path) -> None:
 
 def test_refuses_a_file_as_the_folder(tmp_path: Path) -> None:
     (tmp_path / "x").write_text("")
-    with pytest.raises(BuildError, match="is not a folder"):
+    with pytest.raises(InitError, match="is not a folder"):
         init_project(tmp_path / "x")
 
 
 def test_existing_gitignore_gains_only_missing_lines(tmp_path: Path) -> None:
     (tmp_path / ".gitignore").write_text("node_modules/\n.parafraim/")
     result = init_project(tmp_path)
-    assert result.gitignore_added == ("out/",)
+    assert result.gitignore_added == ("out/", "parafraim.lock.lck")
     assert (tmp_path / ".gitignore").read_text() == (
         "node_modules/\n.parafraim/\n\n# parafraim-build: local state and build outputs\nout/\n"
+        "parafraim.lock.lck\n"
     )
 
 
+def test_gitignore_ignores_the_lock_files_lock_but_not_the_lock(tmp_path: Path) -> None:
+    # filelock leaves parafraim.lock.lck behind after apply; parafraim.lock is committed.
+    init_project(tmp_path)
+    lines = (tmp_path / ".gitignore").read_text().splitlines()
+    assert "parafraim.lock.lck" in lines
+    assert ".parafraim/" in lines
+    assert "parafraim.lock" not in lines
+
+
+def test_init_errors_are_build_errors_of_their_own() -> None:
+    assert issubclass(InitError, BuildError)
+    assert InitError is not BuildError
+
+
 def test_gitignore_already_complete_is_left_alone(tmp_path: Path) -> None:
-    (tmp_path / ".gitignore").write_text("out/\n.parafraim/\n")
+    (tmp_path / ".gitignore").write_text("out/\n.parafraim/\nparafraim.lock.lck\n")
     assert init_project(tmp_path).gitignore_added == ()
-    assert (tmp_path / ".gitignore").read_text() == "out/\n.parafraim/\n"
+    assert (tmp_path / ".gitignore").read_text() == "out/\n.parafraim/\nparafraim.lock.lck\n"

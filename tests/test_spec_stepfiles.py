@@ -54,6 +54,11 @@ def test_step_file_path_is_templated(tmp_path: Path) -> None:
             '"prompts/a.md\\0"',
             "the step file path 'prompts/a.md\\x00' contains a control character",
         ),
+        (".git/config", "the step file path '.git/config' goes through '.git': hidden files"),
+        (".env", "the step file path '.env' goes through '.env': hidden files and folders"),
+        ("./.env", "the step file path './.env' goes through '.env'"),
+        ("prompts/../.parafraim/cache", "the step file path 'prompts/../.parafraim/cache' goes"),
+        ("prompts/.secret.md", "the step file path 'prompts/.secret.md' goes through '.secret"),
         ("prompts/missing.md", "step file 'prompts/missing.md' does not exist (looked for "),
         ("prompts", "step file 'prompts' is not a regular file"),
     ],
@@ -90,6 +95,68 @@ def test_symlinked_folder_leaving_the_spec_folder_is_refused(tmp_path: Path) -> 
     os.symlink(tmp_path / "shared", project / "prompts")
     problem = only_problem(project, spec_with_file("prompts/x.md"))
     assert "resolves through a symbolic link" in problem.message
+
+
+def test_checkout_secrets_are_never_read(tmp_path: Path) -> None:
+    # What actions/checkout leaves in the workspace, and what a .env holds.
+    token = "eC1hY2Nlc3MtdG9rZW46Z2hzX3NlY3JldHNlY3JldHNlY3JldA=="
+    files = {
+        ".git/config": f"[http]\n\textraheader = AUTHORIZATION: basic {token}\n",
+        ".env": "PARAFRAIM_API_KEY=pfk_live_0123456789abcdef\n",
+    }
+    spec = spec_with_file(".git/config") + "      - file: .env\n"
+    found = problems(tmp_path, spec, files)
+    assert [(p.line, p.message.split(":")[0]) for p in found] == [
+        (6, "the step file path '.git/config' goes through '.git'"),
+        (7, "the step file path '.env' goes through '.env'"),
+    ]
+    rendered = "\n".join(p.render() for p in found)
+    assert token not in rendered
+    assert "pfk_live" not in rendered
+
+
+def test_symlink_into_a_hidden_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text("[core]\n")
+    (tmp_path / "prompts").mkdir()
+    os.symlink(tmp_path / ".git" / "config", tmp_path / "prompts" / "notes.md")
+    problem = only_problem(tmp_path, spec_with_file("prompts/notes.md"))
+    assert problem.message.startswith(
+        "step file 'prompts/notes.md' resolves through a symbolic link into '.git': hidden"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "kind", "line"),
+    [
+        ("Say hi.\nkey: pfk_live_0123456789abcdef\n", "a Parafraim API key (pfk_...)", 2),
+        (
+            'extraheader = "AUTHORIZATION: basic eC1hY2Nlc3M6dG9rZW4="',
+            "an HTTP Authorization header",
+            1,
+        ),
+        ("x\n\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n", "a private key", 3),
+        ("url = https://x-access-token:ghs_abc123@github.com/o/r", "a password in a URL", 1),
+        ("token ghp_" + "a1B2" * 9, "a GitHub token", 1),
+    ],
+)
+def test_step_file_holding_a_credential_is_refused_without_echoing_it(
+    tmp_path: Path, content: str, kind: str, line: int
+) -> None:
+    problem = only_problem(tmp_path, spec_with_file("prompts/a.md"), {"prompts/a.md": content})
+    assert problem.message == (
+        f"step file 'prompts/a.md' looks like it holds {kind} (line {line}): it is refused so "
+        "that the secret is never sent to the API; take it out of the file"
+    )
+    assert (problem.line, problem.key_path) == (6, "videos.clip.steps[0].file")
+    secret_line = content.splitlines()[line - 1]
+    assert secret_line not in problem.render()
+
+
+def test_prompt_that_merely_mentions_key_prefixes_is_fine(tmp_path: Path) -> None:
+    text = "Explain that keys start with pfk_ and go in the Authorization header."
+    loaded = load(tmp_path, spec_with_file("prompts/a.md"), {"prompts/a.md": text})
+    assert loaded.videos["clip"].steps[0].message == text
 
 
 def test_symlink_loop_is_refused(tmp_path: Path) -> None:
@@ -190,6 +257,6 @@ def test_display_path_follows_the_spec(tmp_path: Path) -> None:
     assert found.relative == "prompts/a.md"
 
 
-@pytest.mark.parametrize("name", ["a.md", "prompts/a.md", "./a.md", "x/../a.md"])
+@pytest.mark.parametrize("name", ["a.md", "prompts/a.md", "./a.md", "x/../a.md", "a.b/c..md"])
 def test_relative_paths_inside_the_folder_pass_the_lexical_check(name: str) -> None:
     assert check_relative_path(name, "step file") is None

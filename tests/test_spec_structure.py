@@ -399,3 +399,72 @@ def test_real_path_skips_union_tags_and_keeps_missing_keys() -> None:
 )
 def test_describe_value(value: object, words: str) -> None:
     assert describe_value(value) == words
+
+
+# ------------------------------------------- a misspelt required key hides nothing else
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("steps: [{mesage: Hi.}]", "unknown key 'mesage' (did you mean 'message'?)"),
+        (
+            "template: {ID: 00000000-0000-0000-0000-000000000001}",
+            "unknown key 'ID' (did you mean 'id'?)",
+        ),
+        ("steps: [{fiel: a.md}]", "unknown key 'fiel' (did you mean 'file'?)"),
+        ("template: {id: 5}", "expected text, but YAML reads the unquoted 5 as the number 5"),
+    ],
+)
+def test_a_misspelt_required_key_does_not_hide_other_videos(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    spec = f"""\
+    version: 1
+    videos:
+      a:
+        {line}
+      b:
+        name: "{{{{ nope }}}}"
+        steps: [Hi.]
+    """
+    found = problems(tmp_path, spec)
+    assert [(p.line, p.message.split(";")[0].split(": put")[0]) for p in found] == [
+        (4, message),
+        (6, "undefined variable 'nope'"),
+    ]
+
+
+def test_a_step_without_file_suggests_the_keys_of_both_kinds_of_step(tmp_path: Path) -> None:
+    spec = VIDEO.format(line="name: x").replace("steps: [Say hello.]", "steps: [{colour: x}]")
+    found = problems(tmp_path, spec)
+    assert [p.message for p in found] == [
+        "missing required key 'message'",
+        "unknown key 'colour'; expected one of: message, selectedElement, selectedElements, file",
+    ]
+
+
+def test_a_refused_variable_causes_no_follow_on_problems(tmp_path: Path) -> None:
+    spec = """\
+    version: 1
+    vars: {title: [a, b], brand: Acme}
+    outDir: "out-{{ title }}"
+    videos:
+      clip:
+        name: "{{ title }}"
+        steps: ["{{ vars.title }} by {{ brand }}", "{{ title }} {{ missing }}"]
+    """
+    found = problems(tmp_path, spec)
+    assert [(p.line, p.message.split(";")[0]) for p in found] == [
+        (2, "expected a plain value (text, a number, true or false), got a list"),
+        (7, "undefined variable 'missing'"),
+    ]
+
+
+def test_vars_that_is_not_a_mapping_causes_no_follow_on_problems(tmp_path: Path) -> None:
+    spec = (
+        'version: 1\nvars: [brand]\nvideos:\n  clip:\n    name: "{{ brand }}"\n    steps: [Hi.]\n'
+    )
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == "expected a mapping (key: value lines), got a list"
+    assert problem.line == 2

@@ -239,3 +239,19 @@ def test_dates_and_numbers_keep_their_yaml_types(tmp_path: Path) -> None:
     """
     (step,) = load(tmp_path, spec).videos["clip"].steps
     assert step.message == "On 2024-10-14, 17 3.0"
+
+
+def test_report_locates_a_value_or_its_key() -> None:
+    source = SourceText.from_text("s.yaml", "videos:\n  clip:\n    name: 5\n")
+    collector = ProblemCollector()
+    doc = parse_yaml(source, "videos:\n  clip:\n    name: 5\n", collector)
+    assert doc is not None
+    doc.report(collector, ("videos", "clip", "name"), "on the value")
+    doc.report(collector, ("videos", "clip", "name"), "on the key", on_key=True, video="v")
+    doc.report(collector, ("videos", "clip", "missing"), "nearest ancestor")
+    assert [(p.line, p.column, p.message, p.key_path) for p in collector.problems()] == [
+        (3, 5, "on the key [in video v]", "videos.clip.name"),
+        (3, 5, "nearest ancestor", "videos.clip.missing"),
+        (3, 11, "on the value", "videos.clip.name"),
+    ]
+    assert doc.position(("nowhere",)) == doc.position(())

@@ -34,11 +34,7 @@ def describe_render(name: str, config: RenderConfig) -> str:
 
 
 def _source(video: Video) -> str:
-    if video.template is None:
-        return f"blank {video.aspectRatio}"
-    if video.template.id:
-        return f"template {video.template.id}"
-    return f"template {video.template.name!r}"
+    return f"blank {video.aspectRatio}" if video.template is None else video.template.describe()
 
 
 def summary_lines(spec: Spec, display: str) -> list[str]:

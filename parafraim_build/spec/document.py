@@ -40,6 +40,7 @@ from parafraim_build.api.models import (
     SELECTED_ELEMENTS_MAX,
     WIDTH_MAX,
     WIDTH_MIN,
+    RenderConfig,
 )
 
 SPEC_VERSION = 1
@@ -66,9 +67,13 @@ class InputModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, field_title_generator=_title)
 
 
-def _plain_value(value: Any) -> Any:
+def _finite(value: Any) -> None:
     if isinstance(value, float) and not math.isfinite(value):
         raise PydanticCustomError("spec", "expected a finite number, got {value}", {"value": value})
+
+
+def _plain_value(value: Any) -> Any:
+    _finite(value)
     if value is None or isinstance(value, (dict, list)):
         kind = "null" if value is None else "a mapping" if isinstance(value, dict) else "a list"
         raise PydanticCustomError(
@@ -91,8 +96,7 @@ def _version(value: int) -> int:
 
 def _json_value(value: Any) -> Any:
     """Selected elements go to the API as JSON: refuse NaN and infinities anywhere inside."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise PydanticCustomError("spec", "expected a finite number, got {value}", {"value": value})
+    _finite(value)
     if isinstance(value, dict):
         for item in value.values():
             _json_value(item)
@@ -118,6 +122,12 @@ Version = Annotated[
 SelectedElement = Annotated[dict[str, Any], AfterValidator(_json_value)]
 
 
+def _api_default(field: str) -> str:
+    """The API's default for a render field, as a spec author would write it."""
+    value = RenderConfig.model_fields[field].default
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _choices(choices: tuple[str, ...]) -> WithJsonSchema:
     """The schema of a string that must be one of ``choices`` once templated."""
     return WithJsonSchema(
@@ -136,12 +146,14 @@ AspectRatioText = Annotated[
 FormatText = Annotated[
     StrictStr | None,
     _choices(RENDER_FORMATS),
-    Field(description="Output format: mp4 or gif (default mp4)."),
+    Field(description=f"Output format: mp4 or gif (default {_api_default('format')})."),
 ]
 QualityText = Annotated[
     StrictStr | None,
     _choices(RENDER_QUALITIES),
-    Field(description="Render quality: draft, standard or high (default standard)."),
+    Field(
+        description=f"Render quality: draft, standard or high (default {_api_default('quality')})."
+    ),
 ]
 
 
@@ -153,7 +165,8 @@ class RenderDocument(InputModel):
         Field(
             ge=WIDTH_MIN,
             le=WIDTH_MAX,
-            description=f"Width in pixels, {WIDTH_MIN}-{WIDTH_MAX} (default 1920).",
+            description=f"Width in pixels, {WIDTH_MIN}-{WIDTH_MAX} "
+            f"(default {_api_default('width')}).",
         ),
     ] = None
     height: Annotated[
@@ -161,7 +174,8 @@ class RenderDocument(InputModel):
         Field(
             ge=HEIGHT_MIN,
             le=HEIGHT_MAX,
-            description=f"Height in pixels, {HEIGHT_MIN}-{HEIGHT_MAX} (default 1080).",
+            description=f"Height in pixels, {HEIGHT_MIN}-{HEIGHT_MAX} "
+            f"(default {_api_default('height')}).",
         ),
     ] = None
     fps: Annotated[
@@ -169,16 +183,18 @@ class RenderDocument(InputModel):
         Field(
             ge=FPS_MIN,
             le=FPS_MAX,
-            description=f"Frames per second, {FPS_MIN}-{FPS_MAX} (default 30).",
+            description=f"Frames per second, {FPS_MIN}-{FPS_MAX} (default {_api_default('fps')}).",
         ),
     ] = None
     format: FormatText = None
     quality: QualityText = None
     includeAudio: Annotated[
-        StrictBool | None, Field(description="Include the audio track (default true).")
+        StrictBool | None,
+        Field(description=f"Include the audio track (default {_api_default('includeAudio')})."),
     ] = None
     includeSubtitles: Annotated[
-        StrictBool | None, Field(description="Include subtitles (default true).")
+        StrictBool | None,
+        Field(description=f"Include subtitles (default {_api_default('includeSubtitles')})."),
     ] = None
 
 

@@ -10,9 +10,7 @@ renders have their own modules; this one owns the loop, the keys and the project
 
 from __future__ import annotations
 
-import keyword
 import re
-from collections.abc import Mapping
 from typing import Any, get_args
 
 from parafraim_build.api.models import (
@@ -25,53 +23,35 @@ from parafraim_build.api.models import (
 from parafraim_build.spec import matrix
 from parafraim_build.spec.document import SpecDocument, TemplateIdDocument, VideoDocument
 from parafraim_build.spec.models import TemplateRef, Video
-from parafraim_build.spec.problems import ProblemCollector
 from parafraim_build.spec.renders import FILE_NAME, NAME_RULE, RenderMerger
 from parafraim_build.spec.reporter import Reporter, Scope
 from parafraim_build.spec.source import KeyPath, format_key_path
 from parafraim_build.spec.stepfiles import StepFiles
 from parafraim_build.spec.steps import StepExpander
-from parafraim_build.spec.templating import Templates
-from parafraim_build.spec.yamlsource import YamlDocument
+from parafraim_build.spec.variables import Variables, variable_name_problem
 
 _UUID = re.compile(UUID_PATTERN)
 _ASPECT_RATIOS: dict[str, AspectRatio] = {ratio: ratio for ratio in get_args(AspectRatio)}
-RESERVED_NAMES = frozenset({"video", "vars"})
-"""Template variables the tool defines itself; a var or matrix list may not take them."""
-
-
-def variable_name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a template variable, or ``None`` when it can."""
-    if name in RESERVED_NAMES:
-        return f"'{name}' is reserved: the tool sets it for every video"
-    if not name.isidentifier() or keyword.iskeyword(name) or name in ("true", "false", "none"):
-        return (
-            f"'{name}' is not a usable variable name: use letters, digits and _, "
-            "not starting with a digit"
-        )
-    return None
 
 
 class Expander:
-    """Expands every video of a shape-checked document; problems go to the collector."""
+    """Expands every video of a shape-checked document; problems go to the reporter."""
 
     def __init__(
         self,
-        doc: YamlDocument,
         spec: SpecDocument,
-        variables: Mapping[str, Any],
-        templates: Templates,
+        variables: Variables,
+        reporter: Reporter,
         step_files: StepFiles,
-        problems: ProblemCollector,
     ) -> None:
-        self._doc = doc
         self._spec = spec
-        self._base: dict[str, Any] = {**variables, "vars": dict(variables)}
-        self._report = Reporter(doc, templates, problems)
-        self._steps = StepExpander(self._report, step_files)
-        self._renders = RenderMerger(self._report, spec.defaults.renders)
-        # Expanded key -> the entry and matrix combination that produced it first.
-        self._seen: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._base = variables.context()
+        self._report = reporter
+        self._steps = StepExpander(reporter, step_files)
+        self._renders = RenderMerger(reporter, spec.defaults.renders)
+        # Case-folded key -> the key, entry and matrix combination that produced it first:
+        # keys that differ only in case are one folder on macOS and Windows.
+        self._seen: dict[str, tuple[str, str, dict[str, Any]]] = {}
 
     def videos(self) -> dict[str, Video]:
         """Every video of every entry, by expanded key; failed ones are left out."""
@@ -94,12 +74,18 @@ class Expander:
 
     def _matrix_ok(self, path: KeyPath, entry: VideoDocument) -> bool:
         before = self._report.failures
-        for name in entry.matrix:
+        for name, values in entry.matrix.items():
             reason = variable_name_problem(name)
             if reason is None and name in self._base:
                 reason = f"matrix list '{name}' has the name of a variable in vars: rename one"
             if reason is not None:
                 self._report.at((*path, "matrix", name), reason, on_key=True)
+            for index, twice in matrix.repeated(values):
+                self._report.at(
+                    (*path, "matrix", name, index),
+                    f"matrix list '{name}' has {twice!r} twice: every combination would be "
+                    "built twice under one key; remove one",
+                )
         count = matrix.expansion_count(entry.matrix)
         if count > matrix.MAX_EXPANSIONS:
             self._report.at(
@@ -115,39 +101,53 @@ class Expander:
         if key is None:
             return None
         origin = f" (expanded from '{raw_key}')" if key != raw_key else ""
-        if not FILE_NAME.match(key):
+        if not FILE_NAME.fullmatch(key):
             self._report.at(
                 path,
-                f"video key '{key}'{origin} is not a valid file name: {NAME_RULE} characters",
+                f"video key {key!r}{origin} is not a valid file name: {NAME_RULE} characters",
                 on_key=True,
                 scope=scope,
             )
             return None
-        seen = self._seen.get(key)
+        seen = self._seen.get(key.casefold())
         if seen is None:
-            self._seen[key] = (raw_key, combination)
+            self._seen[key.casefold()] = (key, raw_key, combination)
             return key
-        first, first_combination = seen
-        if first == raw_key:
-            example = f"{raw_key}-{{{{ {next(iter(combination))} }}}}"
-            self._report.at(
-                path,
+        first_key, first, first_combination = seen
+        if first_key == key and first == raw_key:
+            message = (
                 f"video key '{key}' is produced by more than one matrix combination "
                 f"({matrix.describe(first_combination)} and {matrix.describe(combination)}): "
-                f"put the matrix variables in the key, e.g. {example}",
-                on_key=True,
+                f"{self._key_advice(raw_key, combination)}"
+            )
+        elif first_key == key:
+            message = (
+                f"video key '{key}'{origin} is also produced by "
+                f"{format_key_path(('videos', first))}{_line(self._report, first)}: two videos "
+                "cannot share a key"
             )
         else:
-            other = self._doc.span(("videos", first))
-            where = f" (line {other.key.line})" if other and other.key else ""
-            self._report.at(
-                path,
-                f"video key '{key}'{origin} is also produced by "
-                f"{format_key_path(('videos', first))}{where}: two videos cannot share a key",
-                on_key=True,
-                scope=scope,
+            if first == raw_key:
+                other = f"'{first_key}' ({matrix.describe(first_combination)})"
+                origin = f" ({matrix.describe(combination)})"
+            else:
+                where = format_key_path(("videos", first)) + _line(self._report, first)
+                other = f"'{first_key}' of {where}"
+            message = (
+                f"video key '{key}'{origin} differs only in case from {other}: on macOS and "
+                "Windows both would be one folder; rename one"
             )
+        self._report.at(path, message, on_key=True)
         return None
+
+    def _key_advice(self, raw_key: str, combination: dict[str, Any]) -> str:
+        """What to put in a matrix key so that every combination gets its own."""
+        used = self._report.templates.names_used(raw_key)
+        unused = [name for name in combination if name not in used]
+        if not unused:
+            return "make the key tell the combinations apart"
+        example = raw_key + "".join(f"-{{{{ {name} }}}}" for name in unused)
+        return f"put the matrix variables in the key, e.g. {example}"
 
     def _video(self, raw_key: str, key: str, entry: VideoDocument, scope: Scope) -> Video | None:
         before = self._report.failures
@@ -211,7 +211,7 @@ class Expander:
             template_id = self._report.render(value.id, (*where, "id"), scope)
             if template_id is None:
                 return None
-            if not _UUID.match(template_id):
+            if not _UUID.fullmatch(template_id):
                 self._report.at(
                     (*where, "id"),
                     f"template id {template_id!r} is not a UUID "
@@ -247,3 +247,8 @@ class Expander:
                 scope=scope,
             )
         return ratio
+
+
+def _line(reporter: Reporter, raw_key: str) -> str:
+    span = reporter.doc.span(("videos", raw_key))
+    return f" (line {span.key.line})" if span is not None and span.key is not None else ""

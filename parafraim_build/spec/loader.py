@@ -12,24 +12,26 @@ import os
 import posixpath
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from parafraim_build.spec.document import SpecDocument
-from parafraim_build.spec.expand import Expander, variable_name_problem
+from parafraim_build.spec.expand import Expander
 from parafraim_build.spec.models import Spec
-from parafraim_build.spec.problems import ProblemCollector, suggestion
+from parafraim_build.spec.problems import ProblemCollector
+from parafraim_build.spec.reporter import Reporter, Scope
 from parafraim_build.spec.source import KeyPath, SourceText
-from parafraim_build.spec.stepfiles import StepFiles, check_relative_path
+from parafraim_build.spec.stepfiles import StepFiles, check_relative_path, check_resolved_path
 from parafraim_build.spec.structure import check_structure
-from parafraim_build.spec.templating import TemplateFailure, Templates
-from parafraim_build.spec.yamlsource import YamlDocument, parse_yaml, read_text
+from parafraim_build.spec.templating import Templates
+from parafraim_build.spec.variables import Variables, resolve_variables
+from parafraim_build.spec.yamlsource import parse_yaml, read_text
 
 
 def load_spec(path: Path, *, variables: Mapping[str, str] | None = None) -> Spec:
     """Read, template, expand and check the spec at ``path``.
 
-    ``variables`` are ``--var`` overrides of the spec's ``vars``. Raises ``SpecError`` with
-    every problem found; returns a frozen ``Spec`` whose videos are ready to plan.
+    ``variables`` are ``--var`` overrides of the spec's ``vars``, as typed on the command
+    line; each takes the type of the variable it overrides (``variables.parse_override``).
+    Raises ``SpecError`` with every problem found, and nothing else; returns a frozen ``Spec``
+    whose videos are ready to plan.
     """
     problems = ProblemCollector()
     display = display_name(path)
@@ -61,7 +63,7 @@ def _load(
     try:
         missing = not path.exists() and not path.is_symlink()
         absolute = path.resolve()
-    except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop
+    except (OSError, RuntimeError, ValueError) as exc:  # too long, a symlink loop, a NUL
         problems.add_file(display, f"the spec cannot be read: {exc}")
         return None
     if missing:
@@ -77,89 +79,32 @@ def _load(
     if doc is None:
         return None
     if not isinstance(doc.data, dict):
-        _at(doc, problems, (), "a spec is a mapping with `version: 1` and `videos`, not a value")
+        doc.report(problems, (), "a spec is a mapping with `version: 1` and `videos`, not a value")
         return None
     document = check_structure(doc, problems)
     if document is None:
         return None
-    variables = _variables(doc, document, overrides, problems)
+    variables = resolve_variables(doc, document, overrides, problems)
     root = absolute.parent
-    templates = Templates()
-    out_dir = _out_dir(doc, document, root, variables, templates, problems)
+    reporter = Reporter(doc, Templates(), problems, broken=variables.is_broken)
+    out_dir = _out_dir(reporter, document.outDir, root, variables)
     step_files = StepFiles(root, posixpath.dirname(display.replace(os.sep, "/")), problems)
-    videos = Expander(doc, document, variables, templates, step_files, problems).videos()
+    videos = Expander(document, variables, reporter, step_files).videos()
     if out_dir is None or len(problems):
         return None
     return Spec(path=absolute, out_dir=out_dir, videos=videos)
 
 
-def _at(
-    doc: YamlDocument,
-    problems: ProblemCollector,
-    path: KeyPath,
-    message: str,
-    *,
-    on_key: bool = False,
-) -> None:
-    span = doc.span(path)
-    position = None
-    if span is not None:
-        position = span.key if on_key and span.key is not None else span.start
-    problems.add(
-        doc.source,
-        position.line if position else None,
-        position.column if position else None,
-        message,
-        key_path=path,
-    )
-
-
-def _variables(
-    doc: YamlDocument,
-    document: SpecDocument,
-    overrides: Mapping[str, str],
-    problems: ProblemCollector,
-) -> dict[str, Any]:
-    """``vars`` with the ``--var`` overrides applied; bad names and unknown overrides reported."""
-    variables: dict[str, Any] = {}
-    for name, value in document.vars.items():
-        reason = variable_name_problem(name)
-        if reason is not None:
-            _at(doc, problems, ("vars", name), reason, on_key=True)
-        else:
-            variables[name] = value
-    for name, value in overrides.items():
-        if name not in document.vars:
-            _at(
-                doc,
-                problems,
-                ("vars",),
-                f"--var {name}: the spec declares no variable '{name}'"
-                f"{suggestion(name, document.vars)}; declare it under vars to override it",
-                on_key=True,
-            )
-        elif name in variables:
-            variables[name] = value
-    return variables
-
-
-def _out_dir(
-    doc: YamlDocument,
-    document: SpecDocument,
-    root: Path,
-    variables: Mapping[str, Any],
-    templates: Templates,
-    problems: ProblemCollector,
-) -> Path | None:
+def _out_dir(reporter: Reporter, raw: str, root: Path, variables: Variables) -> Path | None:
     """The absolute output folder: ``outDir`` below the spec's folder, never outside it.
 
     Outputs are written and old ones removed there, so a spec from a pull request must not
-    be able to aim ``apply`` at another folder of the machine.
+    be able to aim ``apply`` at another folder of the machine, nor at a hidden one such as
+    ``.git`` inside its own.
     """
     path: KeyPath = ("outDir",)
-    rendered = templates.render(document.outDir, {**variables, "vars": dict(variables)})
-    if isinstance(rendered, TemplateFailure):
-        _at(doc, problems, path, rendered.message)
+    rendered = reporter.render(raw, path, Scope(variables.context(), None, False))
+    if rendered is None:
         return None
     reason = check_relative_path(rendered, "outDir")
     if reason is None and posixpath.normpath(rendered) == ".":
@@ -170,12 +115,9 @@ def _out_dir(
             resolved = out_dir.resolve()
         except (OSError, RuntimeError) as exc:  # a symlink loop
             resolved, reason = out_dir, f"outDir {rendered!r} cannot be resolved: {exc}"
-        if reason is None and not resolved.is_relative_to(root):
-            reason = (
-                f"outDir {rendered!r} resolves through a symbolic link to {resolved}, outside "
-                "the spec's folder, which is refused"
-            )
+        if reason is None:
+            reason = check_resolved_path(rendered, resolved, root, "outDir")
         if reason is None:
             return out_dir
-    _at(doc, problems, path, reason)
+    reporter.at(path, reason)
     return None

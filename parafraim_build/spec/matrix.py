@@ -30,3 +30,18 @@ def expand(matrix: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
 def describe(combination: Mapping[str, Any]) -> str:
     """``lang=en, size=1``: a combination as shown in problems."""
     return ", ".join(f"{name}={value}" for name, value in combination.items())
+
+
+def repeated(values: Sequence[Any]) -> list[tuple[int, Any]]:
+    """Each value of a matrix list that appeared earlier in it, with its index.
+
+    ``[en, de, en]`` gives ``[(2, "en")]``. The type counts: ``1`` and ``true`` differ.
+    """
+    seen: set[tuple[type, Any]] = set()
+    found: list[tuple[int, Any]] = []
+    for index, value in enumerate(values):
+        identity = (type(value), value)
+        if identity in seen:
+            found.append((index, value))
+        seen.add(identity)
+    return found

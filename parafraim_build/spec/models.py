@@ -2,16 +2,64 @@
 
 Everything here is already templated, matrix-expanded, merged with ``defaults`` and checked
 against the API's limits: a ``Spec`` can be planned without looking at YAML again.
+
+The models are frozen, and so are their mappings of videos and renders (``FrozenDict``: a
+``dict`` that refuses changes, so that ``model_dump``, ``==`` and JSON work as before). The
+selected elements of a step are the one exception: they are JSON passed to the API as written,
+kept as plain dicts and lists so that they compare equal to what the lock recorded; treat them
+as read-only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, NoReturn, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from parafraim_build.api.models import AspectRatio, RenderConfig, SelectedElement
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class FrozenDict(dict[K, V]):
+    """A ``dict`` that cannot be changed once made (copies and pickles stay frozen)."""
+
+    def _refuse(self) -> NoReturn:
+        raise TypeError("the expanded spec is read-only: build a new mapping instead")
+
+    def __setitem__(self, key: K, value: V) -> NoReturn:
+        self._refuse()
+
+    def __delitem__(self, key: K) -> NoReturn:
+        self._refuse()
+
+    def __ior__(self, other: Any) -> NoReturn:  # type: ignore[misc]  # |= must refuse too
+        self._refuse()
+
+    def clear(self) -> NoReturn:
+        self._refuse()
+
+    def pop(self, *args: Any) -> NoReturn:
+        self._refuse()
+
+    def popitem(self) -> NoReturn:
+        self._refuse()
+
+    def setdefault(self, *args: Any) -> NoReturn:
+        self._refuse()
+
+    def update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._refuse()
+
+    def __reduce__(self) -> tuple[type[FrozenDict[K, V]], tuple[dict[K, V]]]:
+        return (type(self), (dict(self),))
+
+
+def _frozen(items: dict[K, V] | Iterable[tuple[K, V]]) -> FrozenDict[K, V]:
+    return FrozenDict(items)
 
 
 class FrozenModel(BaseModel):
@@ -61,7 +109,9 @@ class Video(FrozenModel):
     template: TemplateRef | None = None
     aspectRatio: AspectRatio = "16:9"
     steps: tuple[Step, ...] = ()
-    renders: dict[str, RenderConfig] = Field(default_factory=dict)
+    renders: Annotated[dict[str, RenderConfig], AfterValidator(_frozen)] = Field(
+        default_factory=FrozenDict
+    )
 
     def canonical(self) -> dict[str, Any]:
         """The video as plain JSON data: steps as request bodies, renders with defaults."""
@@ -81,7 +131,7 @@ class Spec(FrozenModel):
 
     path: Path
     out_dir: Path
-    videos: dict[str, Video]
+    videos: Annotated[dict[str, Video], AfterValidator(_frozen)]
 
     @property
     def root(self) -> Path:

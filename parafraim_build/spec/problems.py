@@ -94,6 +94,10 @@ class ProblemCollector:
         """Record a problem about a whole file (it is missing, unreadable, ...)."""
         self.add(SourceText(display, ()), None, None, message)
 
+    def add_command_line(self, message: str) -> None:
+        """Record a problem with a command-line option: it has no place in any file."""
+        self.add(SourceText("", ()), None, None, message)
+
     def problems(self) -> list[SpecProblem]:
         """Every problem, in file order then line order."""
         ordered = sorted(

@@ -16,7 +16,7 @@ from parafraim_build.api.models import RENDER_FORMATS, RENDER_QUALITIES, RenderC
 from parafraim_build.spec.document import NAME_PATTERN, RenderDocument
 from parafraim_build.spec.problems import suggestion
 from parafraim_build.spec.reporter import Reporter, Scope
-from parafraim_build.spec.source import KeyPath
+from parafraim_build.spec.source import KeyPath, format_key_path
 
 FILE_NAME = re.compile(NAME_PATTERN)
 NAME_RULE = "use letters, digits, '.', '_' and '-', start with a letter or digit, at most 64"
@@ -37,6 +37,9 @@ class RenderMerger:
         """The renders of the video at ``path``, by expanded name; failed ones left out."""
         inherited = self._inherited
         result: dict[str, RenderConfig] = {}
+        # Case-folded name -> the name and where it was written: HD and hd would be one file
+        # on macOS and Windows.
+        taken: dict[str, tuple[str, KeyPath]] = {}
         for raw_name in [*inherited, *(n for n in own if n not in inherited)]:
             own_path: KeyPath = (*path, "renders", raw_name)
             if raw_name in own and own[raw_name] is None:
@@ -50,7 +53,7 @@ class RenderMerger:
                     )
                 continue
             name_path = own_path if raw_name in own else ("defaults", "renders", raw_name)
-            name = self._name(raw_name, name_path, result, scope)
+            name = self._name(raw_name, name_path, taken, scope)
             if name is None:
                 continue
             layers = [
@@ -63,28 +66,39 @@ class RenderMerger:
         return result
 
     def _name(
-        self, raw_name: str, path: KeyPath, taken: Mapping[str, RenderConfig], scope: Scope
+        self,
+        raw_name: str,
+        path: KeyPath,
+        taken: dict[str, tuple[str, KeyPath]],
+        scope: Scope,
     ) -> str | None:
         name = self._report.render(raw_name, path, scope, on_key=True)
         if name is None:
             return None
-        if not FILE_NAME.match(name):
+        if not FILE_NAME.fullmatch(name):
             self._report.at(
                 path,
-                f"render name '{name}' is not a valid file name: {NAME_RULE} characters",
+                f"render name {name!r} is not a valid file name: {NAME_RULE} characters",
                 on_key=True,
                 scope=scope,
             )
             return None
-        if name in taken:
-            self._report.at(
-                path,
-                f"two renders of this video are named '{name}' after templating",
-                on_key=True,
-                scope=scope,
+        first = taken.get(name.casefold())
+        if first is None:
+            taken[name.casefold()] = (name, path)
+            return name
+        first_name, first_path = first
+        position = self._report.doc.position(first_path, on_key=True)
+        where = f"{format_key_path(first_path)}" + (f" (line {position.line})" if position else "")
+        if first_name == name:
+            message = f"two renders of this video are named '{name}' after templating"
+        else:
+            message = (
+                f"render name '{name}' differs only in case from '{first_name}': on macOS and "
+                "Windows both would be one file; rename one"
             )
-            return None
-        return name
+        self._report.at(path, f"{message} (the other is {where})", on_key=True, scope=scope)
+        return None
 
     def _config(
         self, layers: list[tuple[KeyPath, RenderDocument | None]], scope: Scope

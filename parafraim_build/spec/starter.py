@@ -14,8 +14,13 @@ from pathlib import Path
 from parafraim_build.errors import BuildError
 
 STARTER_FILES = ("parafraim.yaml", "prompts/outro.md")
-GITIGNORE_LINES = (".parafraim/", "out/")
+# Local state, build outputs, and the file lock apply leaves beside parafraim.lock.
+GITIGNORE_LINES = (".parafraim/", "out/", "parafraim.lock.lck")
 _GITIGNORE_HEADER = "# parafraim-build: local state and build outputs"
+
+
+class InitError(BuildError):
+    """``init`` cannot write the starter: a file is in the way, or the folder is not writable."""
 
 
 @dataclass(frozen=True)
@@ -39,20 +44,20 @@ def starter_text(name: str) -> str:
 def init_project(directory: Path) -> InitResult:
     """Write the starter into ``directory`` (created if needed); never overwrite a file.
 
-    Raises ``BuildError`` naming the first file that already exists.
+    Raises ``InitError`` naming the first file that already exists.
     """
     if directory.exists() and not directory.is_dir():
-        raise BuildError(f"{directory} exists and is not a folder")
+        raise InitError(f"{directory} exists and is not a folder")
     for name in STARTER_FILES:
         target = directory / name
         if target.exists() or target.is_symlink():
-            raise BuildError(
+            raise InitError(
                 f"{target} already exists; init never overwrites a file",
                 hint="edit the existing spec, or run `parafraim-build init DIR` in a new folder",
             )
     gitignore = directory / ".gitignore"
     if gitignore.exists() and not gitignore.is_file():
-        raise BuildError(f"{gitignore} exists and is not a file")
+        raise InitError(f"{gitignore} exists and is not a file")
     created: list[Path] = []
     try:
         for name in STARTER_FILES:
@@ -64,9 +69,9 @@ def init_project(directory: Path) -> InitResult:
             created.append(target)
         added = _extend_gitignore(gitignore)
     except FileExistsError as exc:
-        raise BuildError(f"{exc.filename} already exists; init never overwrites a file") from exc
+        raise InitError(f"{exc.filename} already exists; init never overwrites a file") from exc
     except OSError as exc:
-        raise BuildError(f"cannot write the starter into {directory}: {exc}") from exc
+        raise InitError(f"cannot write the starter into {directory}: {exc}") from exc
     return InitResult(directory, tuple(created), gitignore, added)
 
 

@@ -3,15 +3,20 @@
 A spec from a pull request must not be able to send ``../../.ssh/id_rsa`` (or a symlink to
 it) to a remote API, so a step file path is refused when it is absolute, when it climbs out
 of the spec's folder, or when it resolves (through symbolic links) to anything outside it.
-Each file is read and decoded once however many videos use it.
+Inside the folder, hidden files and folders (``.git``, ``.env``, ``.parafraim``) are refused
+too, since that is where a checkout keeps its credentials, and so is a file whose text looks
+like it holds one (``credentials``). Each file is read and decoded once however many videos
+use it.
 """
 
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from parafraim_build.spec.credentials import find_credential
 from parafraim_build.spec.problems import ProblemCollector
 from parafraim_build.spec.source import SourceText
 from parafraim_build.spec.yamlsource import decode_text
@@ -20,6 +25,11 @@ from parafraim_build.spec.yamlsource import decode_text
 MAX_STEP_FILE_BYTES = 1024 * 1024
 # The longest file name common file systems allow.
 MAX_NAME_BYTES = 255
+
+_HIDDEN_RULE = (
+    "hidden files and folders (.git, .env, .parafraim, ...) are refused, because that is where "
+    "a checkout keeps credentials and local state"
+)
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,8 @@ class StepFile:
 def check_relative_path(name: str, what: str) -> str | None:
     """Why ``name`` cannot be a path inside the spec's folder, or ``None`` when it can.
 
-    This is the lexical check (absolute, ``~``, ``..``); symbolic links are checked on disk.
+    This is the lexical check (absolute, ``~``, ``..``, a part starting with ``.``);
+    ``check_resolved_path`` checks the same on disk, after symbolic links.
     """
     if not name.strip():
         return f"the {what} path is empty"
@@ -54,7 +65,31 @@ def check_relative_path(name: str, what: str) -> str | None:
         return f"a part of the {what} path is longer than {MAX_NAME_BYTES} bytes"
     if normalized == ".." or normalized.startswith("../"):
         return f"the {what} path {name!r} leaves the spec's folder, which is refused"
+    hidden = _hidden_part(normalized.split("/"))
+    if hidden is not None:
+        return f"the {what} path {name!r} goes through {hidden!r}: {_HIDDEN_RULE}"
     return None
+
+
+def check_resolved_path(name: str, resolved: Path, root: Path, what: str) -> str | None:
+    """Why ``name``, resolved on disk to ``resolved``, cannot be used below ``root``.
+
+    The lexical check has passed; this catches symbolic links that lead out of the folder,
+    or into a hidden part of it.
+    """
+    if not resolved.is_relative_to(root):
+        return (
+            f"{what} {name!r} resolves through a symbolic link to {resolved}, outside the "
+            "spec's folder, which is refused"
+        )
+    hidden = _hidden_part(resolved.relative_to(root).parts)
+    if hidden is not None:
+        return f"{what} {name!r} resolves through a symbolic link into {hidden!r}: {_HIDDEN_RULE}"
+    return None
+
+
+def _hidden_part(parts: Sequence[str]) -> str | None:
+    return next((part for part in parts if part.startswith(".") and part != "."), None)
 
 
 class StepFiles:
@@ -87,11 +122,9 @@ class StepFiles:
             resolved = full.resolve()
         except (OSError, RuntimeError) as exc:
             return f"step file {name!r} cannot be resolved: {exc}"
-        if not resolved.is_relative_to(self._root):
-            return (
-                f"step file {name!r} resolves through a symbolic link to {resolved}, outside "
-                "the spec's folder, which is refused"
-            )
+        refused = check_resolved_path(name, resolved, self._root, "step file")
+        if refused is not None:
+            return refused
         display = posixpath.join(self._display_dir, relative) if self._display_dir else relative
         try:
             if not resolved.exists():
@@ -107,4 +140,11 @@ class StepFiles:
         text = decode_text(raw, display, self._problems, "step file")
         if text is None:
             return None
+        secret = find_credential(text)
+        if secret is not None:
+            return (
+                f"step file {name!r} looks like it holds {secret.kind} (line {secret.line}): "
+                "it is refused so that the secret is never sent to the API; take it out of "
+                "the file"
+            )
         return StepFile(relative, SourceText.from_text(display, text), text)

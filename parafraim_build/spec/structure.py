@@ -44,19 +44,44 @@ _RANGES = {
 }
 
 
+# Repairs normally take one round; a value set aside can, rarely, expose another (a step
+# left without a key it needed). A few more rounds clear those without reporting them again.
+_REPAIR_ROUNDS = 4
+
+# A placeholder for a malformed step: keeps later steps at their index (and so at their
+# position in the file) while the malformed one is reported and skipped.
+_STEP_PLACEHOLDER = "-"
+
+
 def check_structure(doc: YamlDocument, problems: ProblemCollector) -> SpecDocument | None:
     """The validated document, or ``None`` when nothing further can be checked.
 
     Every shape problem is reported. The broken values are then set aside (an unknown key
-    dropped, a bad value left to its default, a malformed video left out) and the rest is
-    returned, so that templating and limit problems elsewhere are found in the same run.
+    dropped, a bad variable or template removed, a malformed step or video left out) and the
+    rest is validated again, so that templating and limit problems elsewhere are found in the
+    same run. Only the first round reports: what later rounds find follows from the repairs.
     """
-    try:
-        return SpecDocument.model_validate(doc.data)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-    repaired: Any = copy.deepcopy(doc.data)
-    usable = isinstance(repaired, dict)
+    data: Any = doc.data
+    for round_number in range(_REPAIR_ROUNDS):
+        try:
+            return SpecDocument.model_validate(data)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+        if round_number == 0:
+            data = copy.deepcopy(doc.data)
+            _report_all(doc, errors, problems)
+        if not isinstance(data, dict):
+            return None
+        located = [(real_path(data, error["loc"]), error["type"]) for error in errors]
+        for path, kind in located:
+            if not _set_aside(data, path, kind):
+                return None
+        if not data.get("videos"):
+            return None
+    return None
+
+
+def _report_all(doc: YamlDocument, errors: list[ErrorDetails], problems: ProblemCollector) -> None:
     located = [(real_path(doc.data, error["loc"]), error) for error in errors]
     # "unknown key 'mesage' (did you mean 'message'?)" already says that message is missing.
     misspelt = {
@@ -65,35 +90,33 @@ def check_structure(doc: YamlDocument, problems: ProblemCollector) -> SpecDocume
         if error["type"] == "extra_forbidden"
     }
     for path, error in located:
-        if doc.is_broken(path):
-            continue
-        if error["type"] == "missing" and (path[:-1], path[-1]) in misspelt:
+        if doc.is_broken(path) or (error["type"] == "missing" and _implied(path, misspelt)):
             continue
         _report(doc, path, error, problems)
-        if usable:
-            usable = _set_aside(repaired, path, error["type"])
-    if not usable or not repaired.get("videos"):
-        return None
-    try:
-        return SpecDocument.model_validate(repaired)
-    except ValidationError:  # pragma: no cover - whatever failed was set aside above
-        return None
 
 
-# A placeholder for a malformed step: keeps later steps at their index (and so at their
-# position in the file) while the malformed one is reported and skipped.
-_STEP_PLACEHOLDER = "-"
+def _implied(path: KeyPath, misspelt: set[tuple[KeyPath, str | None]]) -> bool:
+    """Whether a missing key at ``path`` is explained by a misspelt key beside it.
+
+    A step's text is `message` or `file`, so ``{fiel: x}`` misses `message` because of the
+    misspelt `file`.
+    """
+    parent, name = path[:-1], path[-1]
+    if (parent, name) in misspelt:
+        return True
+    return _is_step(parent) and name == "message" and (parent, "file") in misspelt
+
+
+def _is_step(path: KeyPath) -> bool:
+    return len(path) == 4 and path[0] == "videos" and path[2] == "steps"
 
 
 def _set_aside(data: dict[str, Any], path: KeyPath, kind: str) -> bool:
     """Remove the value at ``path`` from ``data`` so it no longer fails; ``False`` if fatal."""
-    if not path or path == ("videos",) or (kind == "missing" and path == ("videos",)):
+    if not path or path == ("videos",):
         return False
     if path == ("version",):
         data["version"] = 1
-        return True
-    if path[0] == "vars" and len(path) == 2 and isinstance(data.get("vars"), dict):
-        data["vars"][path[1]] = ""
         return True
     if path[0] == "videos" and (len(path) == 2 or "matrix" in path[2:3]):
         videos = data.get("videos")
@@ -106,12 +129,16 @@ def _set_aside(data: dict[str, Any], path: KeyPath, kind: str) -> bool:
         if isinstance(steps, list) and isinstance(index, int):
             steps[index] = _STEP_PLACEHOLDER
         return True
-    if kind == "missing" and path[-1] == "id":
-        path = path[:-1]
+    # A template mapping that is wrong anywhere is dropped whole: {id: 5} without its id
+    # would only fail again as "missing id".
+    if path[:2] == ("defaults", "template") or (path[0] == "videos" and path[2:3] == ("template",)):
+        path = path[: 2 if path[0] == "defaults" else 3]
     while path and not isinstance(path[-1], str):
         path = path[:-1]
     parent = _container(data, path[:-1])
     if isinstance(parent, dict):
+        # A refused variable is removed, not emptied: templates using it then fail quietly
+        # (see ``variables``) instead of producing empty names.
         parent.pop(path[-1], None)
     return True
 
@@ -161,29 +188,13 @@ def _report(
         message = f"missing required key '{name}'"
         if name == "version":
             message += " (start the spec with `version: 1`)"
-        _add(doc, problems, parent, message, on_key=False)
+        doc.report(problems, parent, message)
         return
     if kind == "extra_forbidden":
         message = _unknown_key(doc.data, path)
     else:
         message = _describe_error(doc, path, error)
-    _add(doc, problems, path, message, on_key=on_key)
-
-
-def _add(
-    doc: YamlDocument, problems: ProblemCollector, path: KeyPath, message: str, *, on_key: bool
-) -> None:
-    span = doc.span(path)
-    position = None
-    if span is not None:
-        position = span.key if on_key and span.key is not None else span.start
-    problems.add(
-        doc.source,
-        position.line if position else None,
-        position.column if position else None,
-        message,
-        key_path=path,
-    )
+    doc.report(problems, path, message, on_key=on_key)
 
 
 def _model_at(data: Any, path: KeyPath) -> type[BaseModel] | None:
@@ -206,6 +217,9 @@ def _model_at(data: Any, path: KeyPath) -> type[BaseModel] | None:
 
 
 def _allowed(data: Any, parent: KeyPath) -> list[str]:
+    """The keys allowed at ``parent``; for a step, those of both kinds of step."""
+    if _is_step(parent):
+        return list(dict.fromkeys([*MessageStepDocument.model_fields, "file"]))
     model = _model_at(data, parent)
     return list(model.model_fields) if model is not None else []
 

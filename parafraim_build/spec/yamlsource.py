@@ -56,6 +56,33 @@ class YamlDocument:
                 return found
             path = path[:-1]
 
+    def position(self, path: KeyPath, *, on_key: bool = False) -> Position | None:
+        """Where the value at ``path`` starts (or its key, when ``on_key`` and it has one)."""
+        span = self.span(path)
+        if span is None:
+            return None
+        return span.key if on_key and span.key is not None else span.start
+
+    def report(
+        self,
+        problems: ProblemCollector,
+        path: KeyPath,
+        message: str,
+        *,
+        on_key: bool = False,
+        video: str | None = None,
+    ) -> None:
+        """Add a problem with the value at ``path`` (or with its key, when ``on_key``)."""
+        position = self.position(path, on_key=on_key)
+        problems.add(
+            self.source,
+            position.line if position else None,
+            position.column if position else None,
+            message,
+            key_path=path,
+            video=video,
+        )
+
 
 def read_text(path: Path, display: str, problems: ProblemCollector, what: str) -> str | None:
     """The UTF-8 text of ``path``; a problem (and ``None``) when it is missing or not text.

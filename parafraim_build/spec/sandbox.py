@@ -1,0 +1,467 @@
+"""The environment spec templates run in: Jinja2's immutable sandbox, deterministic and bounded.
+
+A spec may come from a pull request, and what its templates produce is hashed into the keys
+that decide what ``apply`` pays for. On top of Jinja's sandbox (no Python internals, no
+mutation, no loader) this environment makes sure that:
+
+* the same spec gives the same text on every run: the ``random`` filter and the ``lipsum``
+  global are removed, and only plain data (text, numbers, true/false, lists and mappings of
+  them) may be printed, joined or formatted into text, because anything else prints as
+  ``<... object at 0x7f...>``, an address that changes from run to run;
+* no value grows without bound: everything a template builds, and its whole output, is at
+  most ``MAX_OUTPUT`` characters, checked *before* ``*``, ``+``, ``~``, ``%``, ``**``, padding,
+  ``replace`` and ``join`` build it; ``range`` gives at most ``MAX_RANGE`` items;
+* no render runs for long: each has a budget of ``MAX_STEPS`` steps. Every pass through a
+  loop body or a macro, every call, filter, concatenation and printed value spends one, plus
+  one per ``CHARS_PER_STEP`` characters it handles, so nested loops and recursive macros stop
+  well within a second.
+
+``Templates`` (in ``templating``) calls ``begin`` before each render and compiles every parsed
+template through ``bound_work``, which is what charges loop bodies and macros.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections.abc import Callable, Iterable
+from functools import wraps
+from types import BuiltinMethodType
+from typing import Any
+
+from jinja2 import StrictUndefined, Undefined, nodes
+from jinja2.compiler import CodeGenerator, Frame, optimizeconst
+from jinja2.exceptions import SecurityError
+from jinja2.ext import Extension
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+MAX_OUTPUT = 100_000
+"""Characters of any value a template builds, and of a template's whole output."""
+MAX_RANGE = 10_000
+"""Items of one ``range()``."""
+MAX_STEPS = 100_000
+"""Work one render may do: loop passes, calls, filters, concatenations, printed values."""
+CHARS_PER_STEP = 100
+"""Handling this many characters costs one more step."""
+MAX_EXPONENT = 256
+
+REMOVED = {
+    "random": "the random filter",
+    "lipsum": "lipsum",
+}
+"""What Jinja offers but a spec may not use, because its result differs on every run."""
+
+# Filters that turn their value into text: a value that is not plain data would print as an
+# address, different on every run.
+_TEXT_FILTERS = frozenset(
+    {
+        "capitalize",
+        "center",
+        "e",
+        "escape",
+        "forceescape",
+        "format",
+        "indent",
+        "lower",
+        "pprint",
+        "replace",
+        "safe",
+        "string",
+        "striptags",
+        "title",
+        "trim",
+        "truncate",
+        "upper",
+        "urlencode",
+        "urlize",
+        "wordcount",
+        "wordwrap",
+    }
+)
+# Methods of text a template may call; the others (encode, translate, ...) build values this
+# module cannot bound in advance, and no spec needs them.
+_TEXT_METHODS = frozenset(
+    {
+        "capitalize",
+        "casefold",
+        "center",
+        "count",
+        "endswith",
+        "expandtabs",
+        "find",
+        "format",
+        "format_map",
+        "index",
+        "isalnum",
+        "isalpha",
+        "isascii",
+        "isdecimal",
+        "isdigit",
+        "isidentifier",
+        "islower",
+        "isnumeric",
+        "isprintable",
+        "isspace",
+        "istitle",
+        "isupper",
+        "join",
+        "ljust",
+        "lower",
+        "lstrip",
+        "partition",
+        "removeprefix",
+        "removesuffix",
+        "replace",
+        "rfind",
+        "rindex",
+        "rjust",
+        "rpartition",
+        "rsplit",
+        "rstrip",
+        "split",
+        "splitlines",
+        "startswith",
+        "strip",
+        "swapcase",
+        "title",
+        "upper",
+        "zfill",
+    }
+)
+_NUMBER_METHODS = frozenset({"as_integer_ratio", "bit_length", "conjugate", "is_integer"})
+_PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
+_PLAIN = (str, int, float, type(None), list, tuple, dict, range, Undefined)
+# A %-format field: flags, then width and precision (digits or *).
+_PERCENT_FIELD = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_DIGITS = re.compile(r"\d+")
+
+
+class _WorkBudget(Extension):
+    """Gives compiled templates ``charge``, which ``bound_work`` calls atop loop bodies."""
+
+    def charge(self, cost: int) -> str:
+        """Spend ``cost`` steps of the render's budget (one pass through a body)."""
+        environment = self.environment
+        if isinstance(environment, BoundedSandbox):
+            environment.spend(cost)
+        return ""
+
+
+def bound_work(tree: nodes.Template) -> nodes.Template:
+    """``tree`` with a charge at the top of every loop body, macro and call block.
+
+    A pass costs one step plus one per ``CHARS_PER_STEP`` characters of literal text inside,
+    since that text is copied to the output on every pass without any other check.
+    """
+    bodies: list[nodes.For | nodes.Macro | nodes.CallBlock] = [
+        *tree.find_all(nodes.For),
+        *tree.find_all(nodes.Macro),
+        *tree.find_all(nodes.CallBlock),
+    ]
+    for node in bodies:
+        literal = sum(len(data.data) for data in node.find_all(nodes.TemplateData))
+        line = node.lineno
+        charge = nodes.Call(
+            nodes.ExtensionAttribute(_WorkBudget.identifier, "charge", lineno=line),
+            [nodes.Const(1 + literal // CHARS_PER_STEP, lineno=line)],
+            [],
+            None,
+            None,
+            lineno=line,
+        )
+        node.body.insert(0, nodes.ExprStmt(charge, lineno=line))
+    return tree
+
+
+class _CodeGenerator(CodeGenerator):
+    """Jinja's code generator, with ``~`` checked before it joins its parts."""
+
+    @optimizeconst
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        if frame.eval_ctx.volatile:
+            join = "(markup_join if context.eval_ctx.volatile else str_join)"
+        elif frame.eval_ctx.autoescape:
+            join = "markup_join"
+        else:
+            join = "str_join"
+        self.write(f"environment.bounded_join({join}, (")
+        for part in node.nodes:
+            self.visit(part, frame)
+            self.write(", ")
+        self.write("))")
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The sandbox of spec templates: strict undefined, no autoescape, deterministic, bounded."""
+
+    code_generator_class = _CodeGenerator
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self) -> None:
+        super().__init__(
+            undefined=StrictUndefined,
+            autoescape=False,
+            finalize=self._finalize,
+            extensions=[_WorkBudget],
+        )
+        self._steps = MAX_STEPS
+        for name in REMOVED:
+            self.filters.pop(name, None)
+            self.globals.pop(name, None)
+        self.globals["range"] = self._range
+        self.filters = {name: self._bounded_filter(name, f) for name, f in self.filters.items()}
+
+    # ------------------------------------------------------------------ the budget
+
+    def begin(self) -> None:
+        """Start a render with a full budget."""
+        self._steps = MAX_STEPS
+
+    def spend(self, steps: int) -> None:
+        """Take ``steps`` from the budget; refuse the render once it is spent."""
+        self._steps -= steps
+        if self._steps < 0:
+            raise SecurityError(
+                f"the template does too much work (more than {MAX_STEPS:,} steps of loops, "
+                "calls and filters); spec templates should only fill in text"
+            )
+
+    def measure(self, value: Any, *, plain: bool) -> int:
+        """The size of ``value`` in characters (about what ``str`` would give), spent as work.
+
+        Refuses a value over ``MAX_OUTPUT`` and, when ``plain``, one that holds anything but
+        plain data. Stops counting as soon as the limit is passed, so a list that repeats a
+        list that repeats a list costs no more than the limit to measure.
+        """
+        size = 0
+        pending = [value]
+        while pending:
+            item = pending.pop()
+            if plain and not isinstance(item, _PLAIN):
+                raise SecurityError(_not_plain(item))
+            if isinstance(item, str):
+                size += len(item)
+            elif isinstance(item, bool) or item is None:
+                size += 5
+            elif isinstance(item, int):
+                size += item.bit_length() * 3 // 10 + 1
+            elif isinstance(item, (list, tuple)):
+                size += 2 * len(item) + 2
+                pending.extend(item)
+            elif isinstance(item, dict):
+                size += 4 * len(item) + 2
+                pending.extend(item.keys())
+                pending.extend(item.values())
+            else:
+                size += 8
+            if size > MAX_OUTPUT:
+                raise SecurityError(_too_long(size))
+        self.spend(1 + size // CHARS_PER_STEP)
+        return size
+
+    def _range(self, *args: int) -> range:
+        values = range(*args)
+        if len(values) > MAX_RANGE:
+            raise SecurityError(
+                f"range() of {len(values):,} items: the sandbox allows at most {MAX_RANGE:,}"
+            )
+        return values
+
+    # ------------------------------------------------------------ compiled-in hooks
+
+    def _finalize(self, value: Any) -> Any:
+        """Every printed value: plain data of bounded size (an ``Undefined`` raises later)."""
+        self.measure(value, plain=True)
+        return value
+
+    def bounded_join(self, join: Callable[[Iterable[Any]], str], parts: tuple[Any, ...]) -> str:
+        """``a ~ b ~ c``: every part plain, the joined text within the limit."""
+        total = sum(self.measure(part, plain=True) for part in parts)
+        if total > MAX_OUTPUT:
+            raise SecurityError(_too_long(total))
+        return join(parts)
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for sized, count in ((left, right), (right, left)):
+                if (
+                    isinstance(sized, (str, list, tuple))
+                    and isinstance(count, int)
+                    and self.measure(sized, plain=False) * max(count, 0) > MAX_OUTPUT
+                ):
+                    raise SecurityError("repeating a value that often would be too long")
+        elif operator == "**":
+            _check_power(left, right)
+        elif operator == "+":
+            if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
+                size = self.measure(left, plain=False) + self.measure(right, plain=False)
+                if size > MAX_OUTPUT:
+                    raise SecurityError(_too_long(size))
+        elif operator == "%" and isinstance(left, str):
+            _check_percent_format(left)
+            self.measure(right, plain=True)
+        result = super().call_binop(context, operator, left, right)
+        self.measure(result, plain=False)
+        return result
+
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """A call from a template: one step, bounded text methods, a bounded result."""
+        self.spend(1)
+        if isinstance(obj, BuiltinMethodType) and isinstance(obj.__self__, str):
+            args = _checked_text_call(self, obj.__self__, obj.__name__, args, kwargs)
+        result = super().call(context, obj, *args, **kwargs)
+        self.measure(result, plain=False)
+        return result
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if not super().is_safe_attribute(obj, attr, value):
+            return False
+        if callable(value) and isinstance(obj, str):
+            return attr in _TEXT_METHODS
+        if callable(value) and isinstance(obj, (int, float)):
+            return attr in _NUMBER_METHODS
+        return True
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        formatter = super().wrap_str_format(value)
+        if formatter is None:
+            return None
+        template: str = value.__self__
+
+        @wraps(formatter)
+        def checked(*args: Any, **kwargs: Any) -> str:
+            _check_brace_format(template)
+            self.measure((list(args), dict(kwargs)), plain=True)
+            return formatter(*args, **kwargs)
+
+        return checked
+
+    # ------------------------------------------------------------------ filters
+
+    def _bounded_filter(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        """``func`` with its value (and, for padding, joining and replacing) checked first."""
+        # Filters that take the environment or context get it first; the value comes next.
+        skip = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0
+        text = name in _TEXT_FILTERS
+
+        @wraps(func)
+        def bounded(*args: Any, **kwargs: Any) -> Any:
+            args = _checked_filter_args(self, name, args, skip, kwargs)
+            if len(args) > skip:
+                self.measure(args[skip], plain=text)
+            result = func(*args, **kwargs)
+            self.measure(result, plain=False)
+            return result
+
+        return bounded
+
+
+def _checked_filter_args(
+    env: BoundedSandbox, name: str, args: tuple[Any, ...], skip: int, kwargs: dict[str, Any]
+) -> tuple[Any, ...]:
+    """The filter's arguments after the checks of the filters that can build big values."""
+    if len(args) <= skip:
+        return args
+    value, rest = args[skip], args[skip + 1 :]
+    if name == "join":
+        items = list(value) if not isinstance(value, (str, Undefined)) else value
+        separator = rest[0] if rest else kwargs.get("d", "")
+        _check_join(env, items, separator)
+        return (*args[:skip], items, *rest)
+    if name in ("center", "indent"):
+        width = rest[0] if rest else kwargs.get("width", 80 if name == "center" else 4)
+        if isinstance(width, int) and abs(width) > MAX_OUTPUT:
+            raise SecurityError(f"a width of {width:,} is more than {MAX_OUTPUT:,} characters")
+        if name == "indent" and isinstance(value, str):
+            lines = value.count("\n") + 1
+            pad = len(width) if isinstance(width, str) else abs(int(width))
+            if len(value) + lines * pad > MAX_OUTPUT:
+                raise SecurityError(_too_long(len(value) + lines * pad))
+    elif name == "format" and isinstance(value, str):
+        _check_percent_format(value)
+        env.measure((list(rest), dict(kwargs)), plain=True)
+    elif name == "replace" and isinstance(value, str) and len(rest) >= 2:
+        _check_replace(value, str(rest[0]), str(rest[1]), rest[2] if len(rest) > 2 else -1)
+    return args
+
+
+def _checked_text_call(
+    env: BoundedSandbox, text: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, ...]:
+    """The arguments of ``text.<method>(...)`` after checking what it would build."""
+    if method in _PADDING_METHODS and args and isinstance(args[0], int):
+        if args[0] > MAX_OUTPUT:
+            raise SecurityError(f"a width of {args[0]:,} is more than {MAX_OUTPUT:,} characters")
+    elif method == "expandtabs":
+        size = args[0] if args else kwargs.get("tabsize", 8)
+        if isinstance(size, int) and len(text) + text.count("\t") * size > MAX_OUTPUT:
+            raise SecurityError(_too_long(len(text) + text.count("\t") * size))
+    elif method == "replace" and len(args) >= 2:
+        _check_replace(text, str(args[0]), str(args[1]), args[2] if len(args) > 2 else -1)
+    elif method == "join" and args:
+        items = list(args[0])
+        _check_join(env, items, text)
+        return (items, *args[1:])
+    return args
+
+
+def _check_join(env: BoundedSandbox, items: Any, separator: Any) -> None:
+    size = env.measure(items, plain=True)
+    if isinstance(separator, str) and isinstance(items, list) and items:
+        size += len(separator) * (len(items) - 1)
+    if size > MAX_OUTPUT:
+        raise SecurityError(_too_long(size))
+
+
+def _check_replace(text: str, old: str, new: str, count: Any) -> None:
+    found = text.count(old) if old else len(text) + 1
+    if isinstance(count, int) and count >= 0:
+        found = min(found, count)
+    size = len(text) + found * (len(new) - len(old))
+    if size > MAX_OUTPUT:
+        raise SecurityError(_too_long(size))
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    if not isinstance(exponent, (int, float)) or isinstance(exponent, bool):
+        return
+    if abs(exponent) > MAX_EXPONENT:
+        raise SecurityError(f"the exponent {exponent} is too large")
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0:
+        digits = base.bit_length() * exponent * math.log10(2)
+        if digits > MAX_OUTPUT:
+            raise SecurityError("the power would have too many digits")
+
+
+def _check_percent_format(template: str) -> None:
+    for field in _PERCENT_FIELD.finditer(template):
+        for size in field.groups():
+            if size == "*" or (size is not None and int(size) > MAX_OUTPUT):
+                raise SecurityError(
+                    f"a %-format width or precision over {MAX_OUTPUT:,} (or *) is refused"
+                )
+
+
+def _check_brace_format(template: str) -> None:
+    for _text, _field, spec, _conversion in string.Formatter().parse(template):
+        if not spec:
+            continue
+        if "{" in spec or any(int(d) > MAX_OUTPUT for d in _DIGITS.findall(spec)):
+            raise SecurityError(
+                f"a format width or precision over {MAX_OUTPUT:,} (or taken from an "
+                "argument) is refused"
+            )
+
+
+def _too_long(size: int) -> str:
+    return f"this would build a value of over {MAX_OUTPUT:,} characters ({size:,} at least)"
+
+
+def _not_plain(value: Any) -> str:
+    return (
+        f"a {type(value).__name__} cannot be turned into text: only text, numbers, "
+        "true/false and lists or mappings of them print the same on every run (add |list "
+        "after map, select or reject)"
+    )
