@@ -7,6 +7,7 @@ from typing import Any
 
 from conftest import EXAMPLES, REPO_ROOT
 
+from parafraim_build.api.models import RenderConfig
 from parafraim_build.spec import json_schema
 from parafraim_build.spec.document import SpecDocument
 
@@ -52,3 +53,11 @@ def test_examples_point_editors_at_the_schema() -> None:
 def test_input_models_forbid_unknown_keys_and_are_frozen() -> None:
     assert SpecDocument.model_config.get("extra") == "forbid"
     assert SpecDocument.model_config.get("frozen") is True
+
+
+def test_render_defaults_in_the_descriptions_are_the_apis() -> None:
+    render = json_schema()["$defs"]["RenderDocument"]["properties"]
+    defaults = RenderConfig()
+    for field in ("width", "height", "fps", "format", "quality"):
+        assert f"(default {getattr(defaults, field)})." in render[field]["description"]
+    assert "(default true)." in render["includeAudio"]["description"]

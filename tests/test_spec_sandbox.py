@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
+from parafraim_build.errors import SpecError
+from parafraim_build.spec import load_spec
 from parafraim_build.spec.sandbox import (
     MAX_OUTPUT,
     MAX_RANGE,
     MAX_STEPS,
+    MAX_TOTAL_STEPS,
     REMOVED,
     BoundedSandbox,
 )
@@ -169,3 +173,33 @@ def test_ordinary_templates_still_work(text: str, expected: str) -> None:
 
 def test_limits_are_what_the_docs_say() -> None:
     assert (MAX_OUTPUT, MAX_RANGE, MAX_STEPS) == (100_000, 10_000, 100_000)
+
+
+def test_all_the_renders_of_a_spec_share_a_total_budget() -> None:
+    templates = Templates(BoundedSandbox(total_steps=70_000))
+    text = "{% for i in range(10000) %}{% endfor %}done"  # about 30,000 steps
+    assert templates.render(text, {}) == "done"
+    assert templates.render(text, {}) == "done"
+    (failure,) = templates.render(text, {})
+    assert failure.message == (
+        "refused by the template sandbox: the templates of this spec do too much work in all "
+        "(more than 70,000 steps of loops, calls and filters)"
+    )
+    assert MAX_TOTAL_STEPS == 2_000_000
+
+
+def test_a_spec_of_many_hostile_videos_stops_within_the_total_budget(tmp_path: Path) -> None:
+    spec = (
+        "version: 1\nvideos:\n  v-{{ n }}:\n    matrix: {n: ["
+        + ", ".join(map(str, range(100)))
+        + ']}\n    steps:\n      - "{% for i in range(9000) %}{% endfor %}{{ n }}"\n'
+    )
+    (tmp_path / "parafraim.yaml").write_text(spec, encoding="utf-8")
+    started = time.perf_counter()
+    with pytest.raises(SpecError) as caught:
+        load_spec(tmp_path / "parafraim.yaml")
+    assert time.perf_counter() - started < 30
+    found = caught.value.problems
+    assert all("the templates of this spec do too much work in all" in p.message for p in found)
+    # The step that spent the budget is named; later renders fail too, once per place.
+    assert [p.key_path for p in found] == ["videos.v-{{ n }}", "videos.v-{{ n }}.steps[0]"]

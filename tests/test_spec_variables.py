@@ -100,3 +100,10 @@ def test_variable_names(name: str, reason: str | None) -> None:
     else:
         assert found is not None
         assert found.startswith(reason)
+
+
+def test_override_of_a_refused_variable_adds_no_second_problem(tmp_path: Path) -> None:
+    spec = 'version: 1\nvars: {n: [1]}\nvideos:\n  clip:\n    steps: ["{{ n }}"]\n'
+    problem = only_problem(tmp_path, spec, variables={"n": "5"})
+    assert problem.message == "expected a plain value (text, a number, true or false), got a list"
+    assert problem.line == 2

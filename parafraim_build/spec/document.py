@@ -228,7 +228,8 @@ class FileStepDocument(InputModel):
         StrictStr,
         Field(
             description="Path of a text file relative to the spec, inside the spec's folder "
-            "(absolute paths and `..` that leaves the folder are refused)."
+            "(absolute paths, `..` that leaves the folder, and hidden files and folders such "
+            "as .env or .git are refused)."
         ),
     ]
     selectedElement: Annotated[
@@ -353,14 +354,14 @@ class SpecDocument(InputModel):
         dict[str, PlainValue],
         Field(
             description="Template variables for every string ({{ brand }}); "
-            "`--var key=value` overrides one."
+            "`--var key=value` overrides one, keeping its type."
         ),
     ] = Field(default_factory=dict)
     outDir: Annotated[
         StrictStr,
         Field(
-            description="Output folder, relative to the spec and inside its folder: "
-            "<outDir>/<video>/<render>.<format> (default out)."
+            description="Output folder, relative to the spec and inside its folder, not a "
+            "hidden one: <outDir>/<video>/<render>.<format> (default out)."
         ),
     ] = "out"
     defaults: Annotated[DefaultsDocument, Field(description="Values merged under every video.")] = (

@@ -12,7 +12,6 @@ as read-only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -58,7 +57,7 @@ class FrozenDict(dict[K, V]):
         return (type(self), (dict(self),))
 
 
-def _frozen(items: dict[K, V] | Iterable[tuple[K, V]]) -> FrozenDict[K, V]:
+def _frozen(items: dict[K, V]) -> FrozenDict[K, V]:
     return FrozenDict(items)
 
 

@@ -14,7 +14,8 @@ mutation, no loader) this environment makes sure that:
 * no render runs for long: each has a budget of ``MAX_STEPS`` steps. Every pass through a
   loop body or a macro, every call, filter, concatenation and printed value spends one, plus
   one per ``CHARS_PER_STEP`` characters it handles, so nested loops and recursive macros stop
-  well within a second.
+  well within a second; and all the renders of one spec share ``MAX_TOTAL_STEPS``, so ten
+  thousand matrix videos cannot each spend a full budget.
 
 ``Templates`` (in ``templating``) calls ``begin`` before each render and compiles every parsed
 template through ``bound_work``, which is what charges loop bodies and macros.
@@ -43,6 +44,8 @@ MAX_RANGE = 10_000
 """Items of one ``range()``."""
 MAX_STEPS = 100_000
 """Work one render may do: loop passes, calls, filters, concatenations, printed values."""
+MAX_TOTAL_STEPS = 2_000_000
+"""Work all the renders of one spec may do (a 1,000-video spec takes about 20,000)."""
 CHARS_PER_STEP = 100
 """Handling this many characters costs one more step."""
 MAX_EXPONENT = 256
@@ -199,7 +202,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     code_generator_class = _CodeGenerator
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
-    def __init__(self) -> None:
+    def __init__(self, *, total_steps: int = MAX_TOTAL_STEPS) -> None:
         super().__init__(
             undefined=StrictUndefined,
             autoescape=False,
@@ -207,6 +210,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             extensions=[_WorkBudget],
         )
         self._steps = MAX_STEPS
+        self._total = total_steps
+        self._total_steps = total_steps
         for name in REMOVED:
             self.filters.pop(name, None)
             self.globals.pop(name, None)
@@ -220,12 +225,18 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self._steps = MAX_STEPS
 
     def spend(self, steps: int) -> None:
-        """Take ``steps`` from the budget; refuse the render once it is spent."""
+        """Take ``steps`` from the budgets; refuse the render once either is spent."""
         self._steps -= steps
+        self._total -= steps
         if self._steps < 0:
             raise SecurityError(
                 f"the template does too much work (more than {MAX_STEPS:,} steps of loops, "
                 "calls and filters); spec templates should only fill in text"
+            )
+        if self._total < 0:
+            raise SecurityError(
+                f"the templates of this spec do too much work in all (more than "
+                f"{self._total_steps:,} steps of loops, calls and filters)"
             )
 
     def measure(self, value: Any, *, plain: bool) -> int:

@@ -79,10 +79,14 @@ def name_offsets(text: str, name: str, *, attribute: bool = False) -> list[int]:
 
 
 class Templates:
-    """Renders spec strings; each distinct string is compiled once and reused."""
+    """Renders spec strings; each distinct string is compiled once and reused.
 
-    def __init__(self) -> None:
-        self._env = BoundedSandbox()
+    One ``Templates`` serves one load of a spec, so its sandbox's total budget bounds the work
+    of all the spec's templates together.
+    """
+
+    def __init__(self, sandbox: BoundedSandbox | None = None) -> None:
+        self._env = sandbox if sandbox is not None else BoundedSandbox()
         self._compiled: dict[str, _Compiled | Failures] = {}
 
     @property

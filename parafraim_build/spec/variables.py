@@ -52,6 +52,13 @@ class Variables:
         return {**self.values, "vars": dict(self.values)}
 
 
+@dataclass(frozen=True)
+class Refused:
+    """Why an override cannot stand for the variable it names."""
+
+    reason: str
+
+
 def variable_name_problem(name: str) -> str | None:
     """Why ``name`` cannot be a template variable, or ``None`` when it can."""
     if name in RESERVED_NAMES:
@@ -75,6 +82,10 @@ def resolve_variables(
     An override of a name the spec does not declare is a command-line problem: it has no
     place in the file, so it is reported without one.
     """
+    raw = doc.data.get("vars") if isinstance(doc.data, dict) else None
+    all_broken = raw is not None and not isinstance(raw, dict)
+    # Declared but refused by the shape check (already reported): left out, and quiet.
+    broken = frozenset(str(name) for name in raw or {}) - frozenset(document.vars)
     values: dict[str, Any] = {}
     for name, value in document.vars.items():
         reason = variable_name_problem(name)
@@ -83,29 +94,18 @@ def resolve_variables(
         else:
             values[name] = value
     for name, text in overrides.items():
-        if name not in document.vars:
-            problems.add_command_line(
-                f"--var {name}: the spec declares no variable '{name}'"
-                f"{suggestion(name, document.vars)}; declare it under vars to override it"
-            )
-        elif name in values:
+        if name in values:
             value = parse_override(values[name], text)
             if isinstance(value, Refused):
                 problems.add_command_line(f"--var {name}={text}: {value.reason}")
             else:
                 values[name] = value
-    raw = doc.data.get("vars") if isinstance(doc.data, dict) else None
-    if raw is not None and not isinstance(raw, dict):
-        return Variables(values, all_broken=True)
-    broken = frozenset(str(name) for name in raw or {}) - frozenset(document.vars)
-    return Variables(values, broken)
-
-
-@dataclass(frozen=True)
-class Refused:
-    """Why an override cannot stand for the variable it names."""
-
-    reason: str
+        elif name not in document.vars and name not in broken and not all_broken:
+            problems.add_command_line(
+                f"--var {name}: the spec declares no variable '{name}'"
+                f"{suggestion(name, document.vars)}; declare it under vars to override it"
+            )
+    return Variables(values, broken, all_broken)
 
 
 def parse_override(declared: Any, text: str) -> Any:
