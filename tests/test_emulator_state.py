@@ -373,6 +373,7 @@ def test_a_damaged_state_file_stops_the_engine_with_a_clear_error(tmp_path: Path
         ("jobs/x.json", [], "is not a JSON object"),
         ("engine.json", {"version": 1, "account": {"id": "x"}}, "the account is not valid"),
         ("engine.json", {"version": 1, "account": "x"}, "the account is not valid"),
+        ("engine.json", {"version": 1}, "the account is not valid"),
     ],
 )
 def test_a_state_file_of_the_wrong_shape_is_named_not_a_traceback(

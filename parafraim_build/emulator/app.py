@@ -99,6 +99,7 @@ class DroppedResponse(Response):
         self.inner = response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the head and half the body, then return without finishing the response."""
         body = bytes(self.inner.body)
         await send(
             {

@@ -63,7 +63,7 @@ def build_state(loaded: LoadedState, config: EngineConfig, store: Store, now: fl
     A record file that is JSON but not a record (a missing field, a value of the wrong type, a
     task of a project that does not exist) is a ``ConfigError`` naming the file.
     """
-    if loaded.account is not None:
+    if loaded.account_path is not None:  # engine.json exists: it must hold the account
         account = _load(Account, loaded.account, loaded.account_path, "the account")
     else:
         account = Account(id=new_uuid(), email=EMAIL, plan=PLAN, created_at=iso(now))
@@ -148,6 +148,7 @@ class Engine:
 
     @property
     def state(self) -> EngineState:
+        """The engine's model (shared with the task and render services)."""
         return self.core.state
 
     # --------------------------------------------------------------- lifecycle
@@ -165,7 +166,8 @@ class Engine:
         self.tasks.wake_all()
 
     async def stop(self) -> None:
-        """Stop runners, wait for renders in progress, save counters, close the store."""
+        """Stop runners and renders in progress (both resume after a restart), save the
+        counters, finish the writes and close the store (which lets another engine use it)."""
         self.begin_shutdown()
         if self._flusher is not None:
             self._flusher.cancel()

@@ -162,11 +162,15 @@ class Target:
 
 @dataclass(frozen=True)
 class SetTitle:
+    """Set the video's title ("set the title to Launch day")."""
+
     title: str
 
 
 @dataclass(frozen=True)
 class RemoveScenes:
+    """Remove the target scenes ("remove scene 2")."""
+
     target: Target
 
 
@@ -189,12 +193,16 @@ class ScaleDuration:
 
 @dataclass(frozen=True)
 class Translate:
+    """Mark the target scenes' text as translated ("translate to German")."""
+
     target: Target | None
     language: str  # a short code, shown as the marker: [DE]
 
 
 @dataclass(frozen=True)
 class SetBackground:
+    """Give the target scenes a background colour ("make the background blue")."""
+
     target: Target | None
     colour: str  # "#RRGGBB"
     name: str

@@ -50,11 +50,19 @@ class EditResult(Protocol):
     """What an editor returns (``editor.EditOutcome``)."""
 
     @property
-    def html(self) -> str: ...
+    def html(self) -> str:
+        """The composition after the edit."""
+        ...
+
     @property
-    def html_updates(self) -> tuple[str, ...]: ...
+    def html_updates(self) -> tuple[str, ...]:
+        """Previews to publish, in order; the last is ``html``."""
+        ...
+
     @property
-    def text_chunks(self) -> tuple[str, ...]: ...
+    def text_chunks(self) -> tuple[str, ...]:
+        """The assistant's reply, in the deltas it is streamed as."""
+        ...
 
 
 class Editor(Protocol):
@@ -68,7 +76,9 @@ class Editor(Protocol):
         selected: Sequence[Mapping[str, Any]] = (),
         aspect_ratio: str = "16:9",
         project_name: str = "",
-    ) -> EditResult: ...
+    ) -> EditResult:
+        """The outcome of ``message`` on composition ``html`` (blocking; run on a thread)."""
+        ...
 
 
 def plan_events(outcome: EditResult, *, fails: bool) -> list[dict[str, Any]]:
