@@ -14,7 +14,8 @@ many tasks at once. The benchmark prints:
    time and its ratio to the lower bound (target: 1.25 or better);
 2. a naive script that does what a hand-written curl script does: every video in turn,
    create, send each step and wait, render each output and wait, download; its ratio;
-3. a second ``apply`` (nothing changed): wall time and requests made (should be one, GET /me).
+3. a second ``apply`` (nothing changed): wall time and requests made (none: the lock says
+   everything is up to date, so not even the account is looked up).
 
 Every video has its own messages, so that no output can be copied from the run cache: the
 build pays for every render, as a first build does.

@@ -17,11 +17,13 @@ import signal
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from parafraim_build.apply_video import RunContext, VideoResult, VideoRunner
+from parafraim_build.apply_context import RunContext, VideoResult
+from parafraim_build.apply_video import VideoRunner
 from parafraim_build.errors import BudgetError
 from parafraim_build.plan_model import Plan
 
 TICK_SECONDS = 1.0
+RENDERS_PER_EDIT_SLOT = 4
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,13 @@ class ApplySettings:
 
     @property
     def renders_at_once(self) -> int:
-        """Renders (and downloads) in flight at once: by default as many as edits."""
-        return self.render_parallelism or self.parallelism
+        """Renders (and downloads) in flight at once: by default four per edit slot.
+
+        A render waits on the service's render farm, not on the account's task slots, and
+        every edited video ends in renders: with as few render slots as edit slots, renders
+        queue up behind each other and become the bottleneck of a large build.
+        """
+        return self.render_parallelism or RENDERS_PER_EDIT_SLOT * self.parallelism
 
 
 @dataclass

@@ -16,7 +16,7 @@ from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 
 from parafraim_build.apply import ApplyResult, ApplySettings, check_credits, execute_plan
-from parafraim_build.apply_video import Budget, RunContext
+from parafraim_build.apply_context import Budget, RunContext
 from parafraim_build.cache import RunCache
 from parafraim_build.config import DEFAULT_BASE_URL, ENV_BASE_URL, normalise_base_url
 from parafraim_build.connection import Connection, open_connection

@@ -67,7 +67,8 @@ def sweep_interrupted_writes(workspace: Workspace, spec: Spec, lock: Lock | None
     """Delete the temporary files a killed run left beside the lock and the outputs.
 
     Every file is written to a hidden temporary name and renamed into place (the lock as
-    ``.parafraim.lock.<random>.tmp``, a download as ``.<output>.<random>.part``, a copy from
+    ``.parafraim.lock.<random>.tmp``, a download as ``.<output>.<random>.part`` (or
+    ``.pfb-<random>.part`` when that name would be too long), a copy from
     the run cache as ``.<output>.<random>.tmp``), so a crash can leave such a file but never a
     half output. Only ``apply`` calls this, while it holds the lock: no other process of ours
     can be writing them then. Returns what was removed.
@@ -76,8 +77,15 @@ def sweep_interrupted_writes(workspace: Workspace, spec: Spec, lock: Lock | None
     outputs = set(expected_outputs(spec))
     if lock is not None:
         outputs.update(rec.path for entry in lock.videos.values() for rec in entry.renders.values())
+    folders: set[Path] = set()
     for relpath in sorted(outputs):
-        candidates += _temporaries(resolve_output(spec.root, relpath), ("part", "tmp"))
+        target = resolve_output(spec.root, relpath)
+        candidates += _temporaries(target, ("part", "tmp"))
+        folders.add(target.parent)
+    for folder in sorted(folders):
+        # A download whose usual temporary name would be too long for the file system.
+        if folder.is_dir():
+            candidates += (path for path in folder.glob(".pfb-*.part") if path.is_file())
     removed = []
     for path in candidates:
         with contextlib.suppress(FileNotFoundError):

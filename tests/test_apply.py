@@ -14,7 +14,7 @@ import signal
 import pytest
 
 from parafraim_build.apply import ApplyResult, _interrupts, check_credits
-from parafraim_build.apply_video import VideoResult
+from parafraim_build.apply_context import VideoResult
 from parafraim_build.errors import BudgetError
 from parafraim_build.plan_model import Action, Plan, VideoPlan
 

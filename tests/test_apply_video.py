@@ -10,13 +10,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from parafraim_build.apply_video import (
-    ActionOutcome,
-    Budget,
-    VideoResult,
-    _label,
-    _parse_time,
-)
+from parafraim_build.apply_context import ActionOutcome, Budget, VideoResult, parse_time
+from parafraim_build.apply_video import action_label
 from parafraim_build.errors import BudgetError
 from parafraim_build.lock_model import BlankSource
 from parafraim_build.plan_model import Action, ReusedProject
@@ -80,7 +75,7 @@ def test_a_refused_operation_gives_its_reservation_back() -> None:
     ],
 )
 def test_every_action_has_a_short_label(action: Action, label: str) -> None:
-    assert _label(action, 3) == label
+    assert action_label(action, 3) == label
 
 
 def test_the_result_documents_name_only_what_applies() -> None:
@@ -117,4 +112,4 @@ def test_the_result_documents_name_only_what_applies() -> None:
 def test_times_from_the_lock_and_the_api_are_read_in_utc(
     text: str | None, expected: datetime | None
 ) -> None:
-    assert _parse_time(text) == expected
+    assert parse_time(text) == expected

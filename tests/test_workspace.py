@@ -45,6 +45,7 @@ def test_only_temporaries_of_the_lock_and_of_outputs_are_swept(tmp_path: Path) -
         out / "v" / ".clip.mp4.1a2b3c4d.part",  # an interrupted download
         out / "v" / ".clip.mp4.q8w7e6r5.tmp",  # an interrupted copy from the run cache
         out / "gone" / ".hd.mp4.0f0f0f0f.part",  # of an output only the lock still knows
+        out / "v" / ".pfb-9e8d7c6b.part",  # a download whose usual temporary name was too long
     ]
     kept = [
         tmp_path / "parafraim.lock.tmp",
@@ -53,6 +54,7 @@ def test_only_temporaries_of_the_lock_and_of_outputs_are_swept(tmp_path: Path) -
         out / "v" / ".clip.mp4",
         out / "v" / ".notes.md.1234.tmp",
         out / "v" / ".teaser.gif.1234.part",  # not an output of this spec or lock
+        tmp_path / ".pfb-9e8d7c6b.part",  # not in an output folder
     ]
     for path in leftovers + kept:
         path.write_bytes(b"x")

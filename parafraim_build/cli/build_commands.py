@@ -132,6 +132,12 @@ def plan(
     help="Videos editing at once (the account's concurrent task limit).",
 )
 @click.option(
+    "--render-parallelism",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Renders and downloads in flight at once (default: 4 x --parallelism).",
+)
+@click.option(
     "--max-credits",
     type=click.FloatRange(min=0),
     default=None,
@@ -146,6 +152,7 @@ def apply(
     assume_yes: bool,
     as_json: bool,
     parallelism: int,
+    render_parallelism: int | None,
     max_credits: float | None,
     replace: tuple[str, ...],
     no_render: bool,
@@ -190,7 +197,11 @@ def apply(
             spec,
             workspace,
             request,
-            ApplySettings(parallelism=parallelism, max_credits=max_credits),
+            ApplySettings(
+                parallelism=parallelism,
+                render_parallelism=render_parallelism,
+                max_credits=max_credits,
+            ),
             confirm=confirm,
             reporter=apply_view.reporter_factory,
             saved=saved,

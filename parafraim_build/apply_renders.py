@@ -1,0 +1,265 @@
+"""The render side of a video's actions: render, resume, download again, copy, remove.
+
+Renders of one video run one at a time, which is what lets a render whose job id was lost in
+a crash be found again: the newest job of the project that no record knows is the lost one.
+Every render is written ahead as an intent before it is requested, like a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from parafraim_build.api.models import RenderConfig, RenderJob
+from parafraim_build.apply_context import VideoBook, megabytes, parse_time
+from parafraim_build.digest import render_key
+from parafraim_build.errors import (
+    ApiError,
+    BuildError,
+    DownloadError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RenderFailedError,
+)
+from parafraim_build.lock_model import PendingRender
+from parafraim_build.outputs import remove_output
+from parafraim_build.plan_model import Action
+
+CLOCK_SKEW = timedelta(seconds=5)
+"""How far the service's clock may trail ours when matching a lost render to its charge;
+intents are stamped to the second."""
+
+
+class RenderActions:
+    """The render-side actions of one video, recorded through its ``VideoBook``."""
+
+    def __init__(self, book: VideoBook) -> None:
+        self.book = book
+        self.ctx = book.ctx
+        self.video = book.video
+
+    async def perform(self, action: Action) -> str:
+        """Carry out one render-side action; a short note of what it did."""
+        match action.kind:
+            case "render":
+                return await self.render(action)
+            case "resume_render":
+                return await self.resume_render(action)
+            case "download":
+                return await self.download(action)
+            case "copy_cached":
+                return await self.copy_cached(action)
+            case "remove_output":
+                return self.remove_output(action)
+        raise BuildError(f"{action.kind!r} is not a render action")
+
+    async def render(self, action: Action) -> str:
+        ctx = self.ctx
+        name, config = action.render, action.config
+        if name is None or config is None:
+            raise BuildError("the plan's render action is incomplete")
+        relpath, dest = self.book.output_path(action)
+        entry = self.book.lock().entry(self.video)
+        key = action.render_key or render_key(entry.composition_sha256, config)
+        # The composition may only now be known (its steps ran in this apply): an identical
+        # (composition, config) made before is copied, not paid for again.
+        restored = await asyncio.to_thread(ctx.cache.restore_output, key, dest)
+        if restored is not None:
+            self.book.record_output(
+                name, key, restored.job_id, relpath, restored.sha256, restored.size, config
+            )
+            return f"copied from the run cache, {megabytes(restored.size)}"
+        # Priced again now that the composition exists: the plan may have had to assume its
+        # length, and --max-credits must hold against what the render really costs.
+        duration = ctx.durations.get(entry.composition_sha256)
+        if duration is not None:
+            credits = ctx.costs.render(config, duration)
+        else:
+            credits = action.credits or ctx.costs.render(config, None)
+        ctx.budget.reserve(credits, f"render {name}")
+        intent = PendingRender(render=name, key=key, config=config, startedAt=self.book.now())
+        project_id = entry.projectId
+        self.book.update(lambda lock: lock.add_pending(self.video, intent))
+        try:
+            started = await ctx.client.start_render(project_id, config)
+        except OutcomeUnknownError:
+            raise  # the intent stays: the next run looks the job up instead of rendering
+        except ApiError:
+            ctx.budget.release(credits)
+            self.book.update(lambda lock: lock.drop_pending(self.video, intent))
+            raise
+        ctx.started_jobs[started.jobId] = config
+        self.book.update(lambda lock: lock.add_pending(self.video, intent.with_id(started.jobId)))
+        return await self.finish_render(name, key, started.jobId, config, relpath, dest)
+
+    async def finish_render(
+        self, name: str, key: str, job_id: str, config: RenderConfig, relpath: str, dest: Path
+    ) -> str:
+        ctx = self.ctx
+
+        def progress(job: RenderJob) -> None:
+            ctx.reporter.render_progress(self.video, name, job.status, job.progress)
+
+        job = await ctx.client.wait_for_render(
+            job_id, on_progress=progress, timeout=ctx.render_timeout
+        )
+        if job.status != "complete":
+            self.book.update(
+                lambda lock: lock.drop_pending(
+                    self.video,
+                    PendingRender(
+                        render=name, key=key, jobId=job_id, config=config, startedAt=self.book.now()
+                    ),
+                )
+            )
+            raise RenderFailedError(
+                f"the render job {job_id} ended {job.status}"
+                + (f": {job.error}" if job.error else ""),
+                hint="run apply again to render it again (a failed render is refunded)",
+            )
+        url = job.videoUrl or (await ctx.client.get_render_job(job_id)).videoUrl
+        if not url:
+            raise DownloadError(f"the render job {job_id} is complete but has no video URL")
+        downloaded = await ctx.client.download(url, dest, job_id=job_id)
+        self.book.record_output(
+            name, key, job_id, relpath, downloaded.sha256, downloaded.size, config
+        )
+        await asyncio.to_thread(
+            ctx.cache.store_output,
+            key,
+            dest,
+            sha256=downloaded.sha256,
+            size=downloaded.size,
+            format=config.format,
+            job_id=job_id,
+        )
+        return f"{relpath}, {megabytes(downloaded.size)}"
+
+    async def resume_render(self, action: Action) -> str:
+        name, config = action.render, action.config
+        if name is None or config is None:
+            raise BuildError("the plan's resume_render action is incomplete")
+        relpath, dest = self.book.output_path(action)
+        entry = self.book.lock().entry(self.video)
+        key = action.render_key or render_key(entry.composition_sha256, config)
+        pending = entry.pending_render(name)
+        since = pending.startedAt if pending is not None else None
+        job_id = action.job_id or await self.recover_job(action.task_id, since)
+        if job_id is None:
+            # The request never reached the service, or cannot be found: render it now.
+            if pending is not None:
+                self.book.update(lambda lock: lock.drop_pending(self.video, pending))
+            return await self.render(dataclasses.replace(action, kind="render", render_key=key))
+        if action.job_id is None:
+            recovered = PendingRender(
+                render=name, key=key, jobId=job_id, config=config, startedAt=self.book.now()
+            )
+            self.book.update(lambda lock: lock.add_pending(self.video, recovered))
+        return await self.finish_render(name, key, job_id, config, relpath, dest)
+
+    async def recover_job(self, task_id: str | None, since: str | None) -> str | None:
+        """The job an interrupted run started but did not record, if the service shows it.
+
+        ``GET /tasks/{id}`` of the project's last task names its newest render job; renders
+        of a video run one at a time, so a job that no record knows is the lost one. A project
+        without a task (a template used as it is) has no such answer: then the account's
+        recent transactions are searched for a render charge of this project, made no earlier
+        than the intent (``since``), that no record knows. Anything ambiguous is None, and the
+        render is made again rather than the wrong file recorded.
+        """
+        entry = self.book.lock().entry(self.video)
+        known = {record.jobId for record in entry.renders.values()} | set(self.ctx.started_jobs)
+        floor = parse_time(since)
+        if task_id is not None:
+            job = (await self.ctx.client.get_task(task_id)).renderJob
+            if job is None or not job.id or job.id in known:
+                return None
+            # A job of a render since removed from the spec is unknown too: its charge, when
+            # still among the recent ones, tells it apart by its time.
+            if floor is not None:
+                charged = await self.render_charges(entry.projectId)
+                made = charged.get(job.id)
+                if made is not None and made < floor - CLOCK_SKEW:
+                    return None
+            return job.id
+        if floor is None:
+            return None
+        charged = await self.render_charges(entry.projectId)
+        found = {
+            job_id
+            for job_id, made in charged.items()
+            if job_id not in known and made >= floor - CLOCK_SKEW
+        }
+        return found.pop() if len(found) == 1 else None
+
+    async def render_charges(self, project_id: str) -> dict[str, datetime]:
+        """When each render job of the project among the account's recent transactions was
+        charged (``GET /credits``; refunds left out)."""
+        credits = await self.ctx.client.credits()
+        return {
+            tx.jobId: made
+            for tx in credits.recent
+            if tx.jobId
+            and tx.projectId == project_id
+            and (tx.type or "").lower() != "refund"
+            and (made := parse_time(tx.createdAt)) is not None
+        }
+
+    async def download(self, action: Action) -> str:
+        ctx = self.ctx
+        name = action.render
+        if name is None or action.job_id is None or action.render_key is None:
+            raise BuildError("the plan's download action is incomplete")
+        relpath, dest = self.book.output_path(action)
+        config = action.config or RenderConfig()
+        try:
+            job = await ctx.client.get_render_job(action.job_id)
+            if job.status == "complete" and job.videoUrl:
+                got = await ctx.client.download(job.videoUrl, dest, job_id=action.job_id)
+                self.book.record_output(
+                    name, action.render_key, action.job_id, relpath, got.sha256, got.size, config
+                )
+                await asyncio.to_thread(
+                    ctx.cache.store_output,
+                    action.render_key,
+                    dest,
+                    sha256=got.sha256,
+                    size=got.size,
+                    format=config.format,
+                    job_id=action.job_id,
+                )
+                return f"{relpath}, {megabytes(got.size)}"
+            why = f"its job is {job.status}"
+        except (NotFoundError, DownloadError) as error:
+            why = error.message
+        ctx.reporter.waiting(self.video, f"cannot download {name} ({why}); rendering it again")
+        return await self.render(dataclasses.replace(action, kind="render", credits=0.0))
+
+    async def copy_cached(self, action: Action) -> str:
+        name, key = action.render, action.render_key
+        if name is None or key is None:
+            raise BuildError("the plan's copy_cached action is incomplete")
+        relpath, dest = self.book.output_path(action)
+        config = action.config or RenderConfig()
+        restored = await asyncio.to_thread(self.ctx.cache.restore_output, key, dest)
+        if restored is None:
+            self.ctx.reporter.waiting(
+                self.video, f"the run cache lost {name}; rendering it instead"
+            )
+            return await self.render(dataclasses.replace(action, kind="render", credits=0.0))
+        self.book.record_output(
+            name, key, restored.job_id, relpath, restored.sha256, restored.size, config
+        )
+        return f"{relpath}, {megabytes(restored.size)}"
+
+    def remove_output(self, action: Action) -> str:
+        if action.path is None:
+            raise BuildError("the plan's remove_output action has no path")
+        removed = remove_output(self.ctx.spec.root, action.path)
+        if action.forget and action.render is not None:
+            lock = self.book.lock()
+            if self.video in lock.videos and action.render in lock.videos[self.video].renders:
+                self.book.update(lambda lock: lock.remove_render(self.video, action.render or ""))
+        return "removed" if removed else "already gone"
