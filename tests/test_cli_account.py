@@ -211,8 +211,11 @@ def test_plain_http_to_a_remote_host_is_refused(monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.mark.usefixtures("env")
-def test_verbose_logs_requests_without_the_key(engine: RunningEngine) -> None:
-    result = invoke("-v", "whoami", "--json")
+@pytest.mark.parametrize("args", [("-v", "whoami", "--json"), ("whoami", "-v", "--json")])
+def test_verbose_logs_requests_without_the_key(
+    engine: RunningEngine, args: tuple[str, ...]
+) -> None:
+    result = invoke(*args)
     assert result.exit_code == 0
     assert f"GET {engine.base_url}/api/v1/me -> 200" in result.stderr
     assert KEY.removeprefix("pfk_") not in result.output

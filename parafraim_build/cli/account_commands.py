@@ -12,12 +12,13 @@ import asyncio
 import click
 
 from parafraim_build.api import lookups
-from parafraim_build.cli.options import json_option
+from parafraim_build.cli.options import json_option, verbose_option
 from parafraim_build.config import settings_from_env
 from parafraim_build.console import account_view
 
 
 @click.command()
+@verbose_option
 @json_option
 def whoami(as_json: bool) -> None:
     """Show the account that PARAFRAIM_API_KEY belongs to."""
@@ -27,6 +28,7 @@ def whoami(as_json: bool) -> None:
 
 
 @click.command()
+@verbose_option
 @json_option
 def credits(as_json: bool) -> None:
     """Show the credit balance, this month's usage and recent transactions."""
@@ -35,6 +37,7 @@ def credits(as_json: bool) -> None:
 
 
 @click.command()
+@verbose_option
 @click.option("--q", "query", metavar="TEXT", help="Search name, description and category.")
 @click.option("--category", metavar="C", help="Only this category (exact match).")
 @json_option
@@ -46,6 +49,7 @@ def templates(query: str | None, category: str | None, as_json: bool) -> None:
 
 
 @click.command()
+@verbose_option
 @json_option
 def projects(as_json: bool) -> None:
     """List every project of the account (every page)."""

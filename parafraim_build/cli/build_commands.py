@@ -23,6 +23,7 @@ from parafraim_build.cli.options import (
     parse_variables,
     spec_file_option,
     var_option,
+    verbose_option,
 )
 from parafraim_build.console import apply_view
 from parafraim_build.console.plan_view import print_plan
@@ -61,6 +62,7 @@ def _selection_options(func: F) -> F:
 
 
 @click.command()
+@verbose_option
 @spec_file_option
 @click.argument("videos", nargs=-1, metavar="[VIDEO]...")
 @var_option
@@ -119,6 +121,7 @@ def plan(
 
 
 @click.command()
+@verbose_option
 @spec_file_option
 @click.argument("targets", nargs=-1, metavar="[VIDEO]... [PLANFILE]")
 @var_option

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from parafraim_build.logs import configure_logging
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_SPEC = "parafraim.yaml"
@@ -48,6 +50,24 @@ def local_option(func: F) -> F:
         "--local",
         is_flag=True,
         help="Use the embedded local engine (no credits, no network); state in .parafraim/.",
+    )(func)
+
+
+def _enable_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        configure_logging(True)
+
+
+def verbose_option(func: F) -> F:
+    """``-v/--verbose`` after the command name too (``parafraim-build plan -v``): log HTTP
+    requests, secrets redacted. The group's own ``-v`` does the same before the name."""
+    return click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        callback=_enable_verbose,
+        help="Log HTTP requests (secrets redacted).",
     )(func)
 
 
