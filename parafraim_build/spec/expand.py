@@ -113,32 +113,39 @@ class Expander:
         if seen is None:
             self._seen[key.casefold()] = (key, raw_key, combination)
             return key
-        first_key, first, first_combination = seen
-        if first_key == key and first == raw_key:
-            message = (
+        self._report.at(path, self._duplicate(key, origin, raw_key, combination, seen), on_key=True)
+        return None
+
+    def _duplicate(
+        self,
+        key: str,
+        origin: str,
+        raw_key: str,
+        combination: dict[str, Any],
+        first: tuple[str, str, dict[str, Any]],
+    ) -> str:
+        """Why ``key`` clashes with the ``first`` key of the same case-folded name."""
+        first_key, first_raw, first_combination = first
+        if first_key == key and first_raw == raw_key:
+            return (
                 f"video key '{key}' is produced by more than one matrix combination "
                 f"({matrix.describe(first_combination)} and {matrix.describe(combination)}): "
                 f"{self._key_advice(raw_key, combination)}"
             )
-        elif first_key == key:
-            message = (
-                f"video key '{key}'{origin} is also produced by "
-                f"{format_key_path(('videos', first))}{_line(self._report, first)}: two videos "
-                "cannot share a key"
+        where = format_key_path(("videos", first_raw)) + _line(self._report, first_raw)
+        if first_key == key:
+            return (
+                f"video key '{key}'{origin} is also produced by {where}: two videos cannot "
+                "share a key"
             )
-        else:
-            if first == raw_key:
-                other = f"'{first_key}' ({matrix.describe(first_combination)})"
-                origin = f" ({matrix.describe(combination)})"
-            else:
-                where = format_key_path(("videos", first)) + _line(self._report, first)
-                other = f"'{first_key}' of {where}"
-            message = (
-                f"video key '{key}'{origin} differs only in case from {other}: on macOS and "
-                "Windows both would be one folder; rename one"
-            )
-        self._report.at(path, message, on_key=True)
-        return None
+        other = f"'{first_key}' of {where}"
+        if first_raw == raw_key:
+            other = f"'{first_key}' ({matrix.describe(first_combination)})"
+            origin = f" ({matrix.describe(combination)})"
+        return (
+            f"video key '{key}'{origin} differs only in case from {other}: on macOS and "
+            "Windows both would be one folder; rename one"
+        )
 
     def _key_advice(self, raw_key: str, combination: dict[str, Any]) -> str:
         """What to put in a matrix key so that every combination gets its own."""
