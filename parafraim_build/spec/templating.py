@@ -120,7 +120,16 @@ class Templates:
                 chunks.append(chunk)
         except TemplateError as exc:
             return self._failures(exc, text, context, compiled)
-        except (ArithmeticError, TypeError, ValueError, LookupError, RecursionError) as exc:
+        except (
+            ArithmeticError,
+            AttributeError,
+            LookupError,
+            RuntimeError,  # RecursionError, and StopIteration leaking out of a generator
+            TypeError,
+            ValueError,
+        ) as exc:
+            # A filter or method given the wrong kind of value ({{ 5|dictsort }}): a problem
+            # of the template, located like any other, never a crash of the loader.
             return (_python_failure(exc),)
         return "".join(chunks)
 
