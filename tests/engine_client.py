@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from parafraim_build.emulator import EngineConfig, FaultConfig, RunningEngine
 
@@ -200,8 +199,3 @@ def state_files(state_dir: Path) -> dict[str, int]:
     return {
         kind: len(list((state_dir / kind).glob("*.json"))) for kind in ("projects", "tasks", "jobs")
     }
-
-
-# Kept until tests/test_apply_*.py stop importing it: the pipe leak it silenced is fixed
-# (render.py runs ffmpeg under ``with process:``), so it is now a mark that does nothing.
-RENDER_PIPE_LEAK = pytest.mark.usefixtures()
