@@ -59,6 +59,7 @@ def test_variables_filters_and_conditions() -> None:
         ("{{ 1 / 0 }}", "template failed: ZeroDivisionError"),
         ("{{ [1]|dictsort }}", "template failed: AttributeError"),
         ("{{ 5|xmlattr }}", "template failed: AttributeError"),
+        ("{{ brand|truncate(1) }}", "template failed: AssertionError"),
         ("{{ cycler() }}", "template failed: RuntimeError: at least one item"),
         ("{{ brand + 1 }}", "template failed: TypeError"),
         ("{{ brand ", "template syntax error: unexpected end of template"),

@@ -23,9 +23,7 @@ template through ``bound_work``, which is what charges loop bodies and macros.
 
 from __future__ import annotations
 
-import math
-import re
-import string
+import inspect
 from collections.abc import Callable, Iterable
 from functools import wraps
 from types import BuiltinMethodType
@@ -38,8 +36,25 @@ from jinja2.ext import Extension
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-MAX_OUTPUT = 100_000
-"""Characters of any value a template builds, and of a template's whole output."""
+from parafraim_build.spec.bounds import (
+    FILTER_CHECKS,
+    MAX_OUTPUT,
+    check_brace_format,
+    check_percent_format,
+    check_power,
+    check_text_call,
+    too_long,
+)
+
+__all__ = [
+    "MAX_OUTPUT",
+    "MAX_RANGE",
+    "MAX_STEPS",
+    "MAX_TOTAL_STEPS",
+    "BoundedSandbox",
+    "bound_work",
+]
+
 MAX_RANGE = 10_000
 """Items of one ``range()``."""
 MAX_STEPS = 100_000
@@ -48,8 +63,6 @@ MAX_TOTAL_STEPS = 2_000_000
 """Work all the renders of one spec may do (a 1,000-video spec takes about 20,000)."""
 CHARS_PER_STEP = 100
 """Handling this many characters costs one more step."""
-MAX_EXPONENT = 256
-
 REMOVED = {
     "random": "the random filter",
     "lipsum": "lipsum",
@@ -134,11 +147,7 @@ _TEXT_METHODS = frozenset(
     }
 )
 _NUMBER_METHODS = frozenset({"as_integer_ratio", "bit_length", "conjugate", "is_integer"})
-_PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
 _PLAIN = (str, int, float, type(None), list, tuple, dict, range, Undefined)
-# A %-format field: flags, then width and precision (digits or *).
-_PERCENT_FIELD = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
-_DIGITS = re.compile(r"\d+")
 
 
 class _WorkBudget(Extension):
@@ -268,7 +277,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             else:
                 size += 8
             if size > MAX_OUTPUT:
-                raise SecurityError(_too_long(size))
+                raise SecurityError(too_long(size))
         self.spend(1 + size // CHARS_PER_STEP)
         return size
 
@@ -291,7 +300,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         """``a ~ b ~ c``: every part plain, the joined text within the limit."""
         total = sum(self.measure(part, plain=True) for part in parts)
         if total > MAX_OUTPUT:
-            raise SecurityError(_too_long(total))
+            raise SecurityError(too_long(total))
         return join(parts)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
@@ -304,14 +313,14 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
                 ):
                     raise SecurityError("repeating a value that often would be too long")
         elif operator == "**":
-            _check_power(left, right)
+            check_power(left, right)
         elif operator == "+":
             if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
                 size = self.measure(left, plain=False) + self.measure(right, plain=False)
                 if size > MAX_OUTPUT:
-                    raise SecurityError(_too_long(size))
+                    raise SecurityError(too_long(size))
         elif operator == "%" and isinstance(left, str):
-            _check_percent_format(left)
+            check_percent_format(left)
             self.measure(right, plain=True)
         result = super().call_binop(context, operator, left, right)
         self.measure(result, plain=False)
@@ -321,7 +330,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         """A call from a template: one step, bounded text methods, a bounded result."""
         self.spend(1)
         if isinstance(obj, BuiltinMethodType) and isinstance(obj.__self__, str):
-            args = _checked_text_call(self, obj.__self__, obj.__name__, args, kwargs)
+            args = check_text_call(self.measure, obj.__self__, obj.__name__, args, kwargs)
         result = super().call(context, obj, *args, **kwargs)
         self.measure(result, plain=False)
         return result
@@ -343,7 +352,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
         @wraps(formatter)
         def checked(*args: Any, **kwargs: Any) -> str:
-            _check_brace_format(template)
+            check_brace_format(template)
             self.measure((list(args), dict(kwargs)), plain=True)
             return formatter(*args, **kwargs)
 
@@ -352,14 +361,25 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     # ------------------------------------------------------------------ filters
 
     def _bounded_filter(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-        """``func`` with its value (and, for padding, joining and replacing) checked first."""
+        """``func`` with its value measured first (plain data for text filters), the
+        arguments of the filters that multiply checked (``bounds``), and its result measured.
+        """
         # Filters that take the environment or context get it first; the value comes next.
         skip = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0
         text = name in _TEXT_FILTERS
+        check = FILTER_CHECKS.get(name)
+        # Arguments are checked by name, bound to the function Jinja's wrappers stand for;
+        # a wrapper may take an evaluation context that function does not.
+        target = inspect.unwrap(func)
+        extra = skip if getattr(target, "jinja_pass_arg", None) is None else 0
+        signature = inspect.signature(target)
 
         @wraps(func)
         def bounded(*args: Any, **kwargs: Any) -> Any:
-            args = _checked_filter_args(self, name, args, skip, kwargs)
+            if check is not None:
+                bound = signature.bind(*args[extra:], **kwargs)
+                check(self.measure, bound.arguments)
+                args, kwargs = (*args[:extra], *bound.args), bound.kwargs
             if len(args) > skip:
                 self.measure(args[skip], plain=text)
             result = func(*args, **kwargs)
@@ -367,107 +387,6 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             return result
 
         return bounded
-
-
-def _checked_filter_args(
-    env: BoundedSandbox, name: str, args: tuple[Any, ...], skip: int, kwargs: dict[str, Any]
-) -> tuple[Any, ...]:
-    """The filter's arguments after the checks of the filters that can build big values."""
-    if len(args) <= skip:
-        return args
-    value, rest = args[skip], args[skip + 1 :]
-    if name == "join":
-        items = list(value) if not isinstance(value, (str, Undefined)) else value
-        separator = rest[0] if rest else kwargs.get("d", "")
-        _check_join(env, items, separator)
-        return (*args[:skip], items, *rest)
-    if name in ("center", "indent"):
-        width = rest[0] if rest else kwargs.get("width", 80 if name == "center" else 4)
-        if isinstance(width, int) and abs(width) > MAX_OUTPUT:
-            raise SecurityError(f"a width of {width:,} is more than {MAX_OUTPUT:,} characters")
-        if name == "indent" and isinstance(value, str):
-            lines = value.count("\n") + 1
-            pad = len(width) if isinstance(width, str) else abs(int(width))
-            if len(value) + lines * pad > MAX_OUTPUT:
-                raise SecurityError(_too_long(len(value) + lines * pad))
-    elif name == "format" and isinstance(value, str):
-        _check_percent_format(value)
-        env.measure((list(rest), dict(kwargs)), plain=True)
-    elif name == "replace" and isinstance(value, str) and len(rest) >= 2:
-        _check_replace(value, str(rest[0]), str(rest[1]), rest[2] if len(rest) > 2 else -1)
-    return args
-
-
-def _checked_text_call(
-    env: BoundedSandbox, text: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[Any, ...]:
-    """The arguments of ``text.<method>(...)`` after checking what it would build."""
-    if method in _PADDING_METHODS and args and isinstance(args[0], int):
-        if args[0] > MAX_OUTPUT:
-            raise SecurityError(f"a width of {args[0]:,} is more than {MAX_OUTPUT:,} characters")
-    elif method == "expandtabs":
-        size = args[0] if args else kwargs.get("tabsize", 8)
-        if isinstance(size, int) and len(text) + text.count("\t") * size > MAX_OUTPUT:
-            raise SecurityError(_too_long(len(text) + text.count("\t") * size))
-    elif method == "replace" and len(args) >= 2:
-        _check_replace(text, str(args[0]), str(args[1]), args[2] if len(args) > 2 else -1)
-    elif method == "join" and args:
-        items = list(args[0])
-        _check_join(env, items, text)
-        return (items, *args[1:])
-    return args
-
-
-def _check_join(env: BoundedSandbox, items: Any, separator: Any) -> None:
-    size = env.measure(items, plain=True)
-    if isinstance(separator, str) and isinstance(items, list) and items:
-        size += len(separator) * (len(items) - 1)
-    if size > MAX_OUTPUT:
-        raise SecurityError(_too_long(size))
-
-
-def _check_replace(text: str, old: str, new: str, count: Any) -> None:
-    found = text.count(old) if old else len(text) + 1
-    if isinstance(count, int) and count >= 0:
-        found = min(found, count)
-    size = len(text) + found * (len(new) - len(old))
-    if size > MAX_OUTPUT:
-        raise SecurityError(_too_long(size))
-
-
-def _check_power(base: Any, exponent: Any) -> None:
-    if not isinstance(exponent, (int, float)) or isinstance(exponent, bool):
-        return
-    if abs(exponent) > MAX_EXPONENT:
-        raise SecurityError(f"the exponent {exponent} is too large")
-    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0:
-        digits = base.bit_length() * exponent * math.log10(2)
-        if digits > MAX_OUTPUT:
-            raise SecurityError("the power would have too many digits")
-
-
-def _check_percent_format(template: str) -> None:
-    for field in _PERCENT_FIELD.finditer(template):
-        for size in field.groups():
-            if size == "*" or (size is not None and int(size) > MAX_OUTPUT):
-                raise SecurityError(
-                    f"a %-format width or precision over {MAX_OUTPUT:,} (or *) is refused"
-                )
-
-
-def _check_brace_format(template: str) -> None:
-    for _text, _field, spec, _conversion in string.Formatter().parse(template):
-        if not spec:
-            continue
-        if "{" in spec or any(int(d) > MAX_OUTPUT for d in _DIGITS.findall(spec)):
-            raise SecurityError(
-                f"a format width or precision over {MAX_OUTPUT:,} (or taken from an "
-                "argument) is refused"
-            )
-
-
-def _too_long(size: int) -> str:
-    return f"this would build a value of over {MAX_OUTPUT:,} characters ({size:,} at least)"
 
 
 def _not_plain(value: Any) -> str:

@@ -122,6 +122,7 @@ class Templates:
             return self._failures(exc, text, context, compiled)
         except (
             ArithmeticError,
+            AssertionError,  # Jinja's own checks of filter arguments ({{ x|truncate(1) }})
             AttributeError,
             LookupError,
             RuntimeError,  # RecursionError, and StopIteration leaking out of a generator
