@@ -3,10 +3,10 @@
 ``load_spec`` is the only way in and raises only ``SpecError``. The stages live in small
 modules: ``yamlsource`` (YAML with positions), ``document`` (the input models and the JSON
 Schema), ``structure`` (shape errors in words), ``variables`` (``vars`` and ``--var``),
-``templating`` (Jinja2 in ``sandbox``: deterministic and bounded), ``matrix``, ``stepfiles``
-(prompt files, kept inside the spec's folder and out of hidden ones, checked by
-``credentials``), ``expand`` with ``steps`` and ``renders`` (defaults, limits), ``reporter``
-(where a problem is) and ``models`` (the expanded result the planner consumes).
+``templating`` (Jinja2 in ``sandbox``: deterministic, and bounded with ``bounds``),
+``matrix``, ``stepfiles`` (prompt files, kept inside the spec's folder and out of hidden ones,
+checked by ``credentials``), ``expand`` with ``steps`` and ``renders`` (defaults, limits),
+``reporter`` (where a problem is) and ``models`` (the expanded result the planner consumes).
 """
 
 from __future__ import annotations

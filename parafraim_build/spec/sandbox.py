@@ -9,8 +9,10 @@ mutation, no loader) this environment makes sure that:
   them) may be printed, joined or formatted into text, because anything else prints as
   ``<... object at 0x7f...>``, an address that changes from run to run;
 * no value grows without bound: everything a template builds, and its whole output, is at
-  most ``MAX_OUTPUT`` characters, checked *before* ``*``, ``+``, ``~``, ``%``, ``**``, padding,
-  ``replace`` and ``join`` build it; ``range`` gives at most ``MAX_RANGE`` items;
+  most ``MAX_OUTPUT`` characters, measured as it passes, and worked out *before* anything that
+  multiplies builds it (``*``, ``+``, ``~`` here; widths, ``replace``, ``join``, ``batch``
+  and the like in ``bounds``); ``range`` gives at most ``MAX_RANGE`` items, and text methods
+  that cannot be bounded (``encode``, ``translate``, ``int.to_bytes``) are unavailable;
 * no render runs for long: each has a budget of ``MAX_STEPS`` steps. Every pass through a
   loop body or a macro, every call, filter, concatenation and printed value spends one, plus
   one per ``CHARS_PER_STEP`` characters it handles, so nested loops and recursive macros stop
