@@ -6,6 +6,7 @@ these at the module that calls the library, and never leak further.
 
     BuildError                      root; .hint says what to do next
     ├── SpecError                   parafraim.yaml is wrong (carries every SpecProblem)
+    ├── InitError                   `init` cannot write the starter (spec.starter)
     ├── ConfigError                 environment or options are wrong (missing key, bad URL)
     ├── LockError                   parafraim.lock cannot be used
     │   ├── LockBusyError           another apply holds the lock
