@@ -257,9 +257,18 @@ class RenderActions:
     def remove_output(self, action: Action) -> str:
         if action.path is None:
             raise BuildError("the plan's remove_output action has no path")
-        removed = remove_output(self.ctx.spec.root, action.path)
+        outcome = remove_output(
+            self.ctx.spec.root,
+            action.path,
+            sha256=action.expected_sha256,
+            size=action.expected_size,
+        )
         if action.forget and action.render is not None:
             lock = self.book.lock()
             if self.video in lock.videos and action.render in lock.videos[self.video].renders:
                 self.book.update(lambda lock: lock.remove_render(self.video, action.render or ""))
-        return "removed" if removed else "already gone"
+        if outcome == "kept":
+            note = f"kept {action.path}: it is not the file this tool made (changed since)"
+            self.ctx.reporter.waiting(self.video, note)
+            return note
+        return "removed" if outcome == "removed" else "already gone"

@@ -15,11 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from pathlib import PurePosixPath
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from parafraim_build.api.models import AspectRatio, RenderConfig
 from parafraim_build.errors import LockError
@@ -86,10 +86,26 @@ class StepRecord(LockModel):
     taskId: str | None = None
 
 
-def _check_relative_path(value: str) -> str:
-    path = PurePosixPath(value)
-    if not value or path.is_absolute() or "\\" in value:
-        raise ValueError(f"output path {value!r} must be relative to the spec folder, with /")
+def check_output_path(value: str) -> str:
+    """``value`` if it can be an output path of a lock: relative, with ``/``, below the spec's
+    folder; ``ValueError`` otherwise.
+
+    A lock is committed and may come from anyone (a pull request can change it alone), and
+    ``apply`` deletes the outputs it no longer declares: so no ``..``, no absolute path, no
+    empty, ``.`` or hidden part (``.git/...``), no control character.
+    """
+    shown = repr(value)
+    if not value or "\\" in value or any(ord(char) < 0x20 or char == "\x7f" for char in value):
+        raise ValueError(f"output path {shown} must be relative to the spec folder, with /")
+    if PurePosixPath(value).is_absolute() or PureWindowsPath(value).drive:
+        raise ValueError(f"output path {shown} is absolute: it must be relative to the spec folder")
+    parts = value.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise ValueError(
+            f"output path {shown} must stay inside the spec folder (no '..', '.' or //)"
+        )
+    if any(part.startswith(".") for part in parts):
+        raise ValueError(f"output path {shown} has a hidden part, where outputs never go")
     return value
 
 
@@ -110,7 +126,15 @@ class RenderRecord(LockModel):
     @field_validator("path")
     @classmethod
     def _relative_path(cls, value: str) -> str:
-        return _check_relative_path(value)
+        return check_output_path(value)
+
+    @model_validator(mode="after")
+    def _named_for_its_format(self) -> RenderRecord:
+        if not self.path.endswith(f".{self.config.format}"):
+            raise ValueError(
+                f"output path {self.path!r} does not end in .{self.config.format}, its format"
+            )
+        return self
 
 
 class PendingTask(LockModel):
@@ -197,6 +221,20 @@ class Lock(LockModel):
     accountId: str
     templates: dict[str, str] = Field(default_factory=dict)
     videos: dict[str, VideoLock] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _outputs_where_apply_puts_them(self) -> Lock:
+        # Every output path is <outDir>/<video>/<render>.<format>: a lock naming any other
+        # file (which apply would delete once it is no longer declared) is corrupt.
+        for key, entry in self.videos.items():
+            for name, record in entry.renders.items():
+                path = PurePosixPath(record.path)
+                if path.parent.name != key or path.name != f"{name}.{record.config.format}":
+                    raise ValueError(
+                        f"videos.{key}.renders.{name}: output path {record.path!r} is not "
+                        f"<outDir>/{key}/{name}.{record.config.format}"
+                    )
+        return self
 
     @classmethod
     def new(cls, base_url: str, account_id: str) -> Lock:

@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Literal, Protocol
 
 from parafraim_build.errors import BuildError
-from parafraim_build.lock_model import Lock
+from parafraim_build.lock_model import Lock, check_output_path
 from parafraim_build.spec.models import Spec
 
 _CHUNK = 1 << 20
@@ -88,8 +88,33 @@ def output_relpath(spec: Spec, video: str, render: str) -> str:
 
 
 def resolve_output(spec_root: Path, relpath: str) -> Path:
-    """The path of a lock's output path on this machine."""
-    return spec_root / Path(*PurePosixPath(relpath).parts)
+    """The path of a lock's output path on this machine, refused unless it stays inside the
+    spec's folder.
+
+    The path must pass ``lock_model.check_output_path`` (no ``..``, nothing absolute or
+    hidden), and once symbolic links are followed it must still lead inside ``spec_root``:
+    a link planted in the output folder must never make ``apply`` write or delete elsewhere.
+    """
+    try:
+        check_output_path(relpath)
+    except ValueError as exc:
+        raise BuildError(
+            f"refusing output {relpath!r}: {exc}",
+            hint="outputs are always <outDir>/<video>/<render>.<format> inside the spec's folder",
+        ) from None
+    path = spec_root / Path(*PurePosixPath(relpath).parts)
+    try:
+        root = spec_root.resolve()
+        resolved = path.resolve()
+    except (OSError, RuntimeError) as exc:
+        raise BuildError(f"cannot read output {path}: {exc}") from exc
+    if not resolved.is_relative_to(root):
+        raise BuildError(
+            f"refusing output {relpath!r}: it leads through a symbolic link to {resolved}, "
+            "outside the spec's folder",
+            hint="remove the symbolic link from the output folder",
+        )
+    return path
 
 
 def expected_outputs(spec: Spec) -> list[str]:
@@ -168,15 +193,32 @@ def observe_outputs(
     }
 
 
-def remove_output(spec_root: Path, relpath: str) -> bool:
-    """Delete an output (True if a file was there) and its video folder once empty."""
+RemoveOutcome = Literal["removed", "missing", "kept"]
+
+
+def remove_output(
+    spec_root: Path, relpath: str, *, sha256: str | None = None, size: int | None = None
+) -> RemoveOutcome:
+    """Delete an output, then its video folder once empty.
+
+    With ``sha256`` (and ``size``), the lock's record of the file: a file that is not that
+    one is ``kept`` (someone changed it since it was made, or the lock names another file),
+    because ``apply`` deletes only what it made. ``missing`` when nothing was there.
+    """
     path = resolve_output(spec_root, relpath)
+    if sha256 is not None and path.is_file() and not path.is_symlink():
+        try:
+            same = (size is None or path.stat().st_size == size) and sha256_file(path) == sha256
+        except OSError as exc:
+            raise BuildError(f"cannot read output {path}: {exc.strerror or exc}") from exc
+        if not same:
+            return "kept"
     try:
         path.unlink()
     except FileNotFoundError:
-        return False
+        return "missing"
     except OSError as exc:
         raise BuildError(f"cannot remove output {path}: {exc.strerror or exc}") from exc
     with contextlib.suppress(OSError):
         path.parent.rmdir()  # only succeeds when nothing else is left in the folder
-    return True
+    return "removed"

@@ -20,7 +20,9 @@ How the executor reads each kind:
 * ``download``: a fresh URL from job ``job_id`` into ``path``, checked against
   ``expected_sha256``/``expected_size``; if that fails, render ``config`` again.
 * ``copy_cached``: copy the run cache's output ``render_key`` into ``path``.
-* ``remove_output``: delete ``path``; with ``forget``, also drop render ``render`` from the lock.
+* ``remove_output``: delete ``path`` (only if it is still the file ``expected_sha256``/
+  ``expected_size`` the lock recorded: a file changed since is kept, with a note); with
+  ``forget``, also drop render ``render`` from the lock.
 
 A ``VideoPlan`` with ``drop_video`` set (the video left the spec) drops its lock entry after
 its actions; ``stale_pending`` lists pending records no action will resolve (drop them).

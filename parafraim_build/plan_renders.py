@@ -70,6 +70,8 @@ def plan_renders(
                     reason=f"the output moves to {path}",
                     render=name,
                     path=record.path,
+                    expected_sha256=record.sha256,
+                    expected_size=record.size,
                 )
             )
         if composition is None:
@@ -224,6 +226,8 @@ def plan_undeclared(
                     reason=_removal_reason(ctx, record.path, "the render is no longer declared"),
                     render=name,
                     path=record.path,
+                    expected_sha256=record.sha256,
+                    expected_size=record.size,
                     forget=True,
                 )
             )
@@ -251,6 +255,8 @@ def plan_removed(ctx: PlanInputs, key: str, entry: VideoLock) -> VideoPlan:
             reason=_removal_reason(ctx, record.path, "the video is no longer in the spec"),
             render=name,
             path=record.path,
+            expected_sha256=record.sha256,
+            expected_size=record.size,
             forget=True,
         )
         for name, record in sorted(entry.renders.items())

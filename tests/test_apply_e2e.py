@@ -256,3 +256,19 @@ def test_a_nondeterministic_engine_still_converges(
     check_outputs(builder.root, builder.lock())
     assert builder.plan()["changes"] is False
     builder.ledger().assert_nothing_sent_twice()
+
+
+def test_a_lock_naming_a_file_outside_the_spec_folder_deletes_nothing(builder: Builder) -> None:
+    # A pull request that changes only the lock: the render's path points at another file.
+    builder.write(two_videos())
+    builder.apply()
+    victim = builder.root.parent / "victim.mp4"
+    victim.write_bytes(b"precious")
+    text = builder.lock_path.read_text(encoding="utf-8")
+    builder.lock_path.write_text(text.replace("out/beta/clip.mp4", "../victim.mp4"), "utf-8")
+    builder.write({"alpha": video(*STEPS_A)})  # beta left the spec: its outputs go
+    result = builder.run("apply", "--yes")
+    assert result.exit_code == 1
+    assert "parafraim.lock does not match the lock format" in result.stderr
+    assert "../victim.mp4" in result.stderr
+    assert victim.read_bytes() == b"precious"

@@ -156,10 +156,41 @@ def test_the_lock_has_no_place_for_a_url() -> None:
     assert text.count("://") == 1  # the base URL, and nothing else
 
 
-@pytest.mark.parametrize("path", ["/abs/out.mp4", "", "out\\win.mp4"])
-def test_output_paths_must_be_relative_posix(path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/abs/out.mp4",
+        "",
+        "out\\win.mp4",
+        "../victim.mp4",
+        "out/../../victim.mp4",
+        "out/launch/../../../x.mp4",
+        "./out/launch/hd.mp4",
+        "out//launch/hd.mp4",
+        ".git/launch/hd.mp4",
+        "out/.hidden/hd.mp4",
+        "C:/out/hd.mp4",
+        "out/launch/hd\x00.mp4",
+        "out/launch/hd.gif",  # not the mp4 its config says
+    ],
+)
+def test_output_paths_must_be_relative_posix_inside_the_spec_folder(path: str) -> None:
     with pytest.raises(ValidationError):
         RenderRecord(key="r", path=path, sha256="s", size=1)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["../victim.mp4", "out/other/hd.mp4", "out/launch/other.mp4", "README.mp4", "out/hd.mp4"],
+)
+def test_a_lock_whose_output_is_not_where_apply_puts_it_is_refused(path: str) -> None:
+    # apply deletes outputs no longer declared: a lock may only name <outDir>/<video>/<render>.
+    data = sample_lock().model_dump(mode="json")
+    data["videos"]["launch"]["renders"]["hd"]["path"] = path
+    with pytest.raises(ValidationError, match="path"):
+        Lock.model_validate(data)
+    data["videos"]["launch"]["renders"]["hd"]["path"] = "videos/launch/hd.mp4"
+    assert Lock.model_validate(data).videos["launch"].renders["hd"].path == "videos/launch/hd.mp4"
 
 
 def test_recording_a_new_project_keeps_renders_and_drops_pending() -> None:
@@ -229,5 +260,6 @@ def test_utc_timestamp() -> None:
 
 
 def test_render_configs_keep_their_defaults_explicit() -> None:
-    record = RenderRecord(key="r", path="o.gif", sha256="s", size=1, config=RenderConfig())
+    config = RenderConfig(format="gif", width=480, height=270)
+    record = RenderRecord(key="r", path="o.gif", sha256="s", size=1, config=config)
     assert record.model_dump(mode="json")["config"]["includeAudio"] is True

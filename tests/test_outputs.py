@@ -54,9 +54,41 @@ def test_output_paths_are_relative_to_the_spec_folder(tmp_path: Path) -> None:
     assert resolve_output(tmp_path, "out/launch/hd.mp4") == tmp_path / "out" / "launch" / "hd.mp4"
 
 
-def test_an_out_dir_outside_the_spec_folder_is_reached_with_dotdot(tmp_path: Path) -> None:
-    spec = make_spec(tmp_path / "project", out_dir=tmp_path / "build")
-    assert output_relpath(spec, "launch", "hd") == "../build/launch/hd.mp4"
+@pytest.mark.parametrize(
+    "relpath", ["../victim.txt", "out/../../victim.txt", "/etc/passwd", ".git/config", ""]
+)
+def test_a_path_outside_the_spec_folder_is_refused(tmp_path: Path, relpath: str) -> None:
+    root = tmp_path / "project"
+    write(tmp_path / "victim.txt", b"keep me")
+    with pytest.raises(BuildError, match="refusing output"):
+        resolve_output(root, relpath)
+    with pytest.raises(BuildError, match="refusing output"):
+        remove_output(root, relpath)
+    assert (tmp_path / "victim.txt").read_bytes() == b"keep me"
+
+
+def test_a_symbolic_link_out_of_the_spec_folder_is_never_followed(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    elsewhere = write(tmp_path / "elsewhere" / "launch" / "hd.mp4", b"not ours")
+    (root / "out").mkdir(parents=True)
+    (root / "out" / "launch").symlink_to(elsewhere.parent, target_is_directory=True)
+    with pytest.raises(BuildError, match="symbolic link"):
+        remove_output(root, "out/launch/hd.mp4")
+    (root / "out" / "teaser.mp4").symlink_to(elsewhere)
+    with pytest.raises(BuildError, match="symbolic link"):
+        resolve_output(root, "out/teaser.mp4")
+    assert elsewhere.read_bytes() == b"not ours"
+
+
+def test_a_file_changed_since_it_was_made_is_kept(tmp_path: Path) -> None:
+    made = write(tmp_path / "out/v/a.mp4", b"made by apply")
+    digest = hashlib.sha256(b"made by apply").hexdigest()
+    made.write_bytes(b"edited by hand")
+    assert remove_output(tmp_path, "out/v/a.mp4", sha256=digest, size=13) == "kept"
+    assert made.read_bytes() == b"edited by hand"
+    made.write_bytes(b"made by apply")
+    assert remove_output(tmp_path, "out/v/a.mp4", sha256=digest, size=13) == "removed"
+    assert not made.exists()
 
 
 def test_a_relative_out_dir_is_relative_to_the_spec(tmp_path: Path) -> None:
@@ -152,11 +184,11 @@ def test_observe_outputs_covers_declared_and_locked_paths(tmp_path: Path) -> Non
 def test_remove_output_deletes_the_file_and_an_emptied_folder(tmp_path: Path) -> None:
     write(tmp_path / "out/v/a.mp4", b"a")
     write(tmp_path / "out/v/b.mp4", b"b")
-    assert remove_output(tmp_path, "out/v/a.mp4")
+    assert remove_output(tmp_path, "out/v/a.mp4") == "removed"
     assert (tmp_path / "out/v").is_dir()  # b is still there
-    assert remove_output(tmp_path, "out/v/b.mp4")
+    assert remove_output(tmp_path, "out/v/b.mp4") == "removed"
     assert not (tmp_path / "out/v").exists()
-    assert not remove_output(tmp_path, "out/v/b.mp4")
+    assert remove_output(tmp_path, "out/v/b.mp4") == "missing"
 
 
 def test_an_unreadable_output_is_a_build_error(tmp_path: Path) -> None:
