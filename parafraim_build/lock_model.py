@@ -12,7 +12,6 @@ download URL, and ``dump_lock`` refuses any value that looks like an API key.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import PurePosixPath, PureWindowsPath
@@ -23,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from parafraim_build.api.models import AspectRatio, RenderConfig
 from parafraim_build.errors import LockError
+from parafraim_build.secrets_check import looks_like_api_key
 
 LOCK_VERSION = 1
 LOCK_FILENAME = "parafraim.lock"
@@ -31,9 +31,6 @@ LOCK_HEADER = (
     "# Commit it next to the spec: it records what was built (projects, applied steps,\n"
     "# renders) so that the next plan makes only what changed.\n"
 )
-
-# What an API key looks like (``logs.py`` redacts the same shape): never written to a lock.
-_SECRET = re.compile(r"pfk_[A-Za-z0-9]")
 
 
 class LockModel(BaseModel):
@@ -386,7 +383,7 @@ def _video_block(key: str, entry: VideoLock) -> str:
 
 
 def _refuse_secrets(value: Any, where: str) -> None:
-    if isinstance(value, str) and _SECRET.search(value):
+    if isinstance(value, str) and looks_like_api_key(value):
         raise LockError(
             f"refusing to write {where} to the lock: it looks like an API key (pfk_...)",
             hint="keys belong in PARAFRAIM_API_KEY, never in the spec",

@@ -22,12 +22,14 @@ import sys
 import threading
 from urllib.parse import quote
 
+from parafraim_build.secrets_check import API_KEY_PATTERN, KEY_TAIL
+
 REDACTED = "[REDACTED]"
 
-# What a key never runs into: whitespace, quotes and the delimiters around a value in a log
-# line, a header dump, JSON, a repr or a URL. Over-redacting a neighbour is harmless.
-_KEY_TAIL = r"[^\s'\"`,;()\[\]{}<>\\]"
-_KEY_PATTERN = rf"pfk_{_KEY_TAIL}+"
+# The key pattern is shared with the spec and the lock (``secrets_check``); over-redacting a
+# neighbour is harmless.
+_KEY_TAIL = KEY_TAIL
+_KEY_PATTERN = API_KEY_PATTERN.pattern
 _AUTHORIZATION = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",}]+")
 
 _lock = threading.Lock()

@@ -411,3 +411,43 @@ def test_all_problems_of_all_videos_in_one_run(tmp_path: Path) -> None:
         (7, "videos.b.template.id"),
         (8, "videos.b.renders.hd.format"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "what", "line", "column"),
+    [
+        ("name: Launch pfk_live_123", "the video's name", 5, 11),
+        ('name: "{{ key }}"', "the video's name", 5, 11),
+        ("description: uses pfk_abc", "the description", 5, 18),
+        ("template: Launch pfk_x9", "the template name", 5, 15),
+    ],
+)
+def test_a_key_in_a_name_description_or_template_is_refused_where_written(
+    tmp_path: Path, body: str, what: str, line: int, column: int
+) -> None:
+    # These are sent to the service and written to the lock, which refuses key-like text:
+    # refused at load time, nothing is ever sent.
+    spec = (
+        "version: 1\n"
+        "vars: {key: pfk_from_a_var}\n"
+        "videos:\n"
+        "  clip:\n"
+        f"    {body}\n"
+        "    steps: [Hi.]\n"
+    )
+    problem = only_problem(tmp_path, spec)
+    assert problem.message.startswith(f"{what} looks like an API key (pfk_...)")
+    assert "pfk_" not in problem.message.replace("(pfk_...)", "")
+    assert (problem.line, problem.column) == (line, column)
+
+
+def test_a_video_key_that_looks_like_an_api_key_is_refused(tmp_path: Path) -> None:
+    spec = "version: 1\nvideos:\n  pfk_demo:\n    steps: [Hi.]\n"
+    problem = only_problem(tmp_path, spec)
+    assert problem.message.startswith("the video key looks like an API key")
+    assert (problem.line, problem.column) == (3, 3)
+
+
+def test_pfk_alone_is_not_a_key(tmp_path: Path) -> None:
+    spec = "version: 1\nvideos:\n  clip:\n    name: Keys start with pfk_ here\n    steps: [Hi.]\n"
+    assert load(tmp_path, spec).videos["clip"].name == "Keys start with pfk_ here"

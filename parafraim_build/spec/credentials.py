@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# What a key never runs into: whitespace, quotes and the delimiters around a value.
-_KEY_TAIL = r"[^\s'\"`,;()\[\]{}<>\\]"
+from parafraim_build.secrets_check import API_KEY_KIND, API_KEY_PATTERN
 
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("a Parafraim API key (pfk_...)", re.compile(rf"pfk_{_KEY_TAIL}{{8,}}")),
+    # The same pattern the lock refuses and logs redact (``secrets_check``).
+    (API_KEY_KIND, API_KEY_PATTERN),
     (
         "an HTTP Authorization header",
         re.compile(r"(?i)\bauthorization\s*[:=]\s*(?:basic|bearer|token)\s+\S{8,}"),

@@ -20,6 +20,7 @@ from parafraim_build.api.models import (
     UUID_PATTERN,
     AspectRatio,
 )
+from parafraim_build.secrets_check import looks_like_api_key
 from parafraim_build.spec import matrix
 from parafraim_build.spec.document import SpecDocument, TemplateIdDocument, VideoDocument
 from parafraim_build.spec.models import TemplateRef, Video
@@ -168,6 +169,7 @@ class Expander:
                 entry.description, (*path, "description"), scope, DESCRIPTION_MAX, required=False
             )
         template = self._template(path, entry, scope)
+        self._refuse_key(path, entry, key, name, description, template, scope)
         aspect_ratio = self._aspect_ratio(path, entry, scope)
         steps = tuple(
             step
@@ -186,6 +188,51 @@ class Expander:
             steps=steps,
             renders=renders,
         )
+
+    def _refuse_key(
+        self,
+        path: KeyPath,
+        entry: VideoDocument,
+        key: str,
+        name: str,
+        description: str | None,
+        template: TemplateRef | None,
+        scope: Scope,
+    ) -> None:
+        """Report a name, description or template name that looks like an API key.
+
+        They are sent to the service (``POST /projects``) and recorded in the lock, which
+        refuses key-like text (``secrets_check``): caught here, nothing is ever sent.
+        """
+        where_template = (
+            (*path, "template")
+            if "template" in entry.model_fields_set
+            else (
+                "defaults",
+                "template",
+            )
+        )
+        named = (*path, "name") if entry.name is not None else path
+        fields: list[tuple[KeyPath, str, str | None, bool]] = [
+            (
+                named,
+                "the video's name" if entry.name is not None else "the video key",
+                name,
+                entry.name is None,
+            ),
+            ((*path, "description"), "the description", description, False),
+            (where_template, "the template name", template.name if template else None, False),
+        ]
+        for where, what, value, on_key in fields:
+            if value is not None and looks_like_api_key(value):
+                self._report.at(
+                    where,
+                    f"{what} looks like an API key (pfk_...): keys belong in "
+                    "PARAFRAIM_API_KEY, never in the spec, whose names are sent to the service "
+                    "and written to the lock",
+                    on_key=on_key,
+                    scope=scope,
+                )
 
     def _text(
         self, text: str, path: KeyPath, scope: Scope, most: int, *, required: bool
