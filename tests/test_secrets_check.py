@@ -37,4 +37,5 @@ def test_the_spec_the_lock_and_redaction_agree(text: str) -> None:
 
 def test_the_match_is_the_key_up_to_a_delimiter() -> None:
     found = find_api_key('token "pfk_abc$def" here')
-    assert found is not None and found.group() == "pfk_abc$def"
+    assert found is not None
+    assert found.group() == "pfk_abc$def"
