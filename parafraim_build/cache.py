@@ -66,7 +66,9 @@ class ProjectHistory:
     """What a project on the service is known to contain.
 
     ``in_flight`` means a message may have reached it without its outcome being recorded:
-    its real history is unknown, so it is never reused.
+    its real history is unknown, so it is never reused. ``pending_key`` is that message's
+    chain key (None in records of older versions): once the lock records the step, a cache
+    that has not heard yet still tells a consistent story.
     """
 
     project_id: str
@@ -78,6 +80,7 @@ class ProjectHistory:
     initial_composition_sha256: str
     steps: tuple[StepRecord, ...]
     in_flight: bool = False
+    pending_key: str | None = None
 
     @property
     def root(self) -> str:
@@ -207,6 +210,7 @@ class RunCache:
             "initial": entry.initialCompositionSha256,
             "steps": [step.model_dump(mode="json") for step in entry.steps],
             "inFlight": entry.pending_task is not None,
+            "pendingKey": entry.pending_task.key if entry.pending_task is not None else None,
         }
         key = ("histories", _norm_url(base_url), account_id)
         self._update(key, lambda known: {**known, entry.projectId: record})
@@ -382,6 +386,7 @@ def _history(project_id: str, record: Any) -> ProjectHistory | None:
             initial_composition_sha256=record["initial"],
             steps=tuple(StepRecord.model_validate(step) for step in record["steps"]),
             in_flight=bool(record.get("inFlight", True)),
+            pending_key=record.get("pendingKey"),
         )
     except (KeyError, TypeError, AttributeError, ValidationError):
         return None

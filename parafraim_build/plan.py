@@ -5,7 +5,8 @@ cache was snapshotted by ``RunCache.view``, template names were resolved by the 
 the same inputs always give the same plan, and the rules are table-tested with literal inputs.
 
 Per video, in order: make the project (new, or a replacement when the source changed, history
-diverged, a message's fate is unknown, or ``--replace`` asks), reusing a cached project whose
+diverged, a message's fate is unknown, the run cache saw the project changed by another branch
+or run, or ``--replace`` asks), reusing a cached project whose
 history is a prefix of the wanted chain before paying again; resume a pending task; send only
 the steps the project lacks; then renders: skip what is on disk and verified, copy from the run
 cache, download again, resume or render; remove outputs no longer declared.
@@ -234,6 +235,9 @@ def _plan_project(
         action = Action(kind, reason=f"new video: {source.describe()}", recipe=recipe)
         return _Project([action], 0, "new video", None, replaced=False, warnings=[])
     reason, resume = _project_verdict(entry, source, wanted, forced=forced)
+    known = _known_history(ctx, entry)
+    if reason is None:
+        reason = _changed_elsewhere(entry, known)
     if reason is None:
         actions = []
         first = len(entry.steps)
@@ -250,20 +254,100 @@ def _plan_project(
             )
             first += 1
         # A resumed task makes a composition nobody has seen yet.
-        known = resume is None and first == len(wanted)
-        composition = entry.composition_sha256 if known else None
+        settled = resume is None and first == len(wanted)
+        composition = entry.composition_sha256 if settled else None
         warnings = _rename_warnings(video, entry.name, entry.description, entry.projectId)
         return _Project(actions, first, "new step", composition, replaced=False, warnings=warnings)
     reuse = None if forced else _find_reuse(ctx, video.key, source_key(source.key_dict()), wanted)
+    fitting = known if not forced and _fits_own(known, entry, source, wanted) else None
+    if fitting is not None and (reuse is None or len(reuse.steps) <= len(fitting.steps)):
+        # The project itself holds a beginning of the wanted history (another branch
+        # applied those steps): the lock catches up with it, for free.
+        return _reuse(ctx, video, recipe, fitting, wanted, reason, own=True)
     if reuse is None:
         action = Action("replace_project", reason=reason, recipe=recipe)
         return _Project([action], 0, "replayed on the new project", None, True, [])
+    return _reuse(ctx, video, recipe, reuse, wanted, reason, own=False)
+
+
+def _known_history(ctx: _Context, entry: VideoLock) -> ProjectHistory | None:
+    """What the run cache (same account and lock) knows of the video's own project."""
+    return next((h for h in ctx.cache.histories if h.project_id == entry.projectId), None)
+
+
+def _changed_elsewhere(entry: VideoLock, known: ProjectHistory | None) -> str | None:
+    """Why the lock's history of its project is out of date, or None when it may be trusted.
+
+    The run cache hears of every message before it is sent and of every step once recorded,
+    whichever branch's lock the run wrote. So a cached history that is not a beginning of the
+    lock's (longer, or different), or a message in flight that the lock does not know, means
+    another branch or run changed the project since this lock was written (a ``git
+    checkout`` of an older lock): sending the next step there would stack it on steps the
+    lock never saw. A cache that merely lags the lock (a crash between the two writes) is
+    consistent and trusted. Without a cache entry nothing can be checked: the API cannot
+    read a project's history.
+    """
+    if known is None:
+        return None
+    locked, cached = entry.chain, known.chain
+    project = entry.projectId
+    if cached != locked[: len(cached)]:
+        return (
+            f"project {project} holds steps the lock does not know: it was changed by "
+            "another branch or run (the run cache saw "
+            f"{len(cached)} step{'' if len(cached) == 1 else 's'} applied to it, not the "
+            f"lock's {len(locked)})"
+        )
+    if not known.in_flight or entry.pending_task is not None:
+        return None
+    recorded_since = len(locked) == len(cached) + 1 and known.pending_key == locked[-1]
+    if recorded_since:
+        return None  # the message in flight is the lock's last step: the cache lags
+    return (
+        f"project {project} may hold a message the lock does not know: another branch or run "
+        "was sending one to it and its outcome was not recorded here"
+    )
+
+
+def _fits_own(
+    known: ProjectHistory | None,
+    entry: VideoLock,
+    source: TemplateSource | BlankSource,
+    wanted: tuple[str, ...],
+) -> bool:
+    """Whether the video's own project, as the cache knows it, is safe to build on: settled,
+    a beginning of ``wanted``, and known at least as far as the lock knows it (a cache that
+    lags the lock is no history). Never while the lock itself has a message in flight there:
+    the project may hold it, whatever the cache heard."""
+    return (
+        known is not None
+        and entry.pending_task is None
+        and len(known.steps) >= len(entry.steps)
+        and not known.in_flight
+        and known.root == source_key(source.key_dict())
+        and len(known.steps) <= len(wanted)
+        and known.chain == wanted[: len(known.steps)]
+    )
+
+
+def _reuse(
+    ctx: _Context,
+    video: Video,
+    recipe: ProjectRecipe,
+    reuse: ProjectHistory,
+    wanted: tuple[str, ...],
+    reason: str,
+    *,
+    own: bool,
+) -> _Project:
+    """Move the video onto a known project whose history is a beginning of ``wanted``."""
     ctx.claimed.add(reuse.project_id)
     count = len(reuse.steps)
+    has = f"step{'s 1-' if count > 1 else ' '}{count}" if count else "no step"
+    where = "the project itself" if own else f"project {reuse.project_id} from the run cache"
     action = Action(
         "replace_project",
-        reason=f"{reason}; reusing project {reuse.project_id} from the run cache, "
-        f"which already has step{'s 1-' if count > 1 else ' '}{count}",
+        reason=f"{reason}; reusing {where}, which already has {has}",
         recipe=recipe,
         reuse=ReusedProject(
             project_id=reuse.project_id,

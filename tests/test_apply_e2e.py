@@ -272,3 +272,40 @@ def test_a_lock_naming_a_file_outside_the_spec_folder_deletes_nothing(builder: B
     assert "parafraim.lock does not match the lock format" in result.stderr
     assert "../victim.mp4" in result.stderr
     assert victim.read_bytes() == b"precious"
+
+
+def test_a_lock_put_back_by_a_branch_switch_never_stacks_steps(builder: Builder) -> None:
+    builder.write({"solo": video("Hello.", renders={"clip": {}})})
+    builder.apply()
+    old_lock = builder.lock_path.read_bytes()
+    project = builder.lock().videos["solo"].projectId
+    builder.write({"solo": video("Hello.", "Branch.", renders={"clip": {}})})
+    builder.apply()  # the branch appends to the same project
+    builder.lock_path.write_bytes(old_lock)  # git checkout of the main branch
+    builder.write({"solo": video("Hello.", "Mainline.", renders={"clip": {}})})
+    plan = builder.plan()
+    assert actions(plan, "solo")[:3] == [
+        ("replace_project", None),
+        ("send_message", 1),
+        ("send_message", 2),
+    ]
+    assert plan["videos"][0]["actions"][0]["reason"].startswith(
+        f"project {project} holds steps the lock does not know: it was changed by another "
+        "branch or run"
+    )
+    before = builder.ledger()
+    builder.apply()
+    new = builder.ledger().since(before)
+    fresh = builder.lock().videos["solo"].projectId
+    assert fresh != project
+    assert new.messages(project) == []
+    assert new.messages(fresh) == ["Hello.", "Mainline."]
+    assert builder.ledger().messages(project) == ["Hello.", "Branch."]
+    # Back on the branch: its project is taken back as it is, for nothing.
+    builder.write({"solo": video("Hello.", "Branch.", renders={"clip": {}})})
+    plan = builder.plan()
+    assert actions(plan, "solo")[0] == ("replace_project", None)
+    assert builder.apply()["ok"] is True
+    assert builder.lock().videos["solo"].projectId == project
+    assert builder.ledger().since(before).messages(project) == []
+    check_outputs(builder.root, builder.lock())

@@ -862,3 +862,104 @@ def test_applying_a_plan_leaves_nothing_to_do(
         check_up_to_date(service, the_spec)
         final = plan_of(the_spec, service.lock, service.disk, service.view())
         assert not final.changes, final.to_json()
+
+
+# ------------------------------------------------- the project changed elsewhere (finding 1)
+
+HELLO = video("launch", "Hello", renders={})
+BRANCH = video("launch", "Hello", "Branch", renders={})
+MAINLINE = video("launch", "Hello", "Mainline", renders={})
+
+
+def _switched_back(cached: ProjectHistory) -> Plan:
+    """The lock of ``[Hello]`` put back (a git checkout) while the cache saw ``cached``."""
+    lock, outputs = lock_of(("launch", built(HELLO, "p-1")))
+    return plan_of(spec(MAINLINE), lock, outputs, CacheView(histories=(cached,)))
+
+
+@pytest.mark.parametrize(
+    ("cached", "expected", "why"),
+    [
+        (  # another branch appended a step: P holds [Hello, Branch]
+            lambda: history(built(BRANCH, "p-1")),
+            [("replace_project", None), ("send_message", 1), ("send_message", 2)],
+            "project p-1 holds steps the lock does not know: it was changed by another "
+            "branch or run",
+        ),
+        (  # a different history altogether under the same id
+            lambda: history(built(video("launch", "Other", renders={}), "p-1")),
+            [("replace_project", None), ("send_message", 1), ("send_message", 2)],
+            "project p-1 holds steps the lock does not know",
+        ),
+        (  # another branch's run was sending a message to P when it stopped
+            lambda: replace(history(built(HELLO, "p-1")), in_flight=True, pending_key="k-x"),
+            [("replace_project", None), ("send_message", 1), ("send_message", 2)],
+            "project p-1 may hold a message the lock does not know",
+        ),
+        (  # the cache knows exactly what the lock knows
+            lambda: history(built(HELLO, "p-1")),
+            [("send_message", 2)],
+            "new step",
+        ),
+        (  # the cache lags the lock: a crash after the lock recorded the step in flight
+            lambda: replace(
+                history(built(video("launch", renders={}), "p-1")),
+                in_flight=True,
+                pending_key=keys_of(HELLO)[0],
+            ),
+            [("send_message", 2)],
+            "new step",
+        ),
+    ],
+    ids=["longer", "different", "in-flight", "same", "cache-lags"],
+)
+def test_a_project_changed_by_another_branch_is_replaced(
+    cached: Any, expected: list[tuple[str, Any]], why: str
+) -> None:
+    plan = _switched_back(cached())
+    assert actions(plan) == expected
+    assert reasons(plan)[0].startswith(why)
+    if expected[0][0] == "replace_project":
+        assert plan.video("launch").actions[0].reuse is None
+
+
+def test_a_project_changed_elsewhere_that_still_fits_is_taken_as_it_is() -> None:
+    # Back on the branch that wants [Hello, Branch, More]: P already holds the first two.
+    lock, outputs = lock_of(("launch", built(HELLO, "p-1")))
+    more = video("launch", "Hello", "Branch", "More", renders={})
+    cache = CacheView(histories=(history(built(BRANCH, "p-1")),))
+    plan = plan_of(spec(more), lock, outputs, cache)
+    assert actions(plan) == [("replace_project", None), ("send_message", 3)]
+    reuse = plan.video("launch").actions[0].reuse
+    assert reuse is not None
+    assert (reuse.project_id, len(reuse.steps)) == ("p-1", 2)
+    assert "reusing the project itself, which already has steps 1-2" in reasons(plan)[0]
+
+
+def test_a_changed_project_moves_to_a_cached_one_before_paying() -> None:
+    lock, outputs = lock_of(("launch", built(HELLO, "p-1")))
+    mainline = history(built(MAINLINE, "p-9"))
+    cache = CacheView(histories=(history(built(BRANCH, "p-1")), mainline))
+    plan = plan_of(spec(MAINLINE), lock, outputs, cache)
+    assert actions(plan) == [("replace_project", None)]
+    reuse = plan.video("launch").actions[0].reuse
+    assert reuse is not None
+    assert reuse.project_id == "p-9"
+
+
+def test_a_task_in_flight_that_the_lock_knows_is_resumed() -> None:
+    item = built(HELLO, "p-1")
+    intent = PendingTask(step=2, key=keys_of(MAINLINE)[1], taskId="t-2", startedAt=T0)
+    lock, outputs = lock_of(("launch", edited(item, pending=(intent,))))
+    cached = replace(history(item), in_flight=True, pending_key=intent.key)
+    plan = plan_of(spec(MAINLINE), lock, outputs, CacheView(histories=(cached,)))
+    assert actions(plan) == [("resume_task", 2)]
+
+
+def test_a_project_the_lock_may_have_sent_to_is_never_taken_back_as_it_is() -> None:
+    item = built(HELLO, "p-1")
+    intent = PendingTask(step=2, key=keys_of(MAINLINE)[1], startedAt=T0)  # no task id
+    lock, outputs = lock_of(("launch", edited(item, pending=(intent,))))
+    plan = plan_of(spec(MAINLINE), lock, outputs, CacheView(histories=(history(item),)))
+    assert actions(plan)[0] == ("replace_project", None)
+    assert plan.video("launch").actions[0].reuse is None
