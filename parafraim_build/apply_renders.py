@@ -256,7 +256,9 @@ class RenderActions:
 
     def remove_output(self, action: Action) -> str:
         if action.path is None:
-            raise BuildError("the plan's remove_output action has no path")
+            if not action.forget:
+                raise BuildError("the plan's remove_output action has no path")
+            return "no output to remove"  # a video without outputs: its entry goes after
         outcome = remove_output(
             self.ctx.spec.root,
             action.path,

@@ -60,7 +60,7 @@ def action_label(action: Action, steps_total: int) -> str:
         case "copy_cached":
             return f"copy {action.render} from cache"
         case "remove_output":
-            return f"remove {action.path}"
+            return f"remove {action.path}" if action.path else "remove lock entry"
     return str(action.kind)
 
 

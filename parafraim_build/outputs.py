@@ -78,9 +78,15 @@ class MemoryHashMemo:
         self.stamps[path] = stamp
 
 
-def output_relpath(spec: Spec, video: str, render: str) -> str:
-    """Where a render goes, relative to the spec folder, as written in the lock."""
-    path = spec.output_path(video, render)
+def output_relpath(spec: Spec, video: str, render: str, format: str | None = None) -> str:
+    """Where a render goes, relative to the spec folder, as written in the lock.
+
+    ``format`` names the file of a render the spec no longer declares (its config is gone).
+    """
+    if format is None:
+        path = spec.output_path(video, render)
+    else:
+        path = spec.out_dir / video / f"{render}.{format}"
     root = spec.root
     if not path.is_absolute():
         path = root / path

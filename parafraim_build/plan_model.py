@@ -22,10 +22,13 @@ How the executor reads each kind:
 * ``copy_cached``: copy the run cache's output ``render_key`` into ``path``.
 * ``remove_output``: delete ``path`` (only if it is still the file ``expected_sha256``/
   ``expected_size`` the lock recorded: a file changed since is kept, with a note); with
-  ``forget``, also drop render ``render`` from the lock.
+  ``forget``, also drop render ``render`` from the lock. Without ``path`` (a video that left the
+  spec with no outputs), there is no file: the video's lock entry goes (``drop_video``).
 
 A ``VideoPlan`` with ``drop_video`` set (the video left the spec) drops its lock entry after
-its actions; ``stale_pending`` lists pending records no action will resolve (drop them).
+its actions; ``stale_pending`` lists pending records no action will resolve (drop them). Every
+change is an action, so ``changes`` and the ``plan --json`` document always agree: a stale
+pending render of a render no longer declared is a ``remove_output`` of its would-be file.
 """
 
 from __future__ import annotations
@@ -145,7 +148,7 @@ class VideoPlan:
     @property
     def changes(self) -> bool:
         """Whether applying this video would do anything."""
-        return bool(self.actions) or self.drop_video
+        return bool(self.actions) or self.drop_video or bool(self.stale_pending)
 
     @property
     def replaces(self) -> bool:

@@ -232,12 +232,27 @@ def plan_undeclared(
                 )
             )
     if live is not None:
-        stale += [
-            op
-            for op in live.pending
-            if isinstance(op, PendingRender) and op.render not in video.renders
-        ]
+        for op in live.pending:
+            if isinstance(op, PendingRender) and op.render not in video.renders:
+                stale.append(op)
+                if op.render not in entry.renders:
+                    actions.append(_forget_pending(ctx, video.key, op))
     return actions
+
+
+def _forget_pending(ctx: PlanInputs, video: str, pending: PendingRender) -> Action:
+    """A render an interrupted run started, since removed from the spec: nothing will keep
+    its output, so its pending record goes (and its file, should the run have written it)."""
+    path = output_relpath(ctx.spec, video, pending.render, pending.config.format)
+    job = f"job {pending.jobId}" if pending.jobId else "a job whose id was not recorded"
+    return Action(
+        "remove_output",
+        reason=f"an interrupted run was making this render ({job}), which is no longer "
+        "declared: its pending record is dropped, and its file if it was written",
+        render=pending.render,
+        path=path,
+        forget=True,
+    )
 
 
 def _removal_reason(ctx: PlanInputs, path: str, why: str) -> str:
@@ -261,6 +276,16 @@ def plan_removed(ctx: PlanInputs, key: str, entry: VideoLock) -> VideoPlan:
         )
         for name, record in sorted(entry.renders.items())
     )
+    if not actions:
+        # Nothing on disk, but the lock entry goes: that is a change, and it is shown as one.
+        actions = (
+            Action(
+                "remove_output",
+                reason=f"the video is no longer in the spec and has no outputs: its lock "
+                f"entry goes (project {entry.projectId} stays on the service)",
+                forget=True,
+            ),
+        )
     warning = (
         f"project {entry.projectId} stays on the service (the API cannot delete projects); "
         "only the video's outputs and lock entry go"

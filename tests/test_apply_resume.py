@@ -200,3 +200,29 @@ def test_the_job_of_a_render_since_removed_is_not_taken_for_a_lost_one(builder: 
     assert record.config.fps == 30
     assert record.jobId == new.renders()[0].job_id
     check_outputs(builder.root, builder.lock())
+
+
+@pytest.mark.parametrize("sent", [True, False], ids=["job recorded", "no job id"])
+def test_a_pending_render_of_a_render_since_removed_is_cleaned_up(
+    builder: Builder, sent: bool
+) -> None:
+    builder.write({"solo": video(*STEPS, renders={"clip": {}, "zbig": {**SMALL, "fps": 25}})})
+    killed = builder.lock_path
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+    builder.apply()
+    builder.write({"solo": video(*STEPS, renders={"clip": {}, "zbig": {**SMALL, "fps": 25}})})
+    job_id = killed_before_recording(builder, "solo", sent=sent, render="zbig")
+    lock = builder.lock()
+    if job_id is not None:  # the killed run had recorded the job's id too
+        intent = lock.videos["solo"].pending_render("zbig")
+        assert intent is not None
+        write_lock(builder, lock.add_pending("solo", intent.with_id(job_id)))
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})  # zbig leaves the spec
+    assert builder.run("plan", "--detailed-exitcode").exit_code == 2
+    assert actions(builder.plan(), "solo") == [("remove_output", "zbig")]
+    before = builder.ledger()
+    assert builder.apply()["ok"] is True
+    assert builder.ledger().since(before).entries == []
+    assert builder.lock().videos["solo"].pending == ()
+    assert not (killed.parent / "out/solo/zbig.mp4").exists()
+    assert builder.run("plan", "--detailed-exitcode").exit_code == 0

@@ -789,8 +789,9 @@ class FakeService:
             self.cached[key] = CachedOutput(key, record.sha256, 1, action.config.format)
             self.lock = self.lock.record_render(video, action.render, record)
         elif kind == "remove_output":
-            self.disk[action.path] = OutputState(action.path, exists=False)
-            if action.forget:
+            if action.path is not None:
+                self.disk[action.path] = OutputState(action.path, exists=False)
+            if action.forget and action.render in self.lock.videos[video].renders:
                 self.lock = self.lock.remove_render(video, action.render)
 
 

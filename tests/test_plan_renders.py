@@ -221,4 +221,34 @@ def test_a_removed_video_without_outputs_still_changes_the_lock() -> None:
     lock, outputs = lock_of(("gone", built(video("gone", "x", renders={}))))
     plan = plan_of(spec(), lock, outputs)
     assert plan.changes
-    assert plan.to_json()["videos"] == [{"video": "gone", "projectId": "p-1", "actions": []}]
+    # Every change is an action: the entry's removal is shown, in the fixed JSON shape.
+    document = plan.to_json()
+    assert document["changes"] is True
+    assert document["summary"]["remove_output"] == 1
+    assert document["videos"] == [
+        {
+            "video": "gone",
+            "projectId": "p-1",
+            "actions": [
+                {
+                    "action": "remove_output",
+                    "reason": "the video is no longer in the spec and has no outputs: its "
+                    "lock entry goes (project p-1 stays on the service)",
+                }
+            ],
+        }
+    ]
+
+
+def test_a_stale_pending_render_of_a_removed_render_is_a_change() -> None:
+    # Killed during render zbig, then zbig left the spec: its intent must not stay forever.
+    item = built(V3)
+    zbig = PendingRender(render="zbig", key="k", jobId="j-9", config=GIF, startedAt=T0)
+    lock, outputs = lock_of(("launch", edited(item, pending=(zbig,))))
+    plan = plan_of(spec(V3), lock, outputs)
+    assert plan.changes
+    assert actions(plan) == [("remove_output", "zbig")]
+    action = plan.video("launch").actions[0]
+    assert (action.path, action.forget) == ("out/launch/zbig.gif", True)
+    assert "an interrupted run was making this render (job j-9)" in action.reason
+    assert plan.video("launch").stale_pending == (zbig,)

@@ -153,6 +153,8 @@ def _describe(action: Action, steps_total: int) -> tuple[str, str]:
             return label, f"{_excerpt(action.message.message)}  ({action.reason})"
         return label, action.reason
     if kind == "remove_output":
+        if action.path is None:
+            return "remove entry", action.reason
         return f"remove {action.render}", f"{action.path}  ({action.reason})"
     verbs = {
         "render": "render",
