@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from parafraim_build.api.client import ParafraimClient
@@ -21,10 +21,19 @@ from parafraim_build.errors import BudgetError, BuildError
 from parafraim_build.lock_model import Lock, RenderRecord, VideoLock, utc_timestamp
 from parafraim_build.lockfile import LockStore
 from parafraim_build.outputs import resolve_output
-from parafraim_build.plan_model import Action
+from parafraim_build.plan_model import Action, VideoPlan
 from parafraim_build.pricing_estimate import CostModel
 from parafraim_build.progress import ApplyReporter
 from parafraim_build.spec.models import Spec
+
+CLOCK_SKEW = timedelta(seconds=5)
+"""How far the service's clock may trail ours when matching a lost request to its charge in
+``GET /credits``; intents are stamped to the second."""
+
+Replanner = Callable[[str], VideoPlan]
+"""Plans one video again from the lock as it is now, its lost message already looked up in
+vain (``plan.make_plan``'s ``lost_tasks``): what the executor runs instead of the rest of that
+video's plan when a message's fate cannot be learnt."""
 
 
 class Budget:
@@ -73,6 +82,7 @@ class RunContext:
     started_jobs: dict[str, RenderConfig] = field(default_factory=dict)
     durations: dict[str, float] = field(default_factory=dict)
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    replan: Replanner | None = None
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from parafraim_build.api.models import RenderConfig, RenderJob
-from parafraim_build.apply_context import VideoBook, megabytes, parse_time
+from parafraim_build.apply_context import CLOCK_SKEW, VideoBook, megabytes, parse_time
 from parafraim_build.digest import render_key
 from parafraim_build.errors import (
     ApiError,
@@ -26,10 +26,6 @@ from parafraim_build.errors import (
 from parafraim_build.lock_model import PendingRender
 from parafraim_build.outputs import remove_output
 from parafraim_build.plan_model import Action
-
-CLOCK_SKEW = timedelta(seconds=5)
-"""How far the service's clock may trail ours when matching a lost render to its charge;
-intents are stamped to the second."""
 
 
 class RenderActions:

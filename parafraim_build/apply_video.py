@@ -23,7 +23,14 @@ from parafraim_build.api.models import (
     TaskEvent,
     UseTemplateRequest,
 )
-from parafraim_build.apply_context import ActionOutcome, RunContext, VideoBook, VideoResult
+from parafraim_build.apply_context import (
+    CLOCK_SKEW,
+    ActionOutcome,
+    RunContext,
+    VideoBook,
+    VideoResult,
+    parse_time,
+)
 from parafraim_build.apply_renders import RenderActions
 from parafraim_build.digest import composition_hash
 from parafraim_build.errors import ApiError, BuildError, OutcomeUnknownError, TaskFailedError
@@ -36,8 +43,22 @@ RENDER_KINDS = frozenset({"render", "resume_render", "download"})
 """Actions that occupy one of the render slots (renders and downloads in flight at once)."""
 
 
+MAX_REPLANS = 3
+"""How many times one video may move to another project within one apply because a message's
+outcome could not be learnt (a flaky network could otherwise keep it moving)."""
+
+
 class _Stopped(Exception):
     """^C came while the video waited for a slot: the action is not started."""
+
+
+class _FateUnknown(Exception):
+    """A message's outcome cannot be learnt: the lock holds its intent without a task id, and
+    the video must move to another project (``RunContext.replan``) before it goes on."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 def action_label(action: Action, steps_total: int) -> str:
@@ -75,37 +96,40 @@ class VideoRunner:
         self.book = VideoBook(ctx, plan.video, self.result)
         self.renders = RenderActions(self.book)
         self._holding_edit_slot = False
+        self._label = ""
 
     # ------------------------------------------------------------------ the pipeline
 
     async def run(self) -> VideoResult:
-        """Every action in order; on the first failure, stop this video and say why."""
-        ctx, plan = self.ctx, self.plan
+        """Every action in order; on the first failure, stop this video and say why.
+
+        A message whose outcome cannot be learnt (its answer was lost and its task is not
+        among the account's recent charges, or it completed without a snapshot) moves the
+        video to another project within this apply: the video is planned again from the
+        lock as it is now, and that plan runs instead of the rest of this one.
+        """
+        ctx = self.ctx
         ctx.reporter.video_started(
-            self.video, steps_total=plan.steps_total, actions_total=len(plan.actions)
+            self.video, steps_total=self.plan.steps_total, actions_total=len(self.plan.actions)
         )
-        label = ""
+        self._label = ""
         try:
-            if plan.stale_pending:
-                self.book.update(self._drop_stale)
-            for action in plan.actions:
-                if ctx.stopping.is_set():
-                    self.result.status = "interrupted"
+            replans = 0
+            while True:
+                try:
+                    await self._run_plan(self.plan)
                     break
-                label = action_label(action, plan.steps_total)
-                await self._take_slot(action)
-                if ctx.stopping.is_set():  # ^C came while this video waited for a slot
-                    self.result.status = "interrupted"
-                    break
-                outcome = await self._perform(action, label)
-                self.result.done.append(
-                    ActionOutcome(action.kind, action.step, action.render, outcome)
-                )
-                ctx.reporter.action_finished(self.video, label, outcome)
-            else:
-                if plan.drop_video and ctx.store.lock and self.video in ctx.store.lock.videos:
-                    self.book.update(lambda lock: lock.drop_video(self.video))
+                except _FateUnknown as lost:
+                    if ctx.replan is None or replans >= MAX_REPLANS:
+                        raise OutcomeUnknownError(
+                            f"{lost.why}; the next plan rebuilds this video in a new project",
+                            hint="run apply again",
+                        ) from None
+                    replans += 1
+                    ctx.reporter.waiting(self.video, f"{lost.why}: moving to another project")
+                    self.plan = ctx.replan(self.video)
         except BuildError as error:
+            label = self._label
             self.result.status = "failed"
             named = not label or error.message.startswith(label)
             self.result.error = error.message if named else f"{label}: {error.message}"
@@ -120,6 +144,25 @@ class VideoRunner:
             self.video, error=self.result.error if self.result.status == "failed" else None
         )
         return self.result
+
+    async def _run_plan(self, plan: VideoPlan) -> None:
+        ctx = self.ctx
+        if plan.stale_pending:
+            self.book.update(self._drop_stale)
+        for action in plan.actions:
+            if ctx.stopping.is_set():
+                self.result.status = "interrupted"
+                return
+            self._label = label = action_label(action, plan.steps_total)
+            await self._take_slot(action)
+            if ctx.stopping.is_set():  # ^C came while this video waited for a slot
+                self.result.status = "interrupted"
+                return
+            outcome = await self._perform(action, label)
+            self.result.done.append(ActionOutcome(action.kind, action.step, action.render, outcome))
+            ctx.reporter.action_finished(self.video, label, outcome)
+        if plan.drop_video and ctx.store.lock and self.video in ctx.store.lock.videos:
+            self.book.update(lambda lock: lock.drop_video(self.video))
 
     def _drop_stale(self, lock: Lock) -> Lock:
         for operation in self.plan.stale_pending:
@@ -241,13 +284,11 @@ class VideoRunner:
         try:
             accepted = await ctx.client.send_message(project_id, request)
         except OutcomeUnknownError as error:
-            # The intent stays: the next plan moves this video to a new project rather
-            # than risk sending the same message twice to this one.
-            raise OutcomeUnknownError(
-                f"{error.message}; the next plan rebuilds this video in a new project",
-                code=error.code,
-                hint=error.hint,
-            ) from error
+            # The intent stays, without an id. The message may have reached the service: its
+            # charge tells, and then the task is waited for like any other.
+            task_id = await self._look_up_lost_task(step_no, intent, project_id, error.message)
+            ctx.started_tasks.append(task_id)
+            return await self._finish_task(step_no, key, task_id, project_id)
         except ApiError:
             ctx.budget.release(action.credits)
             lock = self.book.update(lambda lock: lock.drop_pending(self.video, intent))
@@ -258,19 +299,89 @@ class VideoRunner:
         return await self._finish_task(step_no, key, accepted.taskId, project_id)
 
     async def _resume_task(self, action: Action) -> str:
-        if action.task_id is None or action.step is None or action.chain_key is None:
+        if action.step is None or action.chain_key is None:
             raise BuildError("the plan's resume_task action is incomplete")
-        return await self._finish_task(
-            action.step, action.chain_key, action.task_id, self.book.project_id()
+        project_id = self.book.project_id()
+        task_id = action.task_id
+        if task_id is None:
+            intent = self.book.entry().pending_task
+            if intent is None or intent.taskId is not None:
+                raise BuildError("the plan's resume_task action has no task to look up")
+            task_id = await self._look_up_lost_task(
+                action.step, intent, project_id, "the last run lost the answer"
+            )
+        return await self._finish_task(action.step, action.chain_key, task_id, project_id)
+
+    async def _look_up_lost_task(
+        self, step_no: int, intent: PendingTask, project_id: str, why: str
+    ) -> str:
+        """The task of a message whose answer was lost, recorded in the intent; or
+        ``_FateUnknown`` when the account's recent charges do not name exactly one."""
+        self.ctx.reporter.waiting(
+            self.video, f"the answer to step {step_no} was lost ({why}); looking its task up"
         )
+        task_id = await self.find_lost_task(project_id, intent.startedAt)
+        if task_id is None:
+            raise _FateUnknown(
+                f"the answer to step {step_no} was lost and its task is not among the "
+                "account's recent charges: the message may or may not have reached "
+                f"project {project_id}"
+            )
+        self.book.update(lambda lock: lock.add_pending(self.video, intent.with_id(task_id)))
+        return task_id
+
+    async def find_lost_task(self, project_id: str, since: str | None) -> str | None:
+        """The task a message sent to ``project_id`` since ``since`` started, if the account's
+        recent transactions (``GET /credits``) show exactly one charge for it that no record
+        knows and that was not refunded; None when there is none (the request never arrived,
+        messages are free, or its charge aged out) or several (never guess: a wrong task would
+        record the wrong step).
+
+        A project runs one task at a time and this run sends one message at a time to it, so
+        an unknown charge of the project made no earlier than the intent is the lost one.
+        """
+        floor = parse_time(since)
+        if floor is None:
+            return None
+        entry = self.book.entry()
+        known = {step.taskId for step in entry.steps} | set(self.ctx.started_tasks)
+        credits = await self.ctx.client.credits()
+        # A refunded task failed: it may have changed the project anyway (see _finish_task),
+        # so it is never taken for the lost one; the video moves to another project instead.
+        refunded = {tx.taskId for tx in credits.recent if (tx.type or "").lower() == "refund"}
+        found = {
+            tx.taskId
+            for tx in credits.recent
+            if tx.taskId
+            and not tx.jobId
+            and tx.projectId == project_id
+            and (tx.type or "").lower() != "refund"
+            and tx.taskId not in known | refunded
+            and (made := parse_time(tx.createdAt)) is not None
+            and made >= floor - CLOCK_SKEW
+        }
+        return found.pop() if len(found) == 1 else None
 
     async def _finish_task(self, step_no: int, key: str, task_id: str, project_id: str) -> str:
         ctx = self.ctx
         task = await ctx.client.wait_for_task(
             project_id, task_id, on_event=self._on_task_event, timeout=ctx.task_timeout
         )
+        if task.status == "completed" and task.project is None:
+            # The snapshot is the only source of the composition: ask once more.
+            task = await ctx.client.get_task(task_id)
         html = task.project.compositionHtml if task.project is not None else None
-        if task.status == "completed" and html is not None:
+        if task.status == "completed":
+            if html is None:
+                # The step was applied, but what the project now holds is unknown: the lock
+                # must not pretend it is unchanged (that would send the step again to the
+                # same project). The intent stays, without an id: the video moves on.
+                unknown = PendingTask(step=step_no, key=key, startedAt=self.book.now())
+                self.book.write_ahead(self.book.lock().add_pending(self.video, unknown))
+                raise _FateUnknown(
+                    f"task {task_id} completed but the service sent no snapshot of project "
+                    f"{project_id}: what it holds now is unknown"
+                )
             digest = self.book.note_composition(html)
             record = StepRecord(key=key, compositionSha256=digest, taskId=task_id)
             lock = self.book.update(lambda lock: lock.record_step(self.video, record))

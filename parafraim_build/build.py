@@ -25,7 +25,7 @@ from parafraim_build.lock_model import Lock
 from parafraim_build.lockfile import LockStore, check_owner, lock_digest, read_lock
 from parafraim_build.plan import pinned_templates, templates_to_resolve
 from parafraim_build.plan_file import SavedPlan, check_saved_plan
-from parafraim_build.plan_model import Plan
+from parafraim_build.plan_model import Plan, VideoPlan
 from parafraim_build.planning import (
     PlanRequest,
     compute_plan,
@@ -154,8 +154,26 @@ async def apply_spec(
                         estimated_credits=plan.estimated_credits,
                         cost_label=plan.cost_label,
                     )
+
+                def replan(video: str) -> VideoPlan:
+                    # The video's lost message was looked up in vain: plan it again from the
+                    # lock as it is now, moving it to another project (reusing one first).
+                    again = compute_plan(
+                        spec,
+                        store.lock,
+                        cache,
+                        workspace,
+                        PlanRequest(selected=(video,), no_render=request.no_render),
+                        identity=conn.identity,
+                        account_id=me.id,
+                        template_ids=template_ids,
+                        lost_tasks=(video,),
+                    )
+                    return again.video(video)
+
                 with reporter() as progress:
                     ctx = _context(spec, workspace, store, cache, conn, me.id, settings, progress)
+                    ctx.replan = replan
                     result = await execute_plan(plan, ctx)
                 if not conn.local:
                     await _record_observed_costs(ctx)

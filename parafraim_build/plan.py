@@ -76,6 +76,7 @@ class _Context(PlanInputs):
     no_render: bool
     template_ids: Mapping[str, str]
     claimed: set[str] = field(default_factory=set)
+    lost_tasks: Collection[str] = ()
 
 
 def make_plan(
@@ -89,12 +90,15 @@ def make_plan(
     no_render: bool = False,
     template_ids: Mapping[str, str],
     costs: CostModel,
+    lost_tasks: Collection[str] = (),
 ) -> Plan:
     """The plan that brings the selected videos (all when ``selected`` is empty) up to date.
 
     ``outputs`` must hold the observed state of every declared and every locked output path
     (``outputs.observe_outputs``); ``template_ids`` must resolve every template name the
     selected videos use (``templates_to_resolve`` says which are missing from the lock).
+    ``lost_tasks`` names videos whose message intent without a task id was already looked up
+    by the executor and not found: those move to another project instead of a look-up.
     """
     _check_selection(spec, lock, selected, replace)
     locked = lock.videos if lock is not None else {}
@@ -106,6 +110,7 @@ def make_plan(
         no_render=no_render,
         template_ids=template_ids,
         claimed={entry.projectId for entry in locked.values()},
+        lost_tasks=lost_tasks,
     )
     plans = []
     for key in sorted(set(spec.videos) | set(locked)):
@@ -234,7 +239,8 @@ def _plan_project(
         )
         action = Action(kind, reason=f"new video: {source.describe()}", recipe=recipe)
         return _Project([action], 0, "new video", None, replaced=False, warnings=[])
-    reason, resume = _project_verdict(entry, source, wanted, forced=forced)
+    lost = video.key in ctx.lost_tasks
+    reason, resume = _project_verdict(entry, source, wanted, forced=forced, lost=lost)
     known = _known_history(ctx, entry)
     if reason is None:
         reason = _changed_elsewhere(entry, known)
@@ -242,11 +248,20 @@ def _plan_project(
         actions = []
         first = len(entry.steps)
         if resume is not None:
+            if resume.taskId is None:
+                why = (
+                    f"the answer to step {resume.step} was lost; its task will be looked up "
+                    "(the account's recent charges), or the video moves to a new project"
+                )
+            else:
+                why = (
+                    f"task {resume.taskId} was started by an interrupted run: "
+                    "wait for it and record its outcome"
+                )
             actions.append(
                 Action(
                     "resume_task",
-                    reason=f"task {resume.taskId} was started by an interrupted run: "
-                    "wait for it and record its outcome",
+                    reason=why,
                     step=resume.step,
                     chain_key=resume.key,
                     task_id=resume.taskId,
@@ -371,8 +386,13 @@ def _project_verdict(
     wanted: tuple[str, ...],
     *,
     forced: bool,
+    lost: bool = False,
 ) -> tuple[str | None, PendingTask | None]:
-    """(why the project must be replaced, or None; the pending task to resume, if any)."""
+    """(why the project must be replaced, or None; the pending task to resume, if any).
+
+    A message intent without a task id that is still the spec's next step is resumed: the
+    executor looks its task up (``lost`` says that was done, in vain: replace).
+    """
     if forced:
         return "--replace was given: a new project gets every step again", None
     if entry.source.key_dict() != source.key_dict():
@@ -386,14 +406,16 @@ def _project_verdict(
         return f"the project was made from {old.describe()}, now {source.describe()}", None
     pending = entry.pending_task
     locked = entry.chain
-    if pending is not None and pending.taskId is None:
+    if pending is not None and pending.taskId is None and lost:
         return (
-            f"step {pending.step} was being sent when the last run stopped and its task id "
-            "was not recorded: the message may have reached the service, and a new project "
-            "never receives a message twice",
+            f"step {pending.step} was being sent and its task id was lost: its task is not "
+            "among the account's recent charges, so the message may or may not have reached "
+            "the project, and a new project never receives a message twice",
             None,
         )
     if locked != wanted[: len(locked)]:
+        if pending is not None and pending.taskId is None:
+            return _unknown_message(pending), None
         common = _common_prefix(locked, wanted)
         if common == len(wanted):
             return (
@@ -409,13 +431,24 @@ def _project_verdict(
     if pending is not None:
         n = len(locked)
         if pending.step == n + 1 and n < len(wanted) and pending.key == wanted[n]:
+            # With a task id: wait for it. Without: the executor looks the task up first.
             return None, pending
+        if pending.taskId is None:
+            return _unknown_message(pending), None
         return (
             f"step {pending.step} was being applied when the last run stopped and no longer "
             "matches the spec",
             None,
         )
     return None, None
+
+
+def _unknown_message(pending: PendingTask) -> str:
+    return (
+        f"step {pending.step} was being sent when the last run stopped and its task id "
+        "was not recorded: the message may have reached the service, and a new project "
+        "never receives a message twice"
+    )
 
 
 def _common_prefix(a: tuple[str, ...], b: tuple[str, ...]) -> int:

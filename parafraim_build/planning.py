@@ -49,8 +49,12 @@ def compute_plan(
     identity: str,
     account_id: str | None,
     template_ids: Mapping[str, str],
+    lost_tasks: Collection[str] = (),
 ) -> Plan:
-    """Observe the outputs, snapshot the cache and plan. No API request."""
+    """Observe the outputs, snapshot the cache and plan. No API request.
+
+    ``lost_tasks``: see ``plan.make_plan`` (the executor re-plans such a video mid-run).
+    """
     view = cache.view(identity, account_id, scope=workspace.scope)
     outputs = observe_outputs(spec, lock, memo=cache.hash_memo())
     return make_plan(
@@ -63,6 +67,7 @@ def compute_plan(
         no_render=request.no_render,
         template_ids=template_ids,
         costs=costs_for(view, local=workspace.local),
+        lost_tasks=lost_tasks,
     )
 
 

@@ -6,14 +6,18 @@
 * ``Ledger`` reads the engine's admin ledger and answers the questions the tests ask: which
   messages went to which project, and whether any message or render was ever sent twice.
 * ``check_outputs`` proves every output the lock records is on disk, whole and verified.
+* ``apply_through`` applies in-process through a ``RewritingTransport``: the engine's answers
+  changed on their way (a field the real service might leave out).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,11 +27,18 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from parafraim_build.apply import ApplyResult, ApplySettings
+from parafraim_build.build import apply_spec
 from parafraim_build.cli import main
+from parafraim_build.connection import Connection, open_connection
 from parafraim_build.digest import composition_hash
 from parafraim_build.emulator import RunningEngine
 from parafraim_build.lock_model import Lock
 from parafraim_build.lockfile import read_lock
+from parafraim_build.planning import PlanRequest
+from parafraim_build.progress import NullReporter
+from parafraim_build.spec import load_spec
+from parafraim_build.workspace import Workspace, workspace_for
 
 # The smallest render the API allows: keeps real ffmpeg renders fast.
 SMALL: dict[str, Any] = {
@@ -286,3 +297,48 @@ class Ledger:
         renders = Counter((r.project_id, r.composition, r.config) for r in self.renders())
         doubled = [key for key, count in renders.items() if count > 1]
         assert not doubled, f"renders requested twice: {doubled}"
+
+
+class RewritingTransport(httpx.AsyncBaseTransport):
+    """A real HTTP transport to the engine whose JSON answers pass through ``rewrite`` first:
+    how a test makes the engine answer what the real service might (a field left out)."""
+
+    def __init__(self, rewrite: Callable[[httpx.Request, dict[str, Any]], dict[str, Any]]) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self._rewrite = rewrite
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if "json" not in response.headers.get("content-type", ""):
+            return response
+        body = json.loads(await response.aread())
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+        return httpx.Response(
+            response.status_code, headers=headers, json=self._rewrite(request, body)
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def apply_through(
+    builder: Builder, transport: httpx.AsyncBaseTransport, request: PlanRequest | None = None
+) -> ApplyResult:
+    """``apply --yes`` in-process, its client talking through ``transport``."""
+    spec = load_spec(builder.spec)
+    workspace = workspace_for(builder.spec, local=False)
+
+    def connect(ws: Workspace) -> AbstractAsyncContextManager[Connection]:
+        return open_connection(ws, transport=transport)
+
+    return asyncio.run(
+        apply_spec(
+            spec,
+            workspace,
+            request or PlanRequest(),
+            ApplySettings(),
+            confirm=lambda plan: True,
+            reporter=lambda: nullcontext(NullReporter()),
+            connect=connect,
+        )
+    )

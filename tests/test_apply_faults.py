@@ -1,8 +1,8 @@
 """``apply`` against an engine that misbehaves: injected faults, and a task that fails.
 
 With faults on, an apply may fail a video (an HTML 502 answering a POST leaves its outcome
-unknown, and the video moves to a new project on the next run); reruns must converge, and the
-ledger must show that no message ever reached the same project twice.
+unknown); reruns must converge, and the ledger must show that no message ever reached the same
+project twice. A message whose answer was lost is found again by its charge: never paid twice.
 """
 
 from __future__ import annotations
@@ -105,3 +105,45 @@ def test_a_failing_task_stops_its_video_while_the_others_finish(
     assert builder.lock().videos["beta"].projectId == lock.videos["beta"].projectId
     assert builder.plan()["changes"] is False
     builder.ledger().assert_nothing_sent_twice()
+
+
+def test_lost_answers_to_messages_are_recovered_not_paid_again(
+    make_engine: EngineFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each lost answer used to move its video to a new project that got every step again
+    # (6 videos x 3 steps took 26 messages and 15 projects). The charge names the task.
+    engine = make_engine(seed=5, faults={"lost_response_rate": 0.15})
+    builder = Builder(engine, tmp_path / "site", monkeypatch)
+    spec = {
+        f"v{n}": video(f"Open on scene {n}.", "Make the headline bigger.", "Add a closing card.")
+        for n in range(6)
+    }
+    for entry in spec.values():
+        entry["renders"] = {"clip": {}}
+    builder.write(spec)
+    runs = []
+    for _ in range(8):
+        result = builder.run("apply", "--yes", "--json")
+        runs.append(result.exit_code)
+        if result.exit_code == 0:
+            break
+        assert result.exit_code == 1, result.output
+    assert runs[-1] == 0, runs
+    lost = engine.stats()["faults"].get("lost-response", 0)
+    ledger = builder.ledger()
+    print("apply exit codes:", runs, "lost answers:", lost, "ledger:", dict(ledger.kinds()))
+    assert lost > 0
+    lock = builder.lock()
+    for key, entry in lock.videos.items():
+        assert ledger.messages(entry.projectId) == spec[key]["steps"]
+    # Every message was paid once: a lost answer to a message costs nothing more. A lost
+    # answer to POST /projects leaves an empty project behind (it is never sent anything).
+    assert ledger.kinds()["message"] == 18
+    assert len(ledger.projects()) <= 6 + lost
+    assert all(
+        ledger.messages(p) == []
+        for p in ledger.projects()
+        if p not in {e.projectId for e in lock.videos.values()}
+    )
+    ledger.assert_nothing_sent_twice()
+    check_outputs(builder.root, lock)

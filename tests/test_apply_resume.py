@@ -11,9 +11,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
-from apply_support import SMALL, Builder, actions, check_outputs, video
+from apply_support import (
+    SMALL,
+    Builder,
+    RewritingTransport,
+    actions,
+    apply_through,
+    check_outputs,
+    video,
+)
 from engine_client import EngineClient, EngineFactory
 
 from parafraim_build.digest import chain_keys, composition_hash, render_key, source_key
@@ -226,3 +236,75 @@ def test_a_pending_render_of_a_render_since_removed_is_cleaned_up(
     assert builder.lock().videos["solo"].pending == ()
     assert not (killed.parent / "out/solo/zbig.mp4").exists()
     assert builder.run("plan", "--detailed-exitcode").exit_code == 0
+
+
+@pytest.mark.parametrize("sent", [True, False], ids=["sent", "never sent"])
+def test_a_message_whose_answer_was_lost_is_found_by_its_charge(
+    builder: Builder, sent: bool
+) -> None:
+    builder.write({"solo": video(STEPS[0], renders={"clip": {}})})
+    builder.apply()
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+    lock = builder.lock()
+    project = lock.videos["solo"].projectId
+    intent = PendingTask(step=2, key=keys(builder, "solo")[1], startedAt=NOW)
+    write_lock(builder, lock.add_pending("solo", intent))
+    task_id = None
+    if sent:  # accepted, but the killed run never saw the answer
+        with EngineClient(builder.engine) as http:
+            task_id = http.send(project, STEPS[1])
+    plan = builder.plan()
+    assert actions(plan, "solo") == [("resume_task", 2), ("render", "clip")]
+    assert plan["videos"][0]["actions"][0]["reason"].startswith(
+        "the answer to step 2 was lost; its task will be looked up"
+    )
+    before = builder.ledger()
+    result = builder.apply()
+    assert result["ok"] is True
+    new = builder.ledger().since(before)
+    entry = builder.lock().videos["solo"]
+    if sent:
+        # Found by its charge: waited for and recorded, nothing sent again.
+        assert new.kinds() == {"render": 1}
+        assert entry.projectId == project
+        assert entry.steps[1].taskId == task_id
+    else:
+        # Not found: the same apply moves the video to a new project, which gets every step.
+        assert entry.projectId != project
+        assert new.messages(project) == []
+        assert new.messages(entry.projectId) == list(STEPS)
+        assert new.kinds() == {"project": 1, "message": 2, "render": 1}
+    check_outputs(builder.root, builder.lock())
+    builder.ledger().assert_nothing_sent_twice()
+    assert builder.plan()["changes"] is False
+
+
+def test_a_task_completed_without_a_snapshot_is_never_sent_again(builder: Builder) -> None:
+    builder.write({"solo": video(STEPS[0], renders={"clip": {}})})
+    builder.apply()
+    project = builder.lock().videos["solo"].projectId
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+
+    def without_snapshot(request: httpx.Request, body: dict[str, Any]) -> dict[str, Any]:
+        # Tasks of the old project come back completed but without the project's snapshot.
+        data = body.get("data")
+        if (
+            "/tasks/" in request.url.path
+            and isinstance(data, dict)
+            and data.get("projectId") == project
+        ):
+            data.pop("project", None)
+        return body
+
+    before = builder.ledger()
+    result = apply_through(builder, RewritingTransport(without_snapshot))
+    assert result.ok, [video.error for video in result.videos]
+    new = builder.ledger().since(before)
+    entry = builder.lock().videos["solo"]
+    # Step 2 reached the old project, whose content is then unknown: it is never sent there
+    # again; the video moved to a new project within the same apply.
+    assert new.messages(project) == [STEPS[1]]
+    assert entry.projectId != project
+    assert entry.pending == ()
+    check_outputs(builder.root, builder.lock())
+    builder.ledger().assert_nothing_sent_twice()

@@ -443,14 +443,41 @@ def test_after_resuming_the_last_task_the_render_key_is_not_known_yet() -> None:
     assert [a.render_key for a in plan.video("launch").actions[1:]] == [None, None]
 
 
-def test_a_task_whose_id_was_not_recorded_replaces_the_project() -> None:
+def test_a_task_whose_id_was_not_recorded_is_looked_up_before_replacing() -> None:
+    # The executor looks the task up among the account's recent charges; only when that
+    # fails (``lost_tasks``) does the video move to a new project that gets every step.
     item = built(video("launch", "one", renders={"hd": HD, "teaser": GIF}))
     pending = PendingTask(step=2, key=keys_of(V3)[1], taskId=None, startedAt=T0)
     lock, outputs = lock_of(("launch", edited(item, pending=(pending,))))
     plan = plan_of(spec(V3), lock, outputs)
+    assert actions(plan) == [
+        ("resume_task", 2),
+        ("send_message", 3),
+        ("render", "hd"),
+        ("render", "teaser"),
+    ]
+    resume = plan.video("launch").actions[0]
+    assert (resume.task_id, resume.chain_key) == (None, pending.key)
+    assert reasons(plan)[0].startswith("the answer to step 2 was lost; its task will be looked up")
+    plan = plan_of(spec(V3), lock, outputs, lost_tasks=("launch",))
+    assert actions(plan)[:2] == [("replace_project", None), ("send_message", 1)]
+    assert "its task is not among the account's recent charges" in reasons(plan)[0]
+    assert "never receives a message twice" in reasons(plan)[0]
+
+
+@pytest.mark.parametrize(
+    "spec_steps", [("one", "CHANGED", "three"), ("ONE", "two", "three")], ids=["next", "earlier"]
+)
+def test_a_lost_task_that_the_spec_no_longer_wants_replaces_at_once(
+    spec_steps: tuple[str, ...],
+) -> None:
+    item = built(video("launch", "one", renders={"hd": HD, "teaser": GIF}))
+    pending = PendingTask(step=2, key=keys_of(V3)[1], taskId=None, startedAt=T0)
+    lock, outputs = lock_of(("launch", edited(item, pending=(pending,))))
+    wanted = video("launch", *spec_steps, renders={"hd": HD, "teaser": GIF})
+    plan = plan_of(spec(wanted), lock, outputs)
     assert actions(plan)[:2] == [("replace_project", None), ("send_message", 1)]
     assert "may have reached the service" in reasons(plan)[0]
-    assert "never receives a message twice" in reasons(plan)[0]
 
 
 def test_a_resumable_task_that_no_longer_matches_the_spec_replaces() -> None:
@@ -961,6 +988,7 @@ def test_a_project_the_lock_may_have_sent_to_is_never_taken_back_as_it_is() -> N
     item = built(HELLO, "p-1")
     intent = PendingTask(step=2, key=keys_of(MAINLINE)[1], startedAt=T0)  # no task id
     lock, outputs = lock_of(("launch", edited(item, pending=(intent,))))
-    plan = plan_of(spec(MAINLINE), lock, outputs, CacheView(histories=(history(item),)))
+    cache = CacheView(histories=(history(item),))
+    plan = plan_of(spec(MAINLINE), lock, outputs, cache, lost_tasks=("launch",))
     assert actions(plan)[0] == ("replace_project", None)
     assert plan.video("launch").actions[0].reuse is None
