@@ -168,6 +168,10 @@ class Builder:
         document: dict[str, Any] = json.loads(result.stdout)
         return document
 
+    def lock_if_any(self) -> Lock | None:
+        """The lock on disk now, or None before the first one is written."""
+        return read_lock(self.lock_path)
+
     def lock(self) -> Lock:
         """The lock as it is on disk now."""
         lock = read_lock(self.lock_path)
