@@ -30,6 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 from parafraim_build.api.models import RenderConfig
 from parafraim_build.digest import composition_hash, source_key
 from parafraim_build.errors import BuildError
+from parafraim_build.fsutil import fsync_directory
 from parafraim_build.lock_model import BlankSource, Source, StepRecord, TemplateSource, VideoLock
 from parafraim_build.outputs import FileStamp
 from parafraim_build.pricing_estimate import ObservedCosts, ObservedRenderCost
@@ -255,6 +256,7 @@ class RunCache:
                 self._meta.delete(("output", render_key))
                 return None
             os.replace(temp, destination)
+            fsync_directory(destination.parent)
         return cached
 
     def _cached_output(self, render_key: str) -> CachedOutput | None:

@@ -11,9 +11,6 @@ error and is never overwritten: the user decides what to do with it.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +28,18 @@ from parafraim_build.errors import (
     LockMismatchError,
     LockVersionError,
 )
+from parafraim_build.fsutil import atomic_write_text
 from parafraim_build.lock_model import LOCK_VERSION, Lock, dump_lock
+
+__all__ = [
+    "ABSENT_DIGEST",
+    "LockStore",
+    "atomic_write_text",
+    "check_owner",
+    "lock_digest",
+    "parse_lock",
+    "read_lock",
+]
 
 ABSENT_DIGEST = "absent"
 """``lock_digest`` of a lock file that does not exist yet."""
@@ -96,39 +104,6 @@ def lock_digest(path: Path) -> str:
         return ABSENT_DIGEST
     except OSError as exc:
         raise LockError(f"cannot read {path}: {exc.strerror or exc}") from exc
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that a crash leaves the old or the new file, whole.
-
-    A temporary file in the same folder is written and fsynced, renamed over the target, and
-    the folder is fsynced so the rename itself survives a power cut.
-    """
-    directory = path.parent
-    fd, temp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return  # some platforms cannot open folders; the rename is still atomic there
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LockStore:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,6 +40,7 @@ from filelock import FileLock, Timeout
 
 from parafraim_build.emulator.state import STATE_VERSION
 from parafraim_build.errors import ConfigError
+from parafraim_build.fsutil import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -219,21 +219,7 @@ def _lock_directory(root: Path) -> FileLock:
 
 def write_atomically(path: Path, payload: bytes) -> None:
     """Replace ``path`` with ``payload``: temp file, fsync, rename, fsync the folder."""
-    fd, temp_name = tempfile.mkstemp(prefix=f"{_TEMP_PREFIX}{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    atomic_write_bytes(path, payload, prefix=f"{_TEMP_PREFIX}{path.name}.", suffix="")
 
 
 Store = MemoryStore | DirectoryStore
