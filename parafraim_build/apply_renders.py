@@ -12,6 +12,7 @@ import dataclasses
 from datetime import datetime
 from pathlib import Path
 
+from parafraim_build.api.download import Downloaded, UrlGoneError
 from parafraim_build.api.models import RenderConfig, RenderJob
 from parafraim_build.apply_context import CLOCK_SKEW, VideoBook, megabytes, parse_time
 from parafraim_build.digest import render_key
@@ -204,6 +205,14 @@ class RenderActions:
         }
 
     async def download(self, action: Action) -> str:
+        """Fetch a lost or damaged output again from its render job (the plan priced it at 0).
+
+        Only a job that can no longer give the file is rendered again (paid): the job is gone
+        (``NotFoundError``), it is not complete, or its URL is still refused after one refresh
+        (``UrlGoneError``). A failure on this side (the output cannot be written, a folder is
+        in its place) fails the video with the path named: rendering would not fix the disk.
+        A body cut short is retried by the client like any transient failure.
+        """
         ctx = self.ctx
         name = action.render
         if name is None or action.job_id is None or action.render_key is None:
@@ -214,24 +223,35 @@ class RenderActions:
             job = await ctx.client.get_render_job(action.job_id)
             if job.status == "complete" and job.videoUrl:
                 got = await ctx.client.download(job.videoUrl, dest, job_id=action.job_id)
-                self.book.record_output(
-                    name, action.render_key, action.job_id, relpath, got.sha256, got.size, config
-                )
-                await asyncio.to_thread(
-                    ctx.cache.store_output,
-                    action.render_key,
-                    dest,
-                    sha256=got.sha256,
-                    size=got.size,
-                    format=config.format,
-                    job_id=action.job_id,
-                )
-                return f"{relpath}, {megabytes(got.size)}"
+                return await self._record_download(action, name, config, relpath, dest, got)
             why = f"its job is {job.status}"
-        except (NotFoundError, DownloadError) as error:
+        except (NotFoundError, UrlGoneError) as error:
             why = error.message
         ctx.reporter.waiting(self.video, f"cannot download {name} ({why}); rendering it again")
         return await self.render(dataclasses.replace(action, kind="render", credits=0.0))
+
+    async def _record_download(
+        self,
+        action: Action,
+        name: str,
+        config: RenderConfig,
+        relpath: str,
+        dest: Path,
+        got: Downloaded,
+    ) -> str:
+        ctx = self.ctx
+        key, job_id = action.render_key or "", action.job_id
+        self.book.record_output(name, key, job_id, relpath, got.sha256, got.size, config)
+        await asyncio.to_thread(
+            ctx.cache.store_output,
+            key,
+            dest,
+            sha256=got.sha256,
+            size=got.size,
+            format=config.format,
+            job_id=job_id,
+        )
+        return f"{relpath}, {megabytes(got.size)}"
 
     async def copy_cached(self, action: Action) -> str:
         name, key = action.render, action.render_key

@@ -309,3 +309,27 @@ def test_a_lock_put_back_by_a_branch_switch_never_stacks_steps(builder: Builder)
     assert builder.lock().videos["solo"].projectId == project
     assert builder.ledger().since(before).messages(project) == []
     check_outputs(builder.root, builder.lock())
+
+
+def test_a_download_that_cannot_be_written_fails_without_paying_a_render(builder: Builder) -> None:
+    builder.write(two_videos())
+    builder.apply()
+    lock = builder.lock()
+    clip = builder.root / lock.videos["beta"].renders["clip"].path
+    clip.unlink()
+    (clip / "in-the-way").mkdir(parents=True)  # a folder where the file should go
+    fresh = f"--cache-dir={builder.root / 'fresh-cache'}"
+    assert actions(builder.plan(fresh), "beta") == [("download", "clip")]
+    before = builder.ledger()
+    result = builder.apply(fresh, expect=1)
+    (beta,) = [v for v in result["videos"] if v["video"] == "beta"]
+    assert beta["status"] == "failed"
+    assert f"cannot write {clip}" in beta["error"]
+    assert "remove anything in the file's place" in beta["hint"]
+    assert builder.ledger().since(before).entries == []  # no render was paid for
+    (clip / "in-the-way").rmdir()
+    clip.rmdir()
+    builder.apply(fresh)
+    assert builder.ledger().since(before).entries == []
+    assert builder.lock() == lock
+    check_outputs(builder.root, lock)

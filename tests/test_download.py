@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import ssl
 import tracemalloc
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from test_client_fakes import BASE_URL, KEY, FakeParafraim, FakeTime, Fault, htm
 from parafraim_build.api.download import (
     NAME_MAX_BYTES,
     Downloaded,
+    LocalWriteError,
     safe_url,
     stream_to_file,
     temp_path_for,
@@ -60,9 +62,50 @@ def test_a_short_body_is_refused_and_nothing_is_left(tmp_path: Path) -> None:
     fake = FakeParafraim(lie_about_length=len(DATA) + 10)
     dest = tmp_path / "v.mp4"
     dest.write_bytes(b"previous good file")
-    with pytest.raises(DownloadError, match=r"sent \d+ bytes but announced \d+"):
+    with pytest.raises(DownloadError, match=r"sent \d+ bytes but announced \d+") as info:
         download(fake, fake.video_url(), dest)
+    assert "gave up after" in str(info.value)  # a body cut short is retried first
+    assert fake.count(f"GET {httpx.URL(fake.video_url()).host}") > 1
     assert dest.read_bytes() == b"previous good file"  # the old file is untouched
+    assert leftovers(tmp_path) == []
+
+
+def test_a_body_cut_short_once_is_downloaded_again(tmp_path: Path) -> None:
+    fake = FakeParafraim()
+    url = fake.video_url()
+    short = DATA[: len(DATA) // 2]
+
+    def cut(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "video/mp4", "content-length": str(len(DATA))}
+        return httpx.Response(200, headers=headers, content=short)
+
+    fake.fail(f"GET {httpx.URL(url).host}", Fault(cut))
+    result = download(fake, url, tmp_path / "v.mp4")
+    assert result.size == len(DATA)
+    assert (tmp_path / "v.mp4").read_bytes() == DATA
+
+
+def test_a_read_only_folder_is_a_local_write_error_naming_the_file(tmp_path: Path) -> None:
+    fake = FakeParafraim()
+    folder = tmp_path / "out"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        with pytest.raises(LocalWriteError, match=r"cannot write .*out/v\.mp4"):
+            download(fake, fake.video_url(), folder / "v.mp4")
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_folder_in_the_files_place_is_a_local_write_error(tmp_path: Path) -> None:
+    fake = FakeParafraim()
+    dest = tmp_path / "v.mp4"
+    (dest / "something").mkdir(parents=True)
+    with pytest.raises(LocalWriteError, match=r"cannot write .*v\.mp4") as info:
+        download(fake, fake.video_url(), dest)
+    assert "remove anything in the file's place" in (info.value.hint or "")
     assert leftovers(tmp_path) == []
 
 
@@ -218,7 +261,7 @@ def test_a_name_too_long_for_the_file_system_is_a_clear_download_error(tmp_path:
     # The real error (the name) is reported; cleaning up never replaces it with an OSError.
     fake = FakeParafraim()
     dest = tmp_path / ("v" * 300 + ".mp4")
-    with pytest.raises(DownloadError, match="cannot move the download into"):
+    with pytest.raises(LocalWriteError, match=r"cannot write .*\.mp4: File name too long"):
         download(fake, fake.video_url(), dest)
     assert list(tmp_path.iterdir()) == []
 

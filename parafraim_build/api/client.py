@@ -35,7 +35,7 @@ from pydantic import BaseModel
 from parafraim_build import __version__
 from parafraim_build.api import download as _download
 from parafraim_build.api import waiting
-from parafraim_build.api.download import Downloaded, UrlRejectedError, safe_url
+from parafraim_build.api.download import Downloaded, UrlGoneError, UrlRejectedError, safe_url
 from parafraim_build.api.errors import (
     Failure,
     FailureKind,
@@ -363,7 +363,7 @@ class ParafraimClient:
             except UrlRejectedError as exc:
                 _log_exchange("DOWNLOAD", safe_url(url), exc.status, begun)
                 if job_id is None or refreshed:
-                    raise DownloadError(
+                    raise UrlGoneError(
                         f"{safe_url(url)} answered HTTP {exc.status}: the URL has expired "
                         "or is wrong",
                         hint="run the command again: a fresh URL is taken from the render job",

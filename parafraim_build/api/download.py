@@ -27,6 +27,7 @@ import httpx
 
 from parafraim_build.api.errors import FailureKind, classify_exception, unusable_hint
 from parafraim_build.errors import DownloadError, TransientError
+from parafraim_build.fsutil import fsync_directory
 
 CHUNK_BYTES = 1 << 20
 """Bytes gathered before one write: large enough to keep thread hops rare, small to keep RSS."""
@@ -52,6 +53,23 @@ class UrlRejectedError(DownloadError):
     def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message, hint="start the download again to get a fresh URL")
         self.status = status
+
+
+class UrlGoneError(DownloadError):
+    """The video URL was still refused (403/404/410) after one refresh from its render job:
+    the file is gone from the service, and only a new render can bring it back."""
+
+
+class LocalWriteError(DownloadError):
+    """The file arrived but could not be written here: a read-only folder, a full disk, a
+    folder where the file should go. Rendering again would not help: the disk must be fixed."""
+
+    def __init__(self, dest: Path, exc: OSError) -> None:
+        super().__init__(
+            f"cannot write {dest}: {exc.strerror or exc}",
+            hint="make the output folder writable (and remove anything in the file's place), "
+            "then run the command again: the file is downloaded, not rendered, again",
+        )
 
 
 def safe_url(url: str) -> str:
@@ -111,7 +129,7 @@ async def stream_to_file(
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DownloadError(f"cannot create {dest.parent}: {exc.strerror}") from exc
+        raise LocalWriteError(dest, exc) from exc
     temp = temp_path_for(dest)
     request_headers = {"Accept-Encoding": "identity", **(headers or {})}
     try:
@@ -120,7 +138,7 @@ async def stream_to_file(
         ) as response:
             _check_status(response, shown)
             expected = _content_length(response)
-            digest, size = await _write_body(response, temp, chunk_bytes)
+            digest, size = await _write_body(response, temp, dest, chunk_bytes)
     except httpx.TransportError as exc:
         _remove(temp)
         failure = classify_exception(exc)
@@ -139,16 +157,16 @@ async def stream_to_file(
         raise
     if expected is not None and size != expected:
         _remove(temp)
-        raise DownloadError(
-            f"{shown} sent {size} bytes but announced {expected}; the file was not kept",
-            hint="run the command again to download it anew",
+        # A body cut short on the way: worth another try, like a dropped connection.
+        raise TransientError(
+            f"{shown} sent {size} bytes but announced {expected}; the file was not kept"
         )
     try:
         os.replace(temp, dest)
-        _fsync_dir(dest.parent)
+        fsync_directory(dest.parent)
     except OSError as exc:
         _remove(temp)
-        raise DownloadError(f"cannot move the download into {dest}: {exc.strerror}") from exc
+        raise LocalWriteError(dest, exc) from exc
     return Downloaded(path=dest, sha256=digest, size=size)
 
 
@@ -174,13 +192,15 @@ def _content_length(response: httpx.Response) -> int | None:
     return int(value)
 
 
-async def _write_body(response: httpx.Response, temp: Path, chunk_bytes: int) -> tuple[str, int]:
+async def _write_body(
+    response: httpx.Response, temp: Path, dest: Path, chunk_bytes: int
+) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
     try:
         handle = await asyncio.to_thread(_open_exclusive, temp)
     except OSError as exc:
-        raise DownloadError(f"cannot write {temp}: {exc.strerror}") from exc
+        raise LocalWriteError(dest, exc) from exc
     try:
         buffer = bytearray()
         async for chunk in response.aiter_bytes():
@@ -194,7 +214,7 @@ async def _write_body(response: httpx.Response, temp: Path, chunk_bytes: int) ->
             await asyncio.to_thread(handle.write, buffer)
         await asyncio.to_thread(_flush_and_sync, handle)
     except OSError as exc:
-        raise DownloadError(f"cannot write {temp}: {exc.strerror}") from exc
+        raise LocalWriteError(dest, exc) from exc
     finally:
         handle.close()
     return digest.hexdigest(), size
@@ -207,16 +227,6 @@ def _open_exclusive(path: Path) -> BinaryIO:
 def _flush_and_sync(handle: BinaryIO) -> None:
     handle.flush()
     os.fsync(handle.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename itself durable; not every platform lets a folder be opened.
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _remove(path: Path) -> None:
