@@ -237,3 +237,19 @@ def test_help_lists_every_flag() -> None:
         "--concurrency-burst-seconds",
     ):
         assert flag in result.output, flag
+
+
+def test_the_cli_loads_the_engine_only_for_the_emulator_command() -> None:
+    # uvicorn, starlette and Pillow cost every other command half a second (and a ^C during
+    # that start printed a traceback): they are imported when an engine starts, not before.
+    code = (
+        "import sys\n"
+        "import parafraim_build.cli\n"
+        "import parafraim_build.emulator\n"
+        "from parafraim_build.cli import main\n"
+        "print(sorted(m for m in ('uvicorn', 'starlette', 'PIL') if m in sys.modules))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert loaded.stdout.strip() == "[]"

@@ -5,14 +5,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from parafraim_build.console import engine_view
-from parafraim_build.emulator import EngineConfig, FaultConfig, RunningEngine
-from parafraim_build.emulator.config import DEFAULT_API_KEY
-from parafraim_build.emulator.server import is_loopback, serve_until_stopped
+from parafraim_build.emulator.config import DEFAULT_API_KEY, EngineConfig, FaultConfig
+
+if TYPE_CHECKING:
+    from parafraim_build.emulator.server import RunningEngine
 
 _RATE = click.FloatRange(0, 1)
 _SECONDS = click.FloatRange(min=0)
@@ -109,6 +110,10 @@ _DEFAULTS = EngineConfig()
 )
 def emulator_command(host: str, port: int, **flags: Any) -> None:
     """Serve the local Parafraim engine (a scripted editor, no AI) until Ctrl-C."""
+    # Imported here, not at the top: uvicorn, starlette and Pillow take half a second to
+    # load, and every other command (and a ^C during that start) would pay for it.
+    from parafraim_build.emulator.server import is_loopback, serve_until_stopped
+
     config = engine_config(flags)
     api_key: str | None = flags["api_key"]
     state_dir: Path | None = flags["state_dir"]

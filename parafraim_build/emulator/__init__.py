@@ -16,7 +16,22 @@ background work), ``state`` and ``store`` (the model and its atomic persistence)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from parafraim_build.emulator.config import EngineConfig, FaultConfig
-from parafraim_build.emulator.server import RunningEngine, start_engine
+
+if TYPE_CHECKING:
+    from parafraim_build.emulator.server import RunningEngine, start_engine
 
 __all__ = ["EngineConfig", "FaultConfig", "RunningEngine", "start_engine"]
+
+
+def __getattr__(name: str) -> Any:
+    # The server pulls in uvicorn, starlette and Pillow: loaded only when an engine is
+    # started, so that importing the package for its config (every CLI command does, for
+    # the emulator command's defaults) stays cheap.
+    if name in ("RunningEngine", "start_engine"):
+        from parafraim_build.emulator import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
