@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -289,6 +290,24 @@ def test_local_runs_keep_their_own_lock_and_never_touch_parafraim_lock(tmp_path:
     assert real.exit_code == 1
     assert "parafraim.lock" in real.stderr
     assert service_lock.read_text() == "# a lock of the real service, not ours to touch\n"
+
+
+def test_a_local_lock_whose_engine_was_deleted_says_to_start_over_locally(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "site"
+    write_spec(root, {"solo": video("Open with our new product.", renders={"clip": {}})})
+    runner = Builder.local(root)
+    assert runner.run("apply", "--local", "--yes").exit_code == 0
+    shutil.rmtree(root / ".parafraim" / "local" / "engine")  # a new engine, a new account
+    write_spec(root, {"solo": video("Open with our new product.", "More.", renders={"clip": {}})})
+    result = runner.run("apply", "--local", "--yes")
+    assert result.exit_code == 1
+    assert ".parafraim/local/parafraim.lock belongs to another local engine account" in (
+        result.stderr
+    )
+    assert "delete .parafraim/local/ to start over locally" in result.stderr
+    assert "API key" not in result.stderr
 
 
 # --------------------------------------------------------------------------------- lock owner
