@@ -9,6 +9,7 @@ import click
 import pytest
 
 from parafraim_build.api.models import RenderConfig
+from parafraim_build.console.apply_view import confirm_plan
 from parafraim_build.console.plan_view import format_credits, format_plan, print_plan, use_colour
 from parafraim_build.lock_model import BlankSource, TemplateSource
 from parafraim_build.plan_model import Action, Plan, ProjectRecipe, ReusedProject, VideoPlan
@@ -209,3 +210,33 @@ def test_print_plan_writes_plain_text_to_a_pipe(capsys: pytest.CaptureFixture[st
     captured = capsys.readouterr()
     assert captured.out == EXPECTED + "\n"
     assert captured.err == ""
+
+
+@pytest.mark.parametrize(
+    ("show", "assume_yes", "answer", "out", "err_has_plan", "applied"),
+    [
+        (False, False, "y\n", "", True, True),  # apply --json on a terminal: plan on stderr
+        (False, False, "n\n", "", True, False),
+        (False, True, "", "", False, True),  # apply --json --yes: nothing but the result
+        (True, False, "y\n", EXPECTED + "\n", False, True),  # apply: the plan on stdout
+    ],
+)
+def test_a_plan_is_always_shown_before_the_question(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    show: bool,
+    assume_yes: bool,
+    answer: str,
+    out: str,
+    err_has_plan: bool,
+    applied: bool,
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(answer))
+    assert confirm_plan(literal_plan(), assume_yes=assume_yes, show=show) is applied
+    captured = capsys.readouterr()
+    assert captured.out == out
+    assert (EXPECTED in captured.err) is err_has_plan
+    if not assume_yes:
+        assert captured.err.index("Apply these changes?") > (
+            captured.err.index(EXPECTED) if err_has_plan else -1
+        )

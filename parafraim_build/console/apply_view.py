@@ -32,9 +32,16 @@ def print_plan_saved(path: str) -> None:
 
 
 def confirm_plan(plan: Plan, *, assume_yes: bool, show: bool) -> bool:
-    """Show the plan, then ask on a terminal (``--yes`` skips the question)."""
+    """Show the plan, then ask on a terminal (``--yes`` skips the question).
+
+    ``show`` False (``apply --json``: stdout is the result document's) still shows the plan
+    when there is a question to answer, on stderr beside the question: nobody is asked to
+    confirm a plan they cannot see.
+    """
     if show:
         print_plan(plan)
+    elif not assume_yes:
+        print_plan(plan, err=True)
     if assume_yes:
         return True
     answer = click.confirm("Apply these changes?", default=False, err=True)

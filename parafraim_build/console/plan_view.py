@@ -56,10 +56,10 @@ def use_colour(stream: TextIO) -> bool:
     return stream.isatty() and not os.environ.get("NO_COLOR")
 
 
-def print_plan(plan: Plan) -> None:
-    """Print the readable plan on stdout."""
-    colour = use_colour(sys.stdout)
-    click.echo(format_plan(plan, colour=colour), color=colour)
+def print_plan(plan: Plan, *, err: bool = False) -> None:
+    """Print the readable plan on stdout (on stderr with ``err``)."""
+    colour = use_colour(sys.stderr if err else sys.stdout)
+    click.echo(format_plan(plan, colour=colour), color=colour, err=err)
 
 
 def format_plan(plan: Plan, *, colour: bool = False) -> str:
