@@ -80,6 +80,7 @@ class RunContext:
     render_timeout: float = 3600.0
     started_tasks: list[str] = field(default_factory=list)
     started_jobs: dict[str, RenderConfig] = field(default_factory=dict)
+    job_durations: dict[str, float | None] = field(default_factory=dict)
     durations: dict[str, float] = field(default_factory=dict)
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     replan: Replanner | None = None
@@ -191,15 +192,15 @@ class VideoBook:
     def note_composition(self, html: str) -> str:
         """Keep a composition in the run cache; its sha256."""
         digest = self.ctx.cache.store_composition(html)
-        if self.ctx.local:
-            # The engine's compositions say how long they play; render estimates scale
-            # with it. (The real service's HTML is opaque to us.)
-            from parafraim_build.emulator.composition import parse_composition
+        # A storyboard (the engine's compositions, local or served) says how long it plays:
+        # render estimates and observed render costs scale with it. Other HTML (the real
+        # service's is opaque to us) gives None, and estimates assume a length.
+        from parafraim_build.emulator.composition import parse_composition
 
-            parsed = parse_composition(html)
-            if parsed is not None:
-                self.ctx.durations[digest] = parsed.duration
-                self.ctx.cache.record_duration(digest, parsed.duration)
+        parsed = parse_composition(html)
+        if parsed is not None:
+            self.ctx.durations[digest] = parsed.duration
+            self.ctx.cache.record_duration(digest, parsed.duration)
         return digest
 
     def output_path(self, action: Action) -> tuple[str, Path]:

@@ -88,6 +88,7 @@ class RenderActions:
             self.book.update(lambda lock: lock.drop_pending(self.video, intent))
             raise
         ctx.started_jobs[started.jobId] = config
+        ctx.job_durations[started.jobId] = duration
         self.book.update(lambda lock: lock.add_pending(self.video, intent.with_id(started.jobId)))
         return await self.finish_render(name, key, started.jobId, config, relpath, dest)
 

@@ -249,6 +249,7 @@ def _context(
         local=conn.local,
         task_timeout=settings.task_timeout,
         render_timeout=settings.render_timeout,
+        durations=dict(view.durations),
     )
 
 
@@ -277,4 +278,6 @@ async def _record_observed_costs(ctx: RunContext) -> None:
     for job_id, net in per_job.items():
         if net > 0:
             config = ctx.started_jobs[job_id]
-            ctx.cache.record_render_cost(ctx.identity, ctx.account_id, config, None, net)
+            # With the length rendered when it is known, so estimates scale with length.
+            duration = ctx.job_durations.get(job_id)
+            ctx.cache.record_render_cost(ctx.identity, ctx.account_id, config, duration, net)

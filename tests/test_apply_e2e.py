@@ -8,12 +8,14 @@ matching the lock).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from apply_support import Builder, Ledger, actions, check_outputs, video
 from engine_client import EngineFactory
 
+from parafraim_build.cache import RunCache
 from parafraim_build.lock_model import Lock, VideoLock
 
 pytest_plugins = ("engine_fixtures",)
@@ -333,3 +335,18 @@ def test_a_download_that_cannot_be_written_fails_without_paying_a_render(builder
     assert builder.ledger().since(before).entries == []
     assert builder.lock() == lock
     check_outputs(builder.root, lock)
+
+
+def test_observed_render_costs_keep_the_length_rendered(builder: Builder) -> None:
+    # Estimates scale render costs with the video's length: an observed cost must say how
+    # long the video it paid for was, whenever the composition tells.
+    builder.write({"beta": video(*STEPS_B, renders={"clip": {}})})
+    builder.apply()
+    lock = builder.lock()
+    composition = lock.videos["beta"].composition_sha256
+    with RunCache(Path(os.environ["PARAFRAIM_CACHE_DIR"])) as cache:
+        view = cache.view(lock.baseUrl, lock.accountId)
+    assert view.durations[composition] > 0
+    (seen,) = view.costs.renders
+    assert seen.duration_seconds == view.durations[composition]
+    assert seen.credits > 0
