@@ -118,6 +118,9 @@ async def apply_spec(
         if offline is not None and not offline.changes:
             if saved is not None:
                 check_saved_plan(saved, spec=spec, lock_digest=digest, plan=offline)
+            if store.lock is not None:
+                with RunCache(workspace.cache_dir) as cache:
+                    _remember_lock(cache, _configured_identity(workspace), store.lock, workspace)
             return ApplyResult(changes=False, cost_label=offline.cost_label)
         async with connect(workspace) as conn:
             client = conn.client
@@ -141,6 +144,7 @@ async def apply_spec(
                 )
                 if saved is not None:
                     check_saved_plan(saved, spec=spec, lock_digest=digest, plan=plan)
+                _remember_lock(cache, conn.identity, lock, workspace)
                 if not plan.changes:
                     return ApplyResult(changes=False, cost_label=plan.cost_label)
 
@@ -212,6 +216,14 @@ def _plan_offline(
             account_id=account_id,
             template_ids=template_ids,
         )
+
+
+def _remember_lock(cache: RunCache, identity: str, lock: Lock, workspace: Workspace) -> None:
+    """Give the run cache back what the lock knows of its projects (a deleted cache would
+    otherwise never offer them for reuse again); see ``RunCache.remember_lock``."""
+    written = cache.remember_lock(identity, lock.accountId, lock, scope=workspace.scope)
+    if written:
+        log.info("the run cache learnt %d project(s) from the lock", written)
 
 
 def _existing(lock: Lock) -> Lock | None:

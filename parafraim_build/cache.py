@@ -31,7 +31,14 @@ from parafraim_build.api.models import RenderConfig
 from parafraim_build.digest import composition_hash, source_key
 from parafraim_build.errors import BuildError
 from parafraim_build.fsutil import fsync_directory
-from parafraim_build.lock_model import BlankSource, Source, StepRecord, TemplateSource, VideoLock
+from parafraim_build.lock_model import (
+    BlankSource,
+    Lock,
+    Source,
+    StepRecord,
+    TemplateSource,
+    VideoLock,
+)
 from parafraim_build.outputs import FileStamp
 from parafraim_build.pricing_estimate import ObservedCosts, ObservedRenderCost
 
@@ -202,7 +209,51 @@ class RunCache:
         can never leave a project that may hold an unrecorded message marked as reusable),
         and again after each recorded step.
         """
-        record = {
+        record = self._history_record(video, entry, scope)
+        key = ("histories", _norm_url(base_url), account_id)
+        self._update(key, lambda known: {**known, entry.projectId: record})
+
+    def remember_lock(self, base_url: str, account_id: str, lock: Lock, *, scope: str) -> int:
+        """Write back what the lock knows of its projects; how many records were written.
+
+        Deleting the cache must not lose reuse for good: the lock still knows every current
+        project. A project is written only when the cache does not know it, or knows a mere
+        beginning of the lock's history with nothing in flight (a crash between the two
+        writes); never when the cache knows more or something else, which is the evidence
+        that another branch or run changed it (``plan`` relies on that), and never for an
+        entry with a message in flight.
+        """
+        fresh = {
+            entry.projectId: self._history_record(video, entry, scope)
+            for video, entry in lock.videos.items()
+            if entry.pending_task is None
+        }
+        written = 0
+
+        def merge(known: dict[str, Any]) -> dict[str, Any]:
+            nonlocal written
+            merged = dict(known)
+            for project_id, record in fresh.items():
+                current = _history(project_id, known[project_id]) if project_id in known else None
+                chain = [step["key"] for step in record["steps"]]
+                lagging = (
+                    current is not None
+                    and not current.in_flight
+                    and current.scope == scope
+                    and list(current.chain) == chain[: len(current.chain)]
+                    and len(current.chain) < len(chain)
+                )
+                if project_id not in known or lagging:
+                    merged[project_id] = record
+                    written += 1
+            return merged
+
+        self._update(("histories", _norm_url(base_url), account_id), merge)
+        return written
+
+    @staticmethod
+    def _history_record(video: str, entry: VideoLock, scope: str) -> dict[str, Any]:
+        return {
             "scope": scope,
             "video": video,
             "source": entry.source.model_dump(mode="json"),
@@ -213,8 +264,6 @@ class RunCache:
             "inFlight": entry.pending_task is not None,
             "pendingKey": entry.pending_task.key if entry.pending_task is not None else None,
         }
-        key = ("histories", _norm_url(base_url), account_id)
-        self._update(key, lambda known: {**known, entry.projectId: record})
 
     # ---------------------------------------------------------------------- outputs
 

@@ -9,6 +9,7 @@ matching the lock).
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -350,3 +351,27 @@ def test_observed_render_costs_keep_the_length_rendered(builder: Builder) -> Non
     (seen,) = view.costs.renders
     assert seen.duration_seconds == view.durations[composition]
     assert seen.credits > 0
+
+
+def test_after_the_cache_is_deleted_the_locks_projects_are_reusable_again(
+    builder: Builder,
+) -> None:
+    builder.write({"beta": video("Hello.", "Version one.", renders={"clip": {}})})
+    builder.apply()
+    project = builder.lock().videos["beta"].projectId
+    shutil.rmtree(os.environ["PARAFRAIM_CACHE_DIR"])
+    assert builder.apply()["changes"] is False  # a no-op apply gives the cache the lock back
+    builder.write({"beta": video("Hello.", "Version two.", renders={"clip": {}})})
+    builder.apply()
+    assert builder.lock().videos["beta"].projectId != project
+    builder.write({"beta": video("Hello.", "Version one.", renders={"clip": {}})})  # undo
+    plan = builder.plan()
+    assert actions(plan, "beta")[0] == ("replace_project", None)
+    assert (
+        f"reusing project {project} from the run cache"
+        in (plan["videos"][0]["actions"][0]["reason"])
+    )
+    before = builder.ledger()
+    builder.apply()
+    assert builder.ledger().since(before).kinds()["message"] == 0
+    assert builder.lock().videos["beta"].projectId == project

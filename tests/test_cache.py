@@ -214,3 +214,23 @@ def test_an_unusable_folder_is_a_build_error(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="run cache") as info:
         RunCache(blocker / "cache")
     assert "delete that folder" in (info.value.hint or "")
+
+
+def test_the_lock_is_written_back_only_where_the_cache_knows_less(cache: RunCache) -> None:
+    lock = a_lock()
+    longer = lock.record_step("launch", StepRecord(key="k2", compositionSha256="c2"))
+    assert cache.remember_lock(BASE, "acc", lock, scope="s") == 1  # unknown: written
+    assert cache.remember_lock(BASE, "acc", lock, scope="s") == 0  # known: nothing to do
+    (history,) = cache.view(BASE, "acc", scope="s").histories
+    assert (history.project_id, history.chain, history.in_flight) == ("p-1", ("k1",), False)
+    assert cache.remember_lock(BASE, "acc", longer, scope="s") == 1  # the cache lagged
+    assert cache.view(BASE, "acc", scope="s").histories[0].chain == ("k1", "k2")
+    # The cache knowing more (another branch's run) is evidence: never overwritten.
+    assert cache.remember_lock(BASE, "acc", lock, scope="s") == 0
+    assert cache.view(BASE, "acc", scope="s").histories[0].chain == ("k1", "k2")
+
+
+def test_an_entry_with_a_message_in_flight_is_not_written_back(cache: RunCache) -> None:
+    intent = PendingTask(step=2, key="k2", startedAt="2025-01-31T09:30:00Z")
+    assert cache.remember_lock(BASE, "acc", a_lock().add_pending("launch", intent), scope="s") == 0
+    assert cache.view(BASE, "acc", scope="s").histories == ()
