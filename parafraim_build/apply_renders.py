@@ -28,6 +28,33 @@ from parafraim_build.lock_model import PendingRender
 from parafraim_build.outputs import remove_output
 from parafraim_build.plan_model import Action
 
+MAGIC: dict[str, tuple[int, bytes]] = {"mp4": (4, b"ftyp"), "gif": (0, b"GIF8")}
+"""Where each format's signature is, and what it is: an MP4 starts with an ``ftyp`` box, a
+GIF with ``GIF87a`` or ``GIF89a``."""
+
+
+class _NotTheRender(DownloadError):
+    """The file a job gave is not what the render's config asks for (another render's job)."""
+
+
+def _check_format(path: Path, config: RenderConfig, job_id: str) -> None:
+    """``_NotTheRender`` (and the file removed) unless ``path`` is a non-empty file of the
+    config's format, by its signature: a job taken for the wrong render is never recorded."""
+    offset, magic = MAGIC.get(config.format, (0, b""))
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(offset + len(magic))
+    except OSError as exc:
+        raise DownloadError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if head and head[offset : offset + len(magic)] == magic:
+        return
+    path.unlink(missing_ok=True)
+    raise _NotTheRender(
+        f"render job {job_id} gave a file that is not {config.format.upper()}"
+        + ("" if head else " (it is empty)"),
+        hint="run apply again to render it again",
+    )
+
 
 class RenderActions:
     """The render-side actions of one video, recorded through its ``VideoBook``."""
@@ -121,6 +148,7 @@ class RenderActions:
         if not url:
             raise DownloadError(f"the render job {job_id} is complete but has no video URL")
         downloaded = await ctx.client.download(url, dest, job_id=job_id)
+        await asyncio.to_thread(_check_format, dest, config, job_id)
         self.book.record_output(
             name, key, job_id, relpath, downloaded.sha256, downloaded.size, config
         )
@@ -144,18 +172,28 @@ class RenderActions:
         key = action.render_key or render_key(entry.composition_sha256, config)
         pending = entry.pending_render(name)
         since = pending.startedAt if pending is not None else None
+        recovered = action.job_id is None
         job_id = action.job_id or await self.recover_job(action.task_id, since)
         if job_id is None:
             # The request never reached the service, or cannot be found: render it now.
             if pending is not None:
                 self.book.update(lambda lock: lock.drop_pending(self.video, pending))
             return await self.render(dataclasses.replace(action, kind="render", render_key=key))
-        if action.job_id is None:
-            recovered = PendingRender(
-                render=name, key=key, jobId=job_id, config=config, startedAt=self.book.now()
-            )
-            self.book.update(lambda lock: lock.add_pending(self.video, recovered))
-        return await self.finish_render(name, key, job_id, config, relpath, dest)
+        recovered_intent = PendingRender(
+            render=name, key=key, jobId=job_id, config=config, startedAt=self.book.now()
+        )
+        if recovered:
+            self.book.update(lambda lock: lock.add_pending(self.video, recovered_intent))
+        try:
+            return await self.finish_render(name, key, job_id, config, relpath, dest)
+        except _NotTheRender as wrong:
+            if not recovered:
+                raise DownloadError(wrong.message, hint=wrong.hint) from None
+            # The job looked up was another render's (one since removed from the spec, whose
+            # charge aged out of the recent ones): render this one for real.
+            self.ctx.reporter.waiting(self.video, f"{wrong.message}; rendering {name} again")
+            self.book.update(lambda lock: lock.drop_pending(self.video, recovered_intent))
+            return await self.render(dataclasses.replace(action, kind="render", render_key=key))
 
     async def recover_job(self, task_id: str | None, since: str | None) -> str | None:
         """The job an interrupted run started but did not record, if the service shows it.
@@ -224,9 +262,10 @@ class RenderActions:
             job = await ctx.client.get_render_job(action.job_id)
             if job.status == "complete" and job.videoUrl:
                 got = await ctx.client.download(job.videoUrl, dest, job_id=action.job_id)
+                await asyncio.to_thread(_check_format, dest, config, action.job_id)
                 return await self._record_download(action, name, config, relpath, dest, got)
             why = f"its job is {job.status}"
-        except (NotFoundError, UrlGoneError) as error:
+        except (NotFoundError, UrlGoneError, _NotTheRender) as error:
             why = error.message
         ctx.reporter.waiting(self.video, f"cannot download {name} ({why}); rendering it again")
         return await self.render(dataclasses.replace(action, kind="render", credits=0.0))

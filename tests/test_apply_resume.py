@@ -308,3 +308,30 @@ def test_a_task_completed_without_a_snapshot_is_never_sent_again(builder: Builde
     assert entry.pending == ()
     check_outputs(builder.root, builder.lock())
     builder.ledger().assert_nothing_sent_twice()
+
+
+def test_a_lost_render_never_adopts_another_renders_job(builder: Builder) -> None:
+    # zoom (a GIF) is made last, then removed from the spec; its charge has since aged out of
+    # the recent transactions, so nothing tells its job from the lost request of clip (MP4).
+    gif = {**SMALL, "format": "gif"}
+    builder.write({"solo": video(*STEPS, renders={"clip": {}, "zoom": gif})})
+    builder.apply()
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+    builder.apply()
+    builder.write({"solo": video(*STEPS, renders={"clip": {**SMALL, "fps": 25}})})
+    killed_before_recording(builder, "solo", sent=False)
+
+    def aged_out(request: httpx.Request, body: dict[str, Any]) -> dict[str, Any]:
+        if request.url.path.endswith("/credits") and isinstance(body.get("data"), dict):
+            body["data"]["recent"] = []
+        return body
+
+    before = builder.ledger()
+    result = apply_through(builder, RewritingTransport(aged_out))
+    assert result.ok, [video.error for video in result.videos]
+    new = builder.ledger().since(before)
+    assert new.kinds() == {"render": 1}
+    record = builder.lock().videos["solo"].renders["clip"]
+    assert record.jobId == new.renders()[0].job_id
+    assert (builder.root / record.path).read_bytes()[4:8] == b"ftyp"
+    check_outputs(builder.root, builder.lock())
