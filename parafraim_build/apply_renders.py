@@ -281,6 +281,8 @@ class RenderActions:
     ) -> str:
         ctx = self.ctx
         key, job_id = action.render_key or "", action.job_id
+        expected = (action.expected_sha256, action.expected_size)
+        differs = expected[0] is not None and expected != (got.sha256, got.size)
         self.book.record_output(name, key, job_id, relpath, got.sha256, got.size, config)
         await asyncio.to_thread(
             ctx.cache.store_output,
@@ -291,6 +293,16 @@ class RenderActions:
             format=config.format,
             job_id=job_id,
         )
+        if differs:
+            # The job's file is the truth of that job (the lock's record may have been edited,
+            # or the service re-encoded it): recorded, and said.
+            note = (
+                f"the file of render job {job_id} differs from the lock's record "
+                f"(sha256 {str(expected[0])[:12]}…, now {got.sha256[:12]}…): the job's file "
+                "is recorded"
+            )
+            ctx.reporter.waiting(self.video, note)
+            return f"{relpath}, {megabytes(got.size)}; {note}"
         return f"{relpath}, {megabytes(got.size)}"
 
     async def copy_cached(self, action: Action) -> str:

@@ -17,8 +17,11 @@ How the executor reads each kind:
   cache instead when that key is there.
 * ``resume_render``: wait for ``job_id`` and record the output; with ``job_id`` None, look the
   job up from task ``task_id``'s latest render job (if it matches), or else render again.
-* ``download``: a fresh URL from job ``job_id`` into ``path``, checked against
-  ``expected_sha256``/``expected_size``; if that fails, render ``config`` again.
+* ``download``: a fresh URL from job ``job_id`` into ``path``. The file must be of the config's
+  format; it is compared with ``expected_sha256``/``expected_size`` (the lock's record): one
+  that differs is still recorded, with a note, because the job's file is the truth of that
+  job. Only when the job cannot give the file (gone, not complete, its URL refused after a
+  refresh, not of the format) is ``config`` rendered again; a local write failure fails.
 * ``copy_cached``: copy the run cache's output ``render_key`` into ``path``.
 * ``remove_output``: delete ``path`` (only if it is still the file ``expected_sha256``/
   ``expected_size`` the lock recorded: a file changed since is kept, with a note); with

@@ -375,3 +375,25 @@ def test_after_the_cache_is_deleted_the_locks_projects_are_reusable_again(
     builder.apply()
     assert builder.ledger().since(before).kinds()["message"] == 0
     assert builder.lock().videos["beta"].projectId == project
+
+
+def test_a_downloaded_file_that_differs_from_the_lock_is_recorded_and_said(
+    builder: Builder,
+) -> None:
+    builder.write({"beta": video(*STEPS_B, renders={"clip": {}})})
+    builder.apply()
+    record = builder.lock().videos["beta"].renders["clip"]
+    text = builder.lock_path.read_text(encoding="utf-8")
+    builder.lock_path.write_text(text.replace(record.sha256, "f" * 64), encoding="utf-8")
+    fresh = f"--cache-dir={builder.root / 'fresh-cache'}"
+    assert actions(builder.plan(fresh), "beta") == [("download", "clip")]
+    before = builder.ledger()
+    result = builder.apply(fresh)
+    (outcome,) = result["videos"][0]["actions"]
+    assert (
+        f"the file of render job {record.jobId} differs from the lock's record"
+        in (outcome["outcome"])
+    )
+    assert builder.ledger().since(before).entries == []
+    assert builder.lock().videos["beta"].renders["clip"].sha256 == record.sha256
+    check_outputs(builder.root, builder.lock())
