@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 from datetime import datetime
 from pathlib import Path
 
 from parafraim_build.api.download import Downloaded, UrlGoneError
 from parafraim_build.api.models import RenderConfig, RenderJob
 from parafraim_build.apply_context import CLOCK_SKEW, VideoBook, megabytes, parse_time
+from parafraim_build.cache import copy_hashing
 from parafraim_build.digest import render_key
 from parafraim_build.errors import (
     ApiError,
@@ -24,8 +26,9 @@ from parafraim_build.errors import (
     OutcomeUnknownError,
     RenderFailedError,
 )
+from parafraim_build.fsutil import fsync_directory
 from parafraim_build.lock_model import PendingRender
-from parafraim_build.outputs import remove_output
+from parafraim_build.outputs import remove_output, resolve_output
 from parafraim_build.plan_model import Action
 
 MAGIC: dict[str, tuple[int, bytes]] = {"mp4": (4, b"ftyp"), "gif": (0, b"GIF8")}
@@ -54,6 +57,24 @@ def _check_format(path: Path, config: RenderConfig, job_id: str) -> None:
         + ("" if head else " (it is empty)"),
         hint="run apply again to render it again",
     )
+
+
+def _copy_verified(source: Path, dest: Path, sha256: str | None) -> tuple[str, int] | None:
+    """Copy ``source`` to ``dest`` atomically when its content has ``sha256``; (sha256, size),
+    or None (nothing written) when it is gone or not that file any more."""
+    try:
+        handle = source.open("rb")
+    except OSError:
+        return None
+    with handle:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        temp, digest, size = copy_hashing(handle, dest.parent, dest.name)
+    if digest != sha256:
+        Path(temp).unlink(missing_ok=True)
+        return None
+    os.replace(temp, dest)
+    fsync_directory(dest.parent)
+    return digest, size
 
 
 class RenderActions:
@@ -108,8 +129,15 @@ class RenderActions:
         self.book.update(lambda lock: lock.add_pending(self.video, intent))
         try:
             started = await ctx.client.start_render(project_id, config)
-        except OutcomeUnknownError:
-            raise  # the intent stays: the next run looks the job up instead of rendering
+        except OutcomeUnknownError as error:
+            # The intent stays: the next apply looks the job up (the project's last task, or
+            # the render's charge) instead of paying for another render.
+            raise OutcomeUnknownError(
+                f"{error.message}; the next apply finds the render job if it was started",
+                code=error.code,
+                hint="run apply again: it looks the job up and records it, without rendering "
+                "again when the service started it",
+            ) from error
         except ApiError:
             ctx.budget.release(credits)
             self.book.update(lambda lock: lock.drop_pending(self.video, intent))
@@ -311,8 +339,14 @@ class RenderActions:
             raise BuildError("the plan's copy_cached action is incomplete")
         relpath, dest = self.book.output_path(action)
         config = action.config or RenderConfig()
+        if action.source_path is not None:
+            moved = await self._copy_local(action, name, key, config, relpath, dest)
+            if moved is not None:
+                return moved
         restored = await asyncio.to_thread(self.ctx.cache.restore_output, key, dest)
         if restored is None:
+            if action.source_path is not None and action.job_id is not None:
+                return await self.download(dataclasses.replace(action, kind="download"))
             self.ctx.reporter.waiting(
                 self.video, f"the run cache lost {name}; rendering it instead"
             )
@@ -321,6 +355,19 @@ class RenderActions:
             name, key, restored.job_id, relpath, restored.sha256, restored.size, config
         )
         return f"{relpath}, {megabytes(restored.size)}"
+
+    async def _copy_local(
+        self, action: Action, name: str, key: str, config: RenderConfig, relpath: str, dest: Path
+    ) -> str | None:
+        """Copy the verified output at its old path (``outDir`` changed) to its new one; None
+        when the old file is no longer the recorded one."""
+        source = resolve_output(self.ctx.spec.root, action.source_path or "")
+        copied = await asyncio.to_thread(_copy_verified, source, dest, action.expected_sha256)
+        if copied is None:
+            return None
+        sha256, size = copied
+        self.book.record_output(name, key, action.job_id, relpath, sha256, size, config)
+        return f"{relpath}, {megabytes(size)} (copied from {action.source_path})"
 
     def remove_output(self, action: Action) -> str:
         if action.path is None:

@@ -298,7 +298,7 @@ class RunCache:
                 return None
             destination.parent.mkdir(parents=True, exist_ok=True)
             with handle:
-                temp, digest, size = _copy_hashing(handle, destination.parent, destination.name)
+                temp, digest, size = copy_hashing(handle, destination.parent, destination.name)
             if digest != cached.sha256 or size != cached.size:
                 os.unlink(temp)
                 self._outputs.delete(render_key)
@@ -462,7 +462,7 @@ def _observed_costs(costs: Any) -> ObservedCosts:
     return ObservedCosts(messages=tuple(messages), renders=tuple(renders))
 
 
-def _copy_hashing(source: BinaryIO, directory: Path, name: str) -> tuple[str, str, int]:
+def copy_hashing(source: BinaryIO, directory: Path, name: str) -> tuple[str, str, int]:
     """Copy a stream into a temporary file beside ``name``; returns (temp path, sha256, size)."""
     fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
     digest = hashlib.sha256()

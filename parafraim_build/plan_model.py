@@ -22,7 +22,10 @@ How the executor reads each kind:
   that differs is still recorded, with a note, because the job's file is the truth of that
   job. Only when the job cannot give the file (gone, not complete, its URL refused after a
   refresh, not of the format) is ``config`` rendered again; a local write failure fails.
-* ``copy_cached``: copy the run cache's output ``render_key`` into ``path``.
+* ``copy_cached``: copy the run cache's output ``render_key`` into ``path``; with
+  ``source_path`` (the output moved: ``outDir`` changed), copy the verified file at that old
+  path instead (a ``remove_output`` of the old path follows). A copy that does not verify
+  falls back to the run cache, then to job ``job_id``, then to a render.
 * ``remove_output``: delete ``path`` (only if it is still the file ``expected_sha256``/
   ``expected_size`` the lock recorded: a file changed since is kept, with a note); with
   ``forget``, also drop render ``render`` from the lock. Without ``path`` (a video that left the
@@ -124,6 +127,7 @@ class Action:
     expected_sha256: str | None = None
     expected_size: int | None = None
     forget: bool = False
+    source_path: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """``{"action", "step"?, "render"?, "reason"}``."""

@@ -77,7 +77,8 @@ def plan_renders(
         if composition is None:
             if pending is not None:
                 stale.append(pending)
-            actions.append(_render(ctx, name, config, path, None, fresh_reason, duration))
+            why = "new render" if record is None and entry is not None else fresh_reason
+            actions.append(_render(ctx, name, config, path, None, why, duration))
             continue
         key = render_key(composition, config)
         if pending is not None and pending.key == key:
@@ -168,6 +169,21 @@ def _restore(
     """The output was made, but the file at ``path`` is not it: get it back, cheapest first."""
     if record.path != path:
         why = f"the output path changed from {record.path}"
+        before = ctx.outputs.get(record.path)
+        if before is not None and before.matches(record.sha256, record.size):
+            # The file is here, verified, at its old path: copied over, not fetched again.
+            return Action(
+                "copy_cached",
+                reason=f"{why}; the verified file there is copied (then removed)",
+                render=name,
+                config=config,
+                render_key=key,
+                path=path,
+                source_path=record.path,
+                job_id=record.jobId,
+                expected_sha256=record.sha256,
+                expected_size=record.size,
+            )
     elif not observed.exists:
         why = "the output file is missing"
     else:

@@ -12,8 +12,17 @@ import os
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
-from apply_support import Builder, Ledger, actions, check_outputs, video
+from apply_support import (
+    Builder,
+    Ledger,
+    actions,
+    apply_through,
+    check_outputs,
+    video,
+    write_spec,
+)
 from engine_client import EngineFactory
 
 from parafraim_build.cache import RunCache
@@ -396,4 +405,60 @@ def test_a_downloaded_file_that_differs_from_the_lock_is_recorded_and_said(
     )
     assert builder.ledger().since(before).entries == []
     assert builder.lock().videos["beta"].renders["clip"].sha256 == record.sha256
+    check_outputs(builder.root, builder.lock())
+
+
+def test_a_changed_out_dir_moves_the_verified_files_without_downloading(
+    builder: Builder,
+) -> None:
+    builder.write(two_videos())
+    builder.apply()
+    old = builder.lock()
+    write_spec(builder.root, two_videos(), out_dir="build")
+    fresh = f"--cache-dir={builder.root / 'fresh-cache'}"
+    plan = builder.plan(fresh)
+    assert actions(plan, "beta") == [("copy_cached", "clip"), ("remove_output", "clip")]
+    downloads = builder.engine.stats()["requests"]["byRoute"].get("GET /files/{name}", 0)
+    before = builder.ledger()
+    result = builder.apply(fresh)
+    assert result["ok"] is True
+    assert builder.ledger().since(before).entries == []
+    assert builder.engine.stats()["requests"]["byRoute"].get("GET /files/{name}", 0) == downloads
+    lock = builder.lock()
+    assert check_outputs(builder.root, lock) == 3
+    for key, entry in lock.videos.items():
+        for name, record in entry.renders.items():
+            assert record.path.startswith("build/")
+            assert record.sha256 == old.videos[key].renders[name].sha256
+    assert list((builder.root / "out").iterdir()) == []  # the files moved, folders went
+
+
+class LostRenderAnswer(httpx.AsyncBaseTransport):
+    """Forwards every request; the answer to a render request is lost on the way back."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.method == "POST" and request.url.path.endswith("/render"):
+            await response.aread()
+            raise httpx.RemoteProtocolError("connection closed mid-answer", request=request)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def test_a_lost_render_answer_says_the_next_apply_finds_the_job(builder: Builder) -> None:
+    builder.write({"beta": video(*STEPS_B, renders={"clip": {}})})
+    result = apply_through(builder, LostRenderAnswer())
+    (beta,) = result.videos
+    assert beta.status == "failed"
+    assert "the next apply finds the render job if it was started" in (beta.error or "")
+    assert "run apply again: it looks the job up" in (beta.hint or "")
+    assert "parafraim-build credits" not in (beta.hint or "")
+    before = builder.ledger()
+    builder.apply()  # the job is found from the project's last task: nothing rendered again
+    assert builder.ledger().since(before).entries == []
     check_outputs(builder.root, builder.lock())

@@ -154,18 +154,40 @@ def test_a_changed_format_renders_to_the_new_path_and_removes_the_old_file() -> 
     assert (remove.path, remove.forget) == ("out/launch/teaser.gif", False)
 
 
-def test_a_moved_out_dir_restores_the_outputs_at_the_new_place() -> None:
+def test_a_moved_out_dir_copies_the_verified_outputs_to_the_new_place() -> None:
     lock, outputs = lock_of(("launch", built(V3)))
     moved = spec(V3).model_copy(update={"out_dir": ROOT / "build"})
     plan = plan_of(moved, lock, outputs)
     assert actions(plan) == [
-        ("download", "hd"),
-        ("download", "teaser"),
+        ("copy_cached", "hd"),
+        ("copy_cached", "teaser"),
         ("remove_output", "hd"),
         ("remove_output", "teaser"),
     ]
-    assert plan.video("launch").actions[0].path == "build/launch/hd.mp4"
+    copy = plan.video("launch").actions[0]
+    assert (copy.path, copy.source_path) == ("build/launch/hd.mp4", "out/launch/hd.mp4")
+    assert reasons(plan)[0] == (
+        "the output path changed from out/launch/hd.mp4; the verified file there is copied "
+        "(then removed)"
+    )
+    assert plan.estimated_credits == 0
+
+
+def test_a_moved_out_dir_whose_old_files_are_gone_downloads_them() -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    outputs["out/launch/hd.mp4"] = OutputState("out/launch/hd.mp4", exists=False)
+    moved = spec(V3).model_copy(update={"out_dir": ROOT / "build"})
+    plan = plan_of(moved, lock, outputs)
+    assert actions(plan)[:2] == [("download", "hd"), ("copy_cached", "teaser")]
     assert "path changed from out/launch/hd.mp4" in reasons(plan)[0]
+
+
+def test_a_render_never_made_is_a_new_render_even_when_the_steps_change() -> None:
+    lock, outputs = lock_of(("launch", built(video("launch", "one", renders={"hd": HD}))))
+    wanted = video("launch", "one", "two", renders={"hd": HD, "teaser": GIF})
+    plan = plan_of(spec(wanted), lock, outputs)
+    assert actions(plan) == [("send_message", 2), ("render", "hd"), ("render", "teaser")]
+    assert reasons(plan)[1:] == ["the steps change: every render is made again", "new render"]
 
 
 def test_renders_of_an_older_composition_are_made_again() -> None:

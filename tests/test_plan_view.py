@@ -120,8 +120,8 @@ EXPECTED = textwrap.dedent(
 
     Symbols: + create or add, -/+ replace, ~ update in place, > resume, < download again, \
 = copy from the run cache, - remove
-    Plan: 2 projects, 2 messages, 2 renders, 1 download, 2 resumed, 1 copied from the run \
-cache, 1 removal. Estimated credits: 14.45 (estimate; local engine prices)"""
+    Plan: 1 project, 1 project reused, 2 messages, 2 renders, 1 download, 2 resumed, 1 copied \
+from the run cache, 1 removal. Estimated credits: 14.45 (estimate; local engine prices)"""
 )
 
 

@@ -194,13 +194,19 @@ def _count(number: int, noun: str) -> str:
 
 def _summary(plan: Plan) -> str:
     counts = plan.summary()
-    projects = sum(counts[kind] for kind in PROJECT_KINDS)
+    # A project taken back from the run cache costs nothing: counted apart from new ones.
+    reused = sum(
+        1 for video in plan.videos for action in video.actions if action.reuse is not None
+    )
+    projects = sum(counts[kind] for kind in PROJECT_KINDS) - reused
     parts = [
         _count(projects, "project"),
         _count(counts["send_message"], "message"),
         _count(counts["render"], "render"),
         _count(counts["download"], "download"),
     ]
+    if reused:
+        parts.insert(1, f"{reused} project{'' if reused == 1 else 's'} reused")
     if resumed := counts["resume_task"] + counts["resume_render"]:
         parts.append(f"{resumed} resumed")
     if counts["copy_cached"]:
