@@ -177,9 +177,8 @@ class RenderActions:
             raise DownloadError(f"the render job {job_id} is complete but has no video URL")
         downloaded = await ctx.client.download(url, dest, job_id=job_id)
         await asyncio.to_thread(_check_format, dest, config, job_id)
-        self.book.record_output(
-            name, key, job_id, relpath, downloaded.sha256, downloaded.size, config
-        )
+        # The run cache keeps its copy first: a crash before the lock records the output
+        # leaves it there, so no later run (this project reused, say) pays to render it again.
         await asyncio.to_thread(
             ctx.cache.store_output,
             key,
@@ -188,6 +187,9 @@ class RenderActions:
             size=downloaded.size,
             format=config.format,
             job_id=job_id,
+        )
+        self.book.record_output(
+            name, key, job_id, relpath, downloaded.sha256, downloaded.size, config
         )
         return f"{relpath}, {megabytes(downloaded.size)}"
 
@@ -311,7 +313,6 @@ class RenderActions:
         key, job_id = action.render_key or "", action.job_id
         expected = (action.expected_sha256, action.expected_size)
         differs = expected[0] is not None and expected != (got.sha256, got.size)
-        self.book.record_output(name, key, job_id, relpath, got.sha256, got.size, config)
         await asyncio.to_thread(
             ctx.cache.store_output,
             key,
@@ -321,6 +322,7 @@ class RenderActions:
             format=config.format,
             job_id=job_id,
         )
+        self.book.record_output(name, key, job_id, relpath, got.sha256, got.size, config)
         if differs:
             # The job's file is the truth of that job (the lock's record may have been edited,
             # or the service re-encoded it): recorded, and said.

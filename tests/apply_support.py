@@ -300,7 +300,14 @@ class Ledger:
         assert not twice, f"messages sent twice to one project: {twice}"
         renders = Counter((r.project_id, r.composition, r.config) for r in self.renders())
         doubled = [key for key, count in renders.items() if count > 1]
-        assert not doubled, f"renders requested twice: {doubled}"
+        jobs = [
+            (index, entry["jobId"])
+            for index, entry in enumerate(self.entries)
+            if entry["kind"] == "render"
+            and (entry["projectId"], composition_hash(self._html[entry["jobId"]]))
+            in {(p, c) for p, c, _ in doubled}
+        ]
+        assert not doubled, f"renders requested twice: {doubled} (ledger entries {jobs})"
 
 
 class RewritingTransport(httpx.AsyncBaseTransport):

@@ -343,7 +343,13 @@ def test_apply_killed_at_twenty_moments_never_sends_twice(crash_site: Builder) -
         # Run to the end, at once: it resumes what the kill left and finishes the version.
         result = builder.run("apply", "--yes")
         assert result.exit_code == 0, result.output
-        check_converged(builder, current)
+        try:
+            check_converged(builder, current)
+        except AssertionError:
+            print(f"after kill {len(kills)} (version {number - 1}): {kills[-1]}")
+            print("the killed run said:", *apply.seen[-15:], sep="\n  ")
+            print("the run to the end said:", result.stderr[-4000:])
+            raise
         sent = len(builder.ledger().since(before).message_entries())
         rounds.append(Round(planned, replays, sent))
         assert sent <= planned + replays, (aimed, landed, rounds[-1])

@@ -195,9 +195,7 @@ def _count(number: int, noun: str) -> str:
 def _summary(plan: Plan) -> str:
     counts = plan.summary()
     # A project taken back from the run cache costs nothing: counted apart from new ones.
-    reused = sum(
-        1 for video in plan.videos for action in video.actions if action.reuse is not None
-    )
+    reused = sum(1 for video in plan.videos for action in video.actions if action.reuse is not None)
     projects = sum(counts[kind] for kind in PROJECT_KINDS) - reused
     parts = [
         _count(projects, "project"),
