@@ -96,5 +96,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stderr`` is at emit time (test runners swap it)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.setStream(sys.stderr)
+        # Not ``setStream``: it flushes the previous stream, which a test runner may have
+        # closed since (click's CliRunner does), and the record would be lost to a ValueError.
+        self.stream = sys.stderr
         super().emit(record)

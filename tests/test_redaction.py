@@ -4,6 +4,7 @@ produce is collected and grepped for it, including when the server echoes it bac
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import re
@@ -229,3 +230,18 @@ def test_the_client_never_shows_a_key_with_unusual_characters() -> None:
     assert "odd$key" not in everything
     assert "comma" not in everything
     assert "quote" not in everything
+
+
+def test_the_stderr_handler_survives_a_stream_closed_since_the_last_record(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(verbose=True)
+    logger = logging.getLogger("parafraim_build.test")
+    closed = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")  # as click's CliRunner makes
+    monkeypatch.setattr("sys.stderr", closed)
+    logger.info("inside a runner that swapped stderr")
+    closed.close()  # the runner is done with it
+    monkeypatch.undo()
+    logger.info("after it")
+    assert "after it" in capsys.readouterr().err
+    configure_logging(verbose=False)
