@@ -177,20 +177,7 @@ class RenderActions:
             raise DownloadError(f"the render job {job_id} is complete but has no video URL")
         downloaded = await ctx.client.download(url, dest, job_id=job_id)
         await asyncio.to_thread(_check_format, dest, config, job_id)
-        # The run cache keeps its copy first: a crash before the lock records the output
-        # leaves it there, so no later run (this project reused, say) pays to render it again.
-        await asyncio.to_thread(
-            ctx.cache.store_output,
-            key,
-            dest,
-            sha256=downloaded.sha256,
-            size=downloaded.size,
-            format=config.format,
-            job_id=job_id,
-        )
-        self.book.record_output(
-            name, key, job_id, relpath, downloaded.sha256, downloaded.size, config
-        )
+        await self._keep_download(name, key, job_id, relpath, dest, downloaded, config)
         return f"{relpath}, {megabytes(downloaded.size)}"
 
     async def resume_render(self, action: Action) -> str:
@@ -313,16 +300,7 @@ class RenderActions:
         key, job_id = action.render_key or "", action.job_id
         expected = (action.expected_sha256, action.expected_size)
         differs = expected[0] is not None and expected != (got.sha256, got.size)
-        await asyncio.to_thread(
-            ctx.cache.store_output,
-            key,
-            dest,
-            sha256=got.sha256,
-            size=got.size,
-            format=config.format,
-            job_id=job_id,
-        )
-        self.book.record_output(name, key, job_id, relpath, got.sha256, got.size, config)
+        await self._keep_download(name, key, job_id, relpath, dest, got, config)
         if differs:
             # The job's file is the truth of that job (the lock's record may have been edited,
             # or the service re-encoded it): recorded, and said.
@@ -370,6 +348,32 @@ class RenderActions:
         sha256, size = copied
         self.book.record_output(name, key, action.job_id, relpath, sha256, size, config)
         return f"{relpath}, {megabytes(size)} (copied from {action.source_path})"
+
+    async def _keep_download(
+        self,
+        name: str,
+        key: str,
+        job_id: str | None,
+        relpath: str,
+        dest: Path,
+        got: Downloaded,
+        config: RenderConfig,
+    ) -> None:
+        """A verified download: the run cache keeps its copy, then the lock records it.
+
+        In that order: a crash before the lock records the output leaves the copy in the
+        cache, so no later run (this project reused, say) pays to render it again.
+        """
+        await asyncio.to_thread(
+            self.ctx.cache.store_output,
+            key,
+            dest,
+            sha256=got.sha256,
+            size=got.size,
+            format=config.format,
+            job_id=job_id,
+        )
+        self.book.record_output(name, key, job_id, relpath, got.sha256, got.size, config)
 
     def remove_output(self, action: Action) -> str:
         if action.path is None:

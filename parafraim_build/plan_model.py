@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from parafraim_build.api.models import RenderConfig
 from parafraim_build.lock_model import (
@@ -68,18 +68,8 @@ ActionKind = Literal[
     "copy_cached",
     "remove_output",
 ]
-ACTION_KINDS: tuple[ActionKind, ...] = (
-    "create_project",
-    "use_template",
-    "replace_project",
-    "send_message",
-    "resume_task",
-    "render",
-    "resume_render",
-    "download",
-    "copy_cached",
-    "remove_output",
-)
+ACTION_KINDS: tuple[ActionKind, ...] = get_args(ActionKind)
+"""Every action kind, in the order the summary lists them."""
 PROJECT_KINDS: frozenset[ActionKind] = frozenset(
     {"create_project", "use_template", "replace_project"}
 )
