@@ -9,10 +9,11 @@ cache hears about the project first when it matters (``write_ahead``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Protocol
 
 from parafraim_build.api.client import ParafraimClient
 from parafraim_build.api.models import RenderConfig
@@ -21,7 +22,7 @@ from parafraim_build.errors import BudgetError, BuildError
 from parafraim_build.lock_model import Lock, RenderRecord, VideoLock, utc_timestamp
 from parafraim_build.lockfile import LockStore
 from parafraim_build.outputs import resolve_output
-from parafraim_build.plan_model import Action, VideoPlan
+from parafraim_build.plan_model import Action, Plan, VideoPlan
 from parafraim_build.pricing_estimate import CostModel
 from parafraim_build.progress import ApplyReporter
 from parafraim_build.spec.models import Spec
@@ -30,10 +31,66 @@ CLOCK_SKEW = timedelta(seconds=5)
 """How far the service's clock may trail ours when matching a lost request to its charge in
 ``GET /credits``; intents are stamped to the second."""
 
-Replanner = Callable[[str], VideoPlan]
-"""Plans one video again from the lock as it is now, its lost message already looked up in
-vain (``plan.make_plan``'s ``lost_tasks``): what the executor runs instead of the rest of that
-video's plan when a message's fate cannot be learnt."""
+
+class Replanner(Protocol):
+    """Plans one video again from the lock as it is now: what the executor runs instead of
+    the rest of that video's plan when it must move to another project mid-run.
+
+    ``claimed`` are the projects the run has promised to videos (``ProjectClaims.ids``): the
+    new plan never reuses one. ``lost`` says the video's message intent without a task id was
+    looked up in vain (``plan.make_plan``'s ``lost_tasks``).
+    """
+
+    def __call__(self, video: str, *, claimed: Collection[str], lost: bool) -> VideoPlan:
+        """The video's new plan."""
+        ...
+
+
+class ProjectClaims:
+    """Which video of this run holds, or is about to take, each project.
+
+    A plan never gives one project to two videos, but a video planned again mid-run (its
+    message was lost) is planned from the lock as it is *then*: a project the first plan set
+    aside for another video that has not run yet is not in the lock. So the run keeps one set
+    of every project the lock gives a video and every reuse target of the plan (and of each
+    re-plan); re-plans never pick one, and a reuse of a project another video holds is refused.
+    """
+
+    def __init__(self) -> None:
+        self._holders: dict[str, str] = {}
+
+    @classmethod
+    def of(cls, lock: Lock | None, plan: Plan) -> ProjectClaims:
+        """The claims at the start of a run: the lock's projects, then the plan's reuses."""
+        claims = cls()
+        if lock is not None:
+            for video, entry in lock.videos.items():
+                claims.claim(entry.projectId, video)
+        for video_plan in plan.videos:
+            claims.claim_plan(video_plan)
+        return claims
+
+    def claim(self, project_id: str, video: str) -> bool:
+        """Give ``project_id`` to ``video``; False (and nothing changed) when another video
+        holds it."""
+        holder = self._holders.setdefault(project_id, video)
+        return holder == video
+
+    def claim_plan(self, plan: VideoPlan) -> bool:
+        """Claim every project ``plan`` reuses for its video; False if one is held by another."""
+        ok = True
+        for action in plan.actions:
+            if action.reuse is not None:
+                ok = self.claim(action.reuse.project_id, plan.video) and ok
+        return ok
+
+    def holder(self, project_id: str) -> str | None:
+        """The video that holds ``project_id``, if any."""
+        return self._holders.get(project_id)
+
+    def ids(self) -> frozenset[str]:
+        """Every claimed project."""
+        return frozenset(self._holders)
 
 
 class Budget:
@@ -84,6 +141,7 @@ class RunContext:
     durations: dict[str, float] = field(default_factory=dict)
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     replan: Replanner | None = None
+    claims: ProjectClaims = field(default_factory=ProjectClaims)
 
 
 @dataclass(frozen=True)

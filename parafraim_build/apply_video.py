@@ -52,13 +52,24 @@ class _Stopped(Exception):
     """^C came while the video waited for a slot: the action is not started."""
 
 
-class _FateUnknown(Exception):
-    """A message's outcome cannot be learnt: the lock holds its intent without a task id, and
-    the video must move to another project (``RunContext.replan``) before it goes on."""
+class _MustMove(Exception):
+    """The video must move to another project (``RunContext.replan``) before it goes on.
 
-    def __init__(self, why: str) -> None:
+    ``lost``: a message's outcome cannot be learnt (the lock holds its intent without a task
+    id). Otherwise the project the plan meant to reuse is held by another video of the run.
+    """
+
+    def __init__(self, why: str, *, lost: bool) -> None:
         super().__init__(why)
         self.why = why
+        self.lost = lost
+
+
+class _FateUnknown(_MustMove):
+    """A message's outcome cannot be learnt: the video moves to another project."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why, lost=True)
 
 
 def action_label(action: Action, steps_total: int) -> str:
@@ -119,15 +130,24 @@ class VideoRunner:
                 try:
                     await self._run_plan(self.plan)
                     break
-                except _FateUnknown as lost:
+                except _MustMove as move:
                     if ctx.replan is None or replans >= MAX_REPLANS:
                         raise OutcomeUnknownError(
-                            f"{lost.why}; the next plan rebuilds this video in a new project",
-                            hint="run apply again",
+                            f"{move.why}; the video was moved to another project {replans} "
+                            f"time{'' if replans == 1 else 's'} in this apply and stops here",
+                            hint="run apply again: it looks a lost message up again first, "
+                            "and moves the video to another project only if it is still not "
+                            "found",
                         ) from None
                     replans += 1
-                    ctx.reporter.waiting(self.video, f"{lost.why}: moving to another project")
-                    self.plan = ctx.replan(self.video)
+                    self.plan = ctx.replan(self.video, claimed=ctx.claims.ids(), lost=move.lost)
+                    ctx.claims.claim_plan(self.plan)
+                    count = len(self.plan.actions)
+                    ctx.reporter.waiting(
+                        self.video,
+                        f"{move.why}: moving to another project "
+                        f"({count} action{'' if count == 1 else 's'} now)",
+                    )
         except BuildError as error:
             label = self._label
             self.result.status = "failed"
@@ -223,6 +243,14 @@ class VideoRunner:
         ctx = self.ctx
         if action.reuse is not None:
             reuse = action.reuse
+            holder = self._holder(reuse.project_id)
+            if holder is not None:
+                # Planned again mid-run, a video must never land in a project another video
+                # has or is about to take: both would send to it.
+                raise _MustMove(
+                    f"project {reuse.project_id}, which the plan reused, is video {holder}'s",
+                    lost=False,
+                )
             lock = self.book.update(
                 lambda lock: lock.record_project(
                     self.video,
@@ -254,6 +282,7 @@ class VideoRunner:
                     aspectRatio=source.aspectRatio,
                 )
             )
+        ctx.claims.claim(created.id, self.video)
         digest = self.book.note_composition(created.compositionHtml)
         lock = self.book.update(
             lambda lock: lock.record_project(
@@ -268,6 +297,17 @@ class VideoRunner:
         self.book.remember_project(lock)
         self.result.project_id = created.id
         return f"project {created.id}"
+
+    def _holder(self, project_id: str) -> str | None:
+        """Another video of this run that holds ``project_id`` (in the lock, or promised to
+        it by the plan), or None when this video may take it."""
+        lock = self.book.lock()
+        for video, entry in lock.videos.items():
+            if video != self.video and entry.projectId == project_id:
+                return video
+        if not self.ctx.claims.claim(project_id, self.video):
+            return self.ctx.claims.holder(project_id)
+        return None
 
     # ---------------------------------------------------------------------- messages
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 
 from parafraim_build.apply import ApplyResult, ApplySettings, check_credits, execute_plan
-from parafraim_build.apply_context import Budget, RunContext
+from parafraim_build.apply_context import Budget, ProjectClaims, RunContext
 from parafraim_build.cache import RunCache
 from parafraim_build.config import DEFAULT_BASE_URL, ENV_BASE_URL, normalise_base_url
 from parafraim_build.connection import Connection, open_connection
@@ -159,9 +159,10 @@ async def apply_spec(
                         cost_label=plan.cost_label,
                     )
 
-                def replan(video: str) -> VideoPlan:
-                    # The video's lost message was looked up in vain: plan it again from the
-                    # lock as it is now, moving it to another project (reusing one first).
+                def replan(video: str, *, claimed: Collection[str], lost: bool) -> VideoPlan:
+                    # The video must move to another project (its lost message was looked up
+                    # in vain, or the project it was to reuse is another video's): plan it
+                    # again from the lock as it is now, never reusing a claimed project.
                     again = compute_plan(
                         spec,
                         store.lock,
@@ -171,13 +172,15 @@ async def apply_spec(
                         identity=conn.identity,
                         account_id=me.id,
                         template_ids=template_ids,
-                        lost_tasks=(video,),
+                        lost_tasks=(video,) if lost else (),
+                        claimed=claimed,
                     )
                     return again.video(video)
 
                 with reporter() as progress:
                     ctx = _context(spec, workspace, store, cache, conn, me.id, settings, progress)
                     ctx.replan = replan
+                    ctx.claims = ProjectClaims.of(lock, plan)
                     result = await execute_plan(plan, ctx)
                 if not conn.local:
                     await _record_observed_costs(ctx)

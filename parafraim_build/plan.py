@@ -91,6 +91,7 @@ def make_plan(
     template_ids: Mapping[str, str],
     costs: CostModel,
     lost_tasks: Collection[str] = (),
+    claimed: Collection[str] = (),
 ) -> Plan:
     """The plan that brings the selected videos (all when ``selected`` is empty) up to date.
 
@@ -99,6 +100,8 @@ def make_plan(
     selected videos use (``templates_to_resolve`` says which are missing from the lock).
     ``lost_tasks`` names videos whose message intent without a task id was already looked up
     by the executor and not found: those move to another project instead of a look-up.
+    ``claimed`` are projects never to reuse besides the lock's own (the executor's re-plans
+    pass every project its run has promised to a video: ``apply_context.ProjectClaims``).
     """
     _check_selection(spec, lock, selected, replace)
     locked = lock.videos if lock is not None else {}
@@ -109,7 +112,7 @@ def make_plan(
         costs=costs,
         no_render=no_render,
         template_ids=template_ids,
-        claimed={entry.projectId for entry in locked.values()},
+        claimed={entry.projectId for entry in locked.values()} | set(claimed),
         lost_tasks=lost_tasks,
     )
     plans = []

@@ -50,10 +50,11 @@ def compute_plan(
     account_id: str | None,
     template_ids: Mapping[str, str],
     lost_tasks: Collection[str] = (),
+    claimed: Collection[str] = (),
 ) -> Plan:
     """Observe the outputs, snapshot the cache and plan. No API request.
 
-    ``lost_tasks``: see ``plan.make_plan`` (the executor re-plans such a video mid-run).
+    ``lost_tasks``, ``claimed``: see ``plan.make_plan`` (the executor re-plans a video mid-run).
     """
     view = cache.view(identity, account_id, scope=workspace.scope)
     outputs = observe_outputs(spec, lock, memo=cache.hash_memo())
@@ -68,6 +69,7 @@ def compute_plan(
         template_ids=template_ids,
         costs=costs_for(view, local=workspace.local),
         lost_tasks=lost_tasks,
+        claimed=claimed,
     )
 
 

@@ -335,3 +335,51 @@ def test_a_lost_render_never_adopts_another_renders_job(builder: Builder) -> Non
     assert record.jobId == new.renders()[0].job_id
     assert (builder.root / record.path).read_bytes()[4:8] == b"ftyp"
     check_outputs(builder.root, builder.lock())
+
+
+def test_a_replanned_video_never_takes_a_project_another_video_is_about_to_reuse(
+    builder: Builder,
+) -> None:
+    # c's project X leaves the lock with c; the next plan hands X to b (its history, step 1,
+    # is a beginning of b's new steps). Before b runs, a's lost message is looked up in vain
+    # and a is planned again: X is promised to b, so a must not take it too.
+    intro = "Make the intro shorter."
+    builder.write(
+        {
+            "a": video(intro, "Add a blue title.", renders={}),
+            "b": video(intro, "Add a red title.", renders={}),
+            "c": video(intro, renders={}),
+        }
+    )
+    builder.apply()
+    x = builder.lock().videos["c"].projectId
+    builder.write(
+        {
+            "a": video(intro, "Add a blue title.", renders={}),
+            "b": video(intro, "Add a red title.", renders={}),
+        }
+    )
+    builder.apply()
+    builder.write(
+        {
+            "a": video(intro, "Add a blue title.", "Add a green footer.", renders={}),
+            "b": video(intro, "Add a calm title.", renders={}),
+        }
+    )
+    lock = builder.lock()
+    step3 = keys(builder, "a")[2]
+    write_lock(builder, lock.add_pending("a", PendingTask(step=3, key=step3, startedAt=NOW)))
+    plan = builder.plan()
+    assert actions(plan, "a") == [("resume_task", 3), ("render", "clip")]
+    assert actions(plan, "b")[0] == ("replace_project", None)
+    assert x in plan["videos"][1]["actions"][0]["reason"]
+    before = builder.ledger()
+    result = builder.apply("--parallelism", "1")
+    assert result["ok"] is True, result
+    after = builder.lock()
+    assert after.videos["b"].projectId == x
+    assert after.videos["a"].projectId != x
+    new = builder.ledger().since(before)
+    assert new.messages(x) == ["Add a calm title."]
+    builder.ledger().assert_nothing_sent_twice()
+    assert builder.plan()["changes"] is False

@@ -10,11 +10,17 @@ from datetime import datetime, timezone
 
 import pytest
 
-from parafraim_build.apply_context import ActionOutcome, Budget, VideoResult, parse_time
+from parafraim_build.apply_context import (
+    ActionOutcome,
+    Budget,
+    ProjectClaims,
+    VideoResult,
+    parse_time,
+)
 from parafraim_build.apply_video import action_label
 from parafraim_build.errors import BudgetError
-from parafraim_build.lock_model import BlankSource
-from parafraim_build.plan_model import Action, ReusedProject
+from parafraim_build.lock_model import BlankSource, Lock
+from parafraim_build.plan_model import Action, Plan, ReusedProject, VideoPlan
 
 
 def test_without_a_limit_the_budget_never_refuses() -> None:
@@ -113,3 +119,42 @@ def test_times_from_the_lock_and_the_api_are_read_in_utc(
     text: str | None, expected: datetime | None
 ) -> None:
     assert parse_time(text) == expected
+
+
+def _plan(video: str, *reused: str) -> VideoPlan:
+    source = BlankSource(aspectRatio="16:9")
+    return VideoPlan(
+        video=video,
+        project_id=None,
+        actions=tuple(
+            Action(
+                "replace_project",
+                reason="r",
+                reuse=ReusedProject(project, source, "n", None, "h", ()),
+            )
+            for project in reused
+        ),
+    )
+
+
+def test_claims_give_each_project_to_one_video_for_the_whole_run() -> None:
+    lock = Lock.new("https://parafraim.com", "acc")
+    for video, project in (("a", "p-a"), ("c", "p-c")):
+        lock = lock.record_project(
+            video,
+            project_id=project,
+            source=BlankSource(aspectRatio="16:9"),
+            name=video,
+            description=None,
+            initial_composition_sha256="h",
+        )
+    plan = Plan(videos=(_plan("a"), _plan("b", "p-x")), cost_label="test")
+    claims = ProjectClaims.of(lock, plan)
+    assert claims.ids() == {"p-a", "p-c", "p-x"}
+    assert claims.holder("p-x") == "b"
+    # A re-plan of a that picked x (had it not been told) is refused; b keeps it.
+    assert claims.claim_plan(_plan("a", "p-x")) is False
+    assert claims.holder("p-x") == "b"
+    assert claims.claim("p-x", "b") is True
+    assert claims.claim("p-new", "a") is True
+    assert claims.claim("p-c", "a") is False
