@@ -371,6 +371,9 @@ def _video_block(key: str, entry: VideoLock) -> str:
     if cached is not None and cached[1] is entry and cached[0] == key:
         return cached[2]
     data = entry.model_dump(mode="json")
+    # The key itself too: it is a mapping key of ``videos``, which ``dump_lock`` leaves out of
+    # the top-level check (and it would be named in the message: "videos.<key>" is not said).
+    _refuse_secrets(key, "a video key of lock.videos")
     _refuse_secrets(data, f"lock.videos.{key}")
     block = _yaml({key: data})
     # Indenting every line alike keeps block scalars intact.

@@ -6,11 +6,13 @@ header value never reaches a log line or an error message, whoever formatted it.
 
 Two nets, because a key's alphabet is not documented:
 
-* a pattern: ``pfk_`` and everything after it up to whitespace, a quote or a delimiter
-  (``,;()[]{}<>\\``), so a key with ``$ ! % : @`` in it is removed whole;
+* a pattern (``secrets_check``, shared with the spec and the lock): ``pfk_`` and at least
+  eight key characters, up to whitespace, a quote or a delimiter (``,;()[]{}<>\\``), so a key
+  with ``$ ! % : @`` in it is removed whole;
 * the exact secrets the process knows: ``ApiSettings`` registers its key (``register_secret``),
   and each registered secret is removed wherever it appears, also JSON-, repr- or
-  percent-escaped, even when it contains a character the pattern stops at.
+  percent-escaped, even when it contains a character the pattern stops at, and even when it
+  is too short for the pattern (a ``pfk_`` key with a short tail is still the key in use).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ REDACTED = "[REDACTED]"
 # The key pattern is shared with the spec and the lock (``secrets_check``); over-redacting a
 # neighbour is harmless.
 _KEY_TAIL = KEY_TAIL
+_PREFIX = "pfk_"
 _KEY_PATTERN = API_KEY_PATTERN.pattern
 _AUTHORIZATION = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",}]+")
 
@@ -40,11 +43,14 @@ _pattern = re.compile(_KEY_PATTERN)
 def register_secret(secret: str) -> None:
     """Redact ``secret`` (and its escaped forms) from everything ``redact`` sees from now on.
 
-    Secrets shorter than 8 characters are ignored: removing every ``pfk_`` or every short word
-    would make messages unreadable without protecting anything.
+    A ``pfk_`` key is registered whatever its length past the prefix, so that a short key the
+    pattern would not catch is still never shown; the bare prefix, and any other secret
+    shorter than 8 characters, is ignored: removing every ``pfk_`` or every short word would
+    make messages unreadable without protecting anything.
     """
     global _pattern
-    if len(secret) < 8:
+    shortest = len(_PREFIX) + 1 if secret.startswith(_PREFIX) else 8
+    if len(secret) < shortest:
         return
     forms = {secret, json.dumps(secret)[1:-1], repr(secret)[1:-1], quote(secret, safe="")}
     with _lock:

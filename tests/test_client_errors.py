@@ -99,7 +99,7 @@ def test_classify_response(
 
 
 def test_the_server_message_is_kept_and_redacted() -> None:
-    body = {"success": False, "error": {"code": "UNAUTHORIZED", "message": "bad pfk_abc123 key"}}
+    body = {"success": False, "error": {"code": "UNAUTHORIZED", "message": "bad pfk_abc12345 key"}}
     failure = classify(response(401, body))
     assert failure is not None
     assert failure.message == "bad pfk_[REDACTED] key"

@@ -138,13 +138,27 @@ def test_a_value_that_looks_like_a_key_is_never_written() -> None:
         "leaky",
         project_id="p-9",
         source=BlankSource(aspectRatio="16:9"),
-        name="uses pfk_abc123 by mistake",
+        name="uses pfk_abc12345 by mistake",
         description=None,
         initial_composition_sha256="x",
     )
     with pytest.raises(LockError, match="API key") as info:
         dump_lock(lock)
-    assert "pfk_abc123" not in str(info.value)
+    assert "pfk_abc12345" not in str(info.value)
+
+
+def test_a_video_key_that_looks_like_a_key_is_never_written() -> None:
+    lock = sample_lock().record_project(
+        "pfk_demo12345678",
+        project_id="p-9",
+        source=BlankSource(aspectRatio="16:9"),
+        name="Demo",
+        description=None,
+        initial_composition_sha256="x",
+    )
+    with pytest.raises(LockError, match=r"a video key of lock\.videos") as info:
+        dump_lock(lock)
+    assert "demo12345678" not in f"{info.value} {info.value.hint}"
 
 
 def test_the_lock_has_no_place_for_a_url() -> None:

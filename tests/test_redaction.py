@@ -197,7 +197,17 @@ def test_a_longer_token_that_starts_with_a_known_key_is_removed_whole() -> None:
 
 def test_short_secrets_are_not_registered() -> None:
     register_secret("pfk_")
-    assert redact("pfk_ alone and pfk_abc") == "pfk_ alone and pfk_[REDACTED]"
+    register_secret("secret7")
+    assert redact("pfk_ alone, secret7 and pfk_abcdefgh") == (
+        "pfk_ alone, secret7 and pfk_[REDACTED]"
+    )
+
+
+def test_a_configured_key_too_short_for_the_pattern_is_still_removed() -> None:
+    # The pattern wants pfk_ and 8 key characters; the key in use is removed however short.
+    assert redact("refused pfk_q7x for /me") == "refused pfk_q7x for /me"
+    ApiSettings(base_url="https://parafraim.com", api_key="pfk_q7x")
+    assert redact("refused pfk_q7x for /me") == "refused pfk_[REDACTED] for /me"
 
 
 def test_the_client_never_shows_a_key_with_unusual_characters() -> None:

@@ -418,8 +418,8 @@ def test_all_problems_of_all_videos_in_one_run(tmp_path: Path) -> None:
     [
         ("name: Launch pfk_live_123", "the video's name", 5, 11),
         ('name: "{{ key }}"', "the video's name", 5, 11),
-        ("description: uses pfk_abc", "the description", 5, 18),
-        ("template: Launch pfk_x9", "the template name", 5, 15),
+        ("description: uses pfk_abcdefgh", "the description", 5, 18),
+        ("template: Launch pfk_x9x9x9x9", "the template name", 5, 15),
     ],
 )
 def test_a_key_in_a_name_description_or_template_is_refused_where_written(
@@ -441,11 +441,60 @@ def test_a_key_in_a_name_description_or_template_is_refused_where_written(
     assert (problem.line, problem.column) == (line, column)
 
 
-def test_a_video_key_that_looks_like_an_api_key_is_refused(tmp_path: Path) -> None:
-    spec = "version: 1\nvideos:\n  pfk_demo:\n    steps: [Hi.]\n"
+@pytest.mark.parametrize("name", ["", "    name: Demo\n"], ids=["without-name", "with-name"])
+def test_a_video_key_that_looks_like_an_api_key_is_refused(tmp_path: Path, name: str) -> None:
+    # The key is the lock's entry and part of every output path, with or without a name.
+    spec = f"version: 1\nvideos:\n  pfk_demo12345678:\n{name}    steps: [Hi.]\n"
+    problem = only_problem(tmp_path, spec)
+    assert problem.message.startswith("the video key looks like an API key")
+    assert "demo12345678" not in problem.message
+    assert (problem.line, problem.column) == (3, 3)
+
+
+def test_a_matrix_key_that_expands_to_a_key_is_refused(tmp_path: Path) -> None:
+    spec = (
+        "version: 1\nvideos:\n  'v-{{ x }}':\n    matrix: {x: [ok, pfk_zz12345678]}\n"
+        "    name: Okay\n    steps: [Hi.]\n"
+    )
     problem = only_problem(tmp_path, spec)
     assert problem.message.startswith("the video key looks like an API key")
     assert (problem.line, problem.column) == (3, 3)
+
+
+@pytest.mark.parametrize(
+    ("where", "line", "column"),
+    [("video", 6, 15), ("defaults", 3, 22), ("templated", 6, 15)],
+)
+def test_a_render_name_that_looks_like_an_api_key_is_refused(
+    tmp_path: Path, where: str, line: int, column: int
+) -> None:
+    # The render name is the output's file name, written to the lock with its path.
+    name = {"video": "pfk_teaser1234", "defaults": "hd", "templated": "'{{ r }}'"}[where]
+    inherited = "pfk_teaser1234" if where == "defaults" else "hd"
+    spec = (
+        "version: 1\nvars: {r: pfk_teaser1234}\n"
+        f"defaults: {{renders: {{{inherited}: {{}}}}}}\n"
+        "videos:\n  clip:\n"
+        f"    renders: {{{name}: {{width: 480, height: 270}}}}\n"
+        "    steps: [Hi.]\n"
+    )
+    problem = only_problem(tmp_path, spec)
+    assert problem.message.startswith("the render name looks like an API key")
+    assert "teaser1234" not in problem.message
+    assert (problem.line, problem.column) == (line, column)
+
+
+@pytest.mark.parametrize("out_dir", ["pfk_out12345678", "'{{ o }}'", "build/pfk_out12345678"])
+def test_an_out_dir_that_looks_like_an_api_key_is_refused(tmp_path: Path, out_dir: str) -> None:
+    # Every output path in the lock starts with it.
+    spec = (
+        f"version: 1\nvars: {{o: pfk_out12345678}}\noutDir: {out_dir}\n"
+        "videos:\n  clip: {steps: [Hi.]}\n"
+    )
+    problem = only_problem(tmp_path, spec)
+    assert problem.message.startswith("outDir looks like an API key")
+    assert "out12345678" not in problem.message
+    assert (problem.line, problem.column) == (3, 9)
 
 
 def test_pfk_alone_is_not_a_key(tmp_path: Path) -> None:

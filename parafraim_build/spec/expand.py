@@ -20,7 +20,6 @@ from parafraim_build.api.models import (
     UUID_PATTERN,
     AspectRatio,
 )
-from parafraim_build.secrets_check import looks_like_api_key
 from parafraim_build.spec import matrix
 from parafraim_build.spec.document import SpecDocument, TemplateIdDocument, VideoDocument
 from parafraim_build.spec.models import TemplateRef, Video
@@ -199,40 +198,23 @@ class Expander:
         template: TemplateRef | None,
         scope: Scope,
     ) -> None:
-        """Report a name, description or template name that looks like an API key.
+        """Report a key, name, description or template name that looks like an API key.
 
-        They are sent to the service (``POST /projects``) and recorded in the lock, which
-        refuses key-like text (``secrets_check``): caught here, nothing is ever sent.
+        They are sent to the service (``POST /projects``) or written to the lock (the key
+        always is, as the video's entry and in its output paths), which refuses key-like text
+        (``secrets_check``): caught here, nothing is ever sent or paid for.
         """
-        where_template = (
-            (*path, "template")
-            if "template" in entry.model_fields_set
-            else (
-                "defaults",
-                "template",
-            )
-        )
-        named = (*path, "name") if entry.name is not None else path
+        own_template = "template" in entry.model_fields_set
+        where_template = (*path, "template") if own_template else ("defaults", "template")
         fields: list[tuple[KeyPath, str, str | None, bool]] = [
-            (
-                named,
-                "the video's name" if entry.name is not None else "the video key",
-                name,
-                entry.name is None,
-            ),
+            (path, "the video key", key, True),
+            ((*path, "name"), "the video's name", name if entry.name is not None else None, False),
             ((*path, "description"), "the description", description, False),
             (where_template, "the template name", template.name if template else None, False),
         ]
         for where, what, value, on_key in fields:
-            if value is not None and looks_like_api_key(value):
-                self._report.at(
-                    where,
-                    f"{what} looks like an API key (pfk_...): keys belong in "
-                    "PARAFRAIM_API_KEY, never in the spec, whose names are sent to the service "
-                    "and written to the lock",
-                    on_key=on_key,
-                    scope=scope,
-                )
+            if value is not None:
+                self._report.refuse_api_key(where, what, value, scope, on_key=on_key)
 
     def _text(
         self, text: str, path: KeyPath, scope: Scope, most: int, *, required: bool

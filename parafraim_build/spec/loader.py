@@ -103,8 +103,12 @@ def _out_dir(reporter: Reporter, raw: str, root: Path, variables: Variables) -> 
     ``.git`` inside its own.
     """
     path: KeyPath = ("outDir",)
-    rendered = reporter.render(raw, path, Scope(variables.context(), None, False))
+    scope = Scope(variables.context(), None, False)
+    rendered = reporter.render(raw, path, scope)
     if rendered is None:
+        return None
+    # Every output path in the lock starts with it.
+    if reporter.refuse_api_key(path, "outDir", rendered, scope):
         return None
     reason = check_relative_path(rendered, "outDir")
     if reason is None and posixpath.normpath(rendered) == ".":

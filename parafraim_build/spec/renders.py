@@ -83,6 +83,9 @@ class RenderMerger:
                 scope=scope,
             )
             return None
+        # The name is the output's file name, written to the lock with its path.
+        if self._report.refuse_api_key(path, "the render name", name, scope, on_key=True):
+            return None
         first = taken.get(name.casefold())
         if first is None:
             taken[name.casefold()] = (name, path)

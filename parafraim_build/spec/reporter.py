@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from parafraim_build.secrets_check import looks_like_api_key
 from parafraim_build.spec.problems import ProblemCollector
 from parafraim_build.spec.source import KeyPath, Position, SourceText
 from parafraim_build.spec.stepfiles import StepFile
@@ -70,6 +71,27 @@ class Reporter:
         """A problem with the value at ``path`` (or with its key, when ``on_key``)."""
         self.failures += 1
         self.doc.report(self.problems, path, message, on_key=on_key, video=_label(scope, path))
+
+    def refuse_api_key(
+        self, path: KeyPath, what: str, value: str, scope: Scope | None, *, on_key: bool = False
+    ) -> bool:
+        """Report ``value`` (``what``, written at ``path``) when it looks like an API key, and
+        say whether it did. The message names the place and the kind, never the value.
+
+        Video keys, names, descriptions, template names, render names and ``outDir`` are sent
+        to the service or written to the lock, which refuses key-like text (``secrets_check``):
+        refused here, after templating, nothing is ever made that could not be recorded.
+        """
+        if not looks_like_api_key(value):
+            return False
+        self.at(
+            path,
+            f"{what} looks like an API key (pfk_...): keys belong in PARAFRAIM_API_KEY, never "
+            "in the spec, whose names are sent to the service and written to the lock",
+            on_key=on_key,
+            scope=scope,
+        )
+        return True
 
     def render(self, text: str, path: KeyPath, scope: Scope, *, on_key: bool = False) -> str | None:
         """``text`` (written at ``path``) rendered in ``scope``; ``None`` once reported."""
