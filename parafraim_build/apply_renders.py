@@ -16,7 +16,6 @@ from pathlib import Path
 from parafraim_build.api.download import Downloaded, UrlGoneError
 from parafraim_build.api.models import RenderConfig, RenderJob
 from parafraim_build.apply_context import CLOCK_SKEW, VideoBook, megabytes, parse_time
-from parafraim_build.cache import copy_hashing
 from parafraim_build.digest import render_key
 from parafraim_build.errors import (
     ApiError,
@@ -26,7 +25,7 @@ from parafraim_build.errors import (
     OutcomeUnknownError,
     RenderFailedError,
 )
-from parafraim_build.fsutil import fsync_directory
+from parafraim_build.fsutil import copy_hashing, fsync_directory
 from parafraim_build.lock_model import PendingRender
 from parafraim_build.outputs import remove_output, resolve_output
 from parafraim_build.plan_model import Action

@@ -14,15 +14,13 @@ recently used file); ``RunCache.view`` takes the frozen ``CacheView`` the pure p
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sqlite3
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any
 
 import diskcache
 from pydantic import TypeAdapter, ValidationError
@@ -30,7 +28,7 @@ from pydantic import TypeAdapter, ValidationError
 from parafraim_build.api.models import RenderConfig
 from parafraim_build.digest import composition_hash, source_key
 from parafraim_build.errors import BuildError
-from parafraim_build.fsutil import fsync_directory
+from parafraim_build.fsutil import copy_hashing, fsync_directory
 from parafraim_build.lock_model import (
     BlankSource,
     Lock,
@@ -50,7 +48,6 @@ MAX_OBSERVED = 200
 """Observed costs kept per kind and account: recent prices matter, old ones fade out."""
 
 _SOURCE = TypeAdapter(Source)
-_CHUNK = 1 << 20
 
 
 def resolve_cache_dir(
@@ -460,23 +457,3 @@ def _observed_costs(costs: Any) -> ObservedCosts:
             except (KeyError, TypeError, ValueError, ValidationError):
                 continue
     return ObservedCosts(messages=tuple(messages), renders=tuple(renders))
-
-
-def copy_hashing(source: BinaryIO, directory: Path, name: str) -> tuple[str, str, int]:
-    """Copy a stream into a temporary file beside ``name``; returns (temp path, sha256, size)."""
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        with os.fdopen(fd, "wb") as target:
-            while chunk := source.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                target.write(chunk)
-            target.flush()
-            os.fsync(target.fileno())
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    return temp, digest.hexdigest(), size

@@ -4,15 +4,21 @@
 fsync it, rename it over the target and fsync the folder, so that a crash or a power cut leaves
 the old file or the new one, whole, never half of either. The lock, the engine's state records
 and downloads (which stream to their own temporary file, then call ``fsync_directory``) all go
-through here.
+through here. ``copy_hashing`` is the first half of a verified copy (run-cache restores, an
+output moved to a new ``outDir``): the stream goes to a temporary file beside the target and is
+hashed on the way, so the caller renames it into place only once the checksum is right.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
+
+_CHUNK = 1 << 20
 
 
 def fsync_directory(directory: Path) -> None:
@@ -58,3 +64,23 @@ def atomic_write_bytes(
 def atomic_write_text(path: Path, text: str, *, prefix: str | None = None) -> None:
     """``atomic_write_bytes`` of ``text`` as UTF-8, with ``\\n`` line endings everywhere."""
     atomic_write_bytes(path, text.encode("utf-8"), prefix=prefix)
+
+
+def copy_hashing(source: BinaryIO, directory: Path, name: str) -> tuple[str, str, int]:
+    """Copy a stream into a temporary file beside ``name``; returns (temp path, sha256, size)."""
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as target:
+            while chunk := source.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                target.write(chunk)
+            target.flush()
+            os.fsync(target.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    return temp, digest.hexdigest(), size
