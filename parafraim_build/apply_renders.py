@@ -8,8 +8,8 @@ Every render is written ahead as an intent before it is requested, like a messag
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from parafraim_build.errors import (
     OutcomeUnknownError,
     RenderFailedError,
 )
-from parafraim_build.fsutil import copy_hashing, fsync_directory
+from parafraim_build.fsutil import copy_hashing, replace_into
 from parafraim_build.lock_model import PendingRender
 from parafraim_build.outputs import remove_output, resolve_output
 from parafraim_build.plan_model import Action
@@ -60,19 +60,21 @@ def _check_format(path: Path, config: RenderConfig, job_id: str) -> None:
 
 def _copy_verified(source: Path, dest: Path, sha256: str | None) -> tuple[str, int] | None:
     """Copy ``source`` to ``dest`` atomically when its content has ``sha256``; (sha256, size),
-    or None (nothing written) when it is gone or not that file any more."""
+    or None (nothing written) when it is gone, unreadable or not that file any more.
+
+    A failure to write ``dest`` is a ``LocalWriteError`` naming it (no temporary file left):
+    the disk must be fixed, and fetching the file elsewhere would fail the same way.
+    """
     try:
-        handle = source.open("rb")
+        with source.open("rb") as handle:
+            temp, digest, size = copy_hashing(handle, dest)
     except OSError:
-        return None
-    with handle:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        temp, digest, size = copy_hashing(handle, dest.parent, dest.name)
+        return None  # reading the old file failed (LocalWriteError is not an OSError)
     if digest != sha256:
-        Path(temp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temp.unlink()
         return None
-    os.replace(temp, dest)
-    fsync_directory(dest.parent)
+    replace_into(temp, dest)
     return digest, size
 
 

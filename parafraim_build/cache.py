@@ -28,7 +28,7 @@ from pydantic import TypeAdapter, ValidationError
 from parafraim_build.api.models import RenderConfig
 from parafraim_build.digest import composition_hash, source_key
 from parafraim_build.errors import BuildError
-from parafraim_build.fsutil import copy_hashing, fsync_directory
+from parafraim_build.fsutil import copy_hashing, replace_into
 from parafraim_build.lock_model import (
     BlankSource,
     Lock,
@@ -287,22 +287,25 @@ class RunCache:
         """Copy a cached output to ``destination`` (atomically), verified by sha256.
 
         None when the cache does not have it or its copy is damaged (then it is dropped).
+        A failure to write ``destination`` (a read-only folder, a folder in the file's place)
+        is a ``LocalWriteError`` naming it: the disk must be fixed, and deleting the cache
+        would only cost a download or a render. Only a failure of the cache itself is the
+        cache's ``BuildError``.
         """
         with self._guard("restore an output"):
             cached = self._cached_output(render_key)
             handle = self._outputs.get(render_key, read=True) if cached else None
             if cached is None or handle is None:
                 return None
-            destination.parent.mkdir(parents=True, exist_ok=True)
             with handle:
-                temp, digest, size = copy_hashing(handle, destination.parent, destination.name)
+                temp, digest, size = copy_hashing(handle, destination)
             if digest != cached.sha256 or size != cached.size:
-                os.unlink(temp)
+                with contextlib.suppress(OSError):
+                    temp.unlink()
                 self._outputs.delete(render_key)
                 self._meta.delete(("output", render_key))
                 return None
-            os.replace(temp, destination)
-            fsync_directory(destination.parent)
+        replace_into(temp, destination)
         return cached
 
     def _cached_output(self, render_key: str) -> CachedOutput | None:

@@ -16,6 +16,7 @@ these at the module that calls the library, and never leak further.
     │   └── StalePlanError          a saved plan no longer matches the lock
     ├── BudgetError                 a plan would spend more than allowed or available
     ├── DownloadError               an output could not be fetched or verified
+    │   └── LocalWriteError         an output could not be written here (disk, folder)
     ├── ApplyError                  one or more videos failed during apply
     └── ApiError                    the Parafraim API said no (decided on error.code)
         ├── UnauthorizedError       UNAUTHORIZED
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class BuildError(Exception):
@@ -146,6 +148,21 @@ class BudgetError(BuildError):
 
 class DownloadError(BuildError):
     """An output could not be downloaded or failed verification."""
+
+
+class LocalWriteError(DownloadError):
+    """An output could not be written here: a read-only folder, a full disk, a folder where
+    the file should go. Rendering again would not help: the disk must be fixed. Raised for
+    downloads, run-cache restores and outputs moved to a new ``outDir`` alike."""
+
+    def __init__(self, dest: Path, exc: OSError, *, hint: str | None = None) -> None:
+        super().__init__(
+            f"cannot write {dest}: {exc.strerror or exc}",
+            hint=hint
+            or "make the output folder writable (and remove anything in the file's place), "
+            "then run the command again: nothing is rendered again for it",
+        )
+        self.dest = dest
 
 
 class ApplyError(BuildError):

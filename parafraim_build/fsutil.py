@@ -4,9 +4,10 @@
 fsync it, rename it over the target and fsync the folder, so that a crash or a power cut leaves
 the old file or the new one, whole, never half of either. The lock, the engine's state records
 and downloads (which stream to their own temporary file, then call ``fsync_directory``) all go
-through here. ``copy_hashing`` is the first half of a verified copy (run-cache restores, an
-output moved to a new ``outDir``): the stream goes to a temporary file beside the target and is
-hashed on the way, so the caller renames it into place only once the checksum is right.
+through here. ``copy_hashing`` and ``replace_into`` are the two halves of a verified copy
+(run-cache restores, an output moved to a new ``outDir``): the stream goes to a temporary file
+beside the target and is hashed on the way, and the caller renames it into place only once the
+checksum is right. A failure to write on this side is a ``LocalWriteError`` naming the target.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import os
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
+
+from parafraim_build.errors import LocalWriteError
 
 _CHUNK = 1 << 20
 
@@ -66,21 +69,62 @@ def atomic_write_text(path: Path, text: str, *, prefix: str | None = None) -> No
     atomic_write_bytes(path, text.encode("utf-8"), prefix=prefix)
 
 
-def copy_hashing(source: BinaryIO, directory: Path, name: str) -> tuple[str, str, int]:
-    """Copy a stream into a temporary file beside ``name``; returns (temp path, sha256, size)."""
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+def copy_hashing(source: BinaryIO, dest: Path) -> tuple[Path, str, int]:
+    """Copy a stream into a temporary file beside ``dest``, hashing it on the way; returns
+    (temporary path, sha256, size). ``replace_into`` then puts it in place.
+
+    The temporary file is ``.<name>.<random>.tmp`` (hidden; ``apply`` sweeps such leftovers of
+    a killed run), and ``dest``'s folder is made when missing. A failure on the writing side
+    (the folder cannot be made, the disk is full) is a ``LocalWriteError`` naming ``dest``; a
+    failure to read ``source`` propagates as it is, since only the caller knows what the
+    source is (the run cache, an output's old place). Either way the temporary file is gone.
+    """
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise LocalWriteError(dest, exc) from exc
+    temp = Path(name)
     digest = hashlib.sha256()
     size = 0
+    reading = False
     try:
         with os.fdopen(fd, "wb") as target:
-            while chunk := source.read(_CHUNK):
+            while True:
+                reading = True
+                chunk = source.read(_CHUNK)
+                reading = False
+                if not chunk:
+                    break
                 digest.update(chunk)
                 size += len(chunk)
                 target.write(chunk)
             target.flush()
             os.fsync(target.fileno())
+    except OSError as exc:
+        _discard(temp)
+        if reading:
+            raise
+        raise LocalWriteError(dest, exc) from exc
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
+        _discard(temp)
         raise
     return temp, digest.hexdigest(), size
+
+
+def replace_into(temp: Path, dest: Path) -> None:
+    """Rename ``temp`` (beside ``dest``) over ``dest`` durably; a ``LocalWriteError`` (and
+    ``temp`` removed) when that fails, e.g. a folder stands where the file should go."""
+    try:
+        os.replace(temp, dest)
+    except OSError as exc:
+        _discard(temp)
+        raise LocalWriteError(dest, exc) from exc
+    fsync_directory(dest.parent)
+
+
+def _discard(temp: Path) -> None:
+    # Never hides the failure that matters: a temporary file that cannot be removed is swept
+    # by the next apply.
+    with contextlib.suppress(OSError):
+        temp.unlink()

@@ -462,3 +462,27 @@ def test_a_lost_render_answer_says_the_next_apply_finds_the_job(builder: Builder
     builder.apply()  # the job is found from the project's last task: nothing rendered again
     assert builder.ledger().since(before).entries == []
     check_outputs(builder.root, builder.lock())
+
+
+def test_a_moved_output_that_cannot_be_written_fails_naming_it_and_leaves_nothing(
+    builder: Builder,
+) -> None:
+    builder.write({"beta": video(*STEPS_B, renders={"clip": {}})})
+    builder.apply()
+    old = builder.lock().videos["beta"].renders["clip"]
+    write_spec(builder.root, {"beta": video(*STEPS_B, renders={"clip": {}})}, out_dir="build")
+    blocked = builder.root / "build" / "beta" / "clip.mp4"
+    (blocked / "inside").mkdir(parents=True)  # a folder where the moved file goes
+    before = builder.ledger()
+    result = builder.apply(expect=1)
+    (beta,) = result["videos"]
+    assert beta["status"] == "failed"
+    assert f"cannot write {blocked}" in beta["error"]
+    assert "remove anything in the file's place" in beta["hint"]
+    assert sorted(p.name for p in blocked.parent.iterdir()) == ["clip.mp4"]  # no temporary
+    assert builder.lock().videos["beta"].renders["clip"] == old
+    assert (builder.root / old.path).is_file()
+    shutil.rmtree(blocked)
+    assert builder.apply()["ok"] is True
+    assert builder.ledger().since(before).entries == []  # moved, never rendered or fetched
+    check_outputs(builder.root, builder.lock())

@@ -18,7 +18,7 @@ from parafraim_build.cache import (
     resolve_cache_dir,
 )
 from parafraim_build.digest import composition_hash, source_key
-from parafraim_build.errors import BuildError
+from parafraim_build.errors import BuildError, LocalWriteError
 from parafraim_build.lock_model import (
     BlankSource,
     Lock,
@@ -150,6 +150,31 @@ def test_a_damaged_cached_output_is_dropped_not_restored(cache: RunCache, tmp_pa
     assert not target.exists()
     assert list(target.parent.iterdir()) == []
     assert cache.view(BASE, "acc").outputs == {}
+
+
+@pytest.mark.parametrize("blocked", ["folder-in-place", "file-as-folder"])
+def test_a_destination_that_cannot_be_written_is_not_a_cache_failure(
+    cache: RunCache, tmp_path: Path, blocked: str
+) -> None:
+    source = tmp_path / "hd.mp4"
+    source.write_bytes(b"mp4 bytes")
+    digest = hashlib.sha256(b"mp4 bytes").hexdigest()
+    cache.store_output("rk", source, sha256=digest, size=9, format="mp4", job_id="j-1")
+    out = tmp_path / "out"
+    if blocked == "folder-in-place":
+        target = out / "v" / "hd.mp4"
+        (target / "inside").mkdir(parents=True)  # a folder stands where the file goes
+    else:
+        out.write_bytes(b"a file where the output folder goes")
+        target = out / "v" / "hd.mp4"
+    with pytest.raises(LocalWriteError, match=r"cannot write .*out/v/hd\.mp4") as info:
+        cache.restore_output("rk", target)
+    # The disk is at fault, not the cache: its hint never says to delete the cache.
+    assert "run cache" not in info.value.message
+    assert "delete that folder" not in (info.value.hint or "")
+    if blocked == "folder-in-place":
+        assert sorted(p.name for p in target.parent.iterdir()) == ["hd.mp4"]  # no temporary
+    assert "rk" in cache.view(BASE, "acc").outputs  # the copy is kept for the next try
 
 
 def test_outputs_beyond_the_size_limit_are_evicted(tmp_path: Path) -> None:

@@ -16,12 +16,11 @@ from test_client_fakes import BASE_URL, KEY, FakeParafraim, FakeTime, Fault, htm
 from parafraim_build.api.download import (
     NAME_MAX_BYTES,
     Downloaded,
-    LocalWriteError,
     safe_url,
     stream_to_file,
     temp_path_for,
 )
-from parafraim_build.errors import DownloadError, NotFoundError, TransientError
+from parafraim_build.errors import DownloadError, LocalWriteError, NotFoundError, TransientError
 
 DATA = FakeParafraim().video_bytes
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 from pathlib import Path
 
 import pytest
 
-from parafraim_build.fsutil import atomic_write_bytes, atomic_write_text, fsync_directory
+from parafraim_build.errors import LocalWriteError
+from parafraim_build.fsutil import (
+    atomic_write_bytes,
+    atomic_write_text,
+    copy_hashing,
+    fsync_directory,
+    replace_into,
+)
 
 
 def test_a_write_replaces_the_file_whole_and_leaves_nothing_beside_it(tmp_path: Path) -> None:
@@ -54,3 +63,43 @@ def test_the_temporary_name_can_be_chosen_for_sweepers(
 def test_fsync_of_a_missing_folder_is_harmless(tmp_path: Path) -> None:
     fsync_directory(tmp_path / "missing")
     fsync_directory(tmp_path)
+
+
+def test_a_copy_is_hashed_into_a_hidden_temporary_then_put_in_place(tmp_path: Path) -> None:
+    dest = tmp_path / "out" / "v" / "hd.mp4"
+    temp, digest, size = copy_hashing(io.BytesIO(b"x" * 3_000_000), dest)
+    assert (temp.parent, temp.name[:8], temp.suffix) == (dest.parent, ".hd.mp4.", ".tmp")
+    assert (digest, size) == (hashlib.sha256(b"x" * 3_000_000).hexdigest(), 3_000_000)
+    replace_into(temp, dest)
+    assert dest.read_bytes() == b"x" * 3_000_000
+    assert [p.name for p in dest.parent.iterdir()] == ["hd.mp4"]
+
+
+def test_a_copy_that_cannot_be_written_names_the_target_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "out").write_bytes(b"a file where the folder goes")
+    with pytest.raises(LocalWriteError, match=r"cannot write .*out/v/hd\.mp4"):
+        copy_hashing(io.BytesIO(b"data"), tmp_path / "out" / "v" / "hd.mp4")
+    dest = tmp_path / "v" / "hd.mp4"
+    temp, _, _ = copy_hashing(io.BytesIO(b"data"), dest)
+    (dest / "inside").mkdir(parents=True)  # a folder in the file's place
+    with pytest.raises(LocalWriteError, match=r"cannot write .*v/hd\.mp4"):
+        replace_into(temp, dest)
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["hd.mp4"]
+
+
+class _Unreadable(io.RawIOBase):
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: object) -> int:
+        raise OSError(5, "Input/output error")
+
+
+def test_a_source_that_cannot_be_read_is_not_a_write_error(tmp_path: Path) -> None:
+    # The caller knows what the source is (the run cache, an output's old place).
+    with pytest.raises(OSError, match="Input/output error") as info:
+        copy_hashing(io.BufferedReader(_Unreadable()), tmp_path / "hd.mp4")
+    assert not isinstance(info.value, LocalWriteError)
+    assert list(tmp_path.iterdir()) == []

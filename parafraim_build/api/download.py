@@ -26,13 +26,18 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from parafraim_build.api.errors import FailureKind, classify_exception, unusable_hint
-from parafraim_build.errors import DownloadError, TransientError
+from parafraim_build.errors import DownloadError, LocalWriteError, TransientError
 from parafraim_build.fsutil import fsync_directory
 
 CHUNK_BYTES = 1 << 20
 """Bytes gathered before one write: large enough to keep thread hops rare, small to keep RSS."""
 
 EXPIRED_STATUSES = frozenset({403, 404, 410})
+
+_DOWNLOAD_HINT = (
+    "make the output folder writable (and remove anything in the file's place), then run the "
+    "command again: the file is downloaded, not rendered, again"
+)
 
 NAME_MAX_BYTES = 255
 """The longest file name most file systems take (ext4, XFS, APFS, NTFS in UTF-16 units)."""
@@ -58,18 +63,6 @@ class UrlRejectedError(DownloadError):
 class UrlGoneError(DownloadError):
     """The video URL was still refused (403/404/410) after one refresh from its render job:
     the file is gone from the service, and only a new render can bring it back."""
-
-
-class LocalWriteError(DownloadError):
-    """The file arrived but could not be written here: a read-only folder, a full disk, a
-    folder where the file should go. Rendering again would not help: the disk must be fixed."""
-
-    def __init__(self, dest: Path, exc: OSError) -> None:
-        super().__init__(
-            f"cannot write {dest}: {exc.strerror or exc}",
-            hint="make the output folder writable (and remove anything in the file's place), "
-            "then run the command again: the file is downloaded, not rendered, again",
-        )
 
 
 def safe_url(url: str) -> str:
@@ -129,7 +122,7 @@ async def stream_to_file(
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise LocalWriteError(dest, exc) from exc
+        raise LocalWriteError(dest, exc, hint=_DOWNLOAD_HINT) from exc
     temp = temp_path_for(dest)
     request_headers = {"Accept-Encoding": "identity", **(headers or {})}
     try:
@@ -166,7 +159,7 @@ async def stream_to_file(
         fsync_directory(dest.parent)
     except OSError as exc:
         _remove(temp)
-        raise LocalWriteError(dest, exc) from exc
+        raise LocalWriteError(dest, exc, hint=_DOWNLOAD_HINT) from exc
     return Downloaded(path=dest, sha256=digest, size=size)
 
 
@@ -200,7 +193,7 @@ async def _write_body(
     try:
         handle = await asyncio.to_thread(_open_exclusive, temp)
     except OSError as exc:
-        raise LocalWriteError(dest, exc) from exc
+        raise LocalWriteError(dest, exc, hint=_DOWNLOAD_HINT) from exc
     try:
         buffer = bytearray()
         async for chunk in response.aiter_bytes():
@@ -214,7 +207,7 @@ async def _write_body(
             await asyncio.to_thread(handle.write, buffer)
         await asyncio.to_thread(_flush_and_sync, handle)
     except OSError as exc:
-        raise LocalWriteError(dest, exc) from exc
+        raise LocalWriteError(dest, exc, hint=_DOWNLOAD_HINT) from exc
     finally:
         handle.close()
     return digest.hexdigest(), size
