@@ -8,20 +8,60 @@ through here. ``copy_hashing`` and ``replace_into`` are the two halves of a veri
 (run-cache restores, an output moved to a new ``outDir``): the stream goes to a temporary file
 beside the target and is hashed on the way, and the caller renames it into place only once the
 checksum is right. A failure to write on this side is a ``LocalWriteError`` naming the target.
+
+Temporary files are made by ``tempfile.mkstemp``, which creates them readable by their owner
+only (0600); each is given the mode an ordinary new file gets (0666 less the umask, 0644
+usually) before it is renamed into place, so a restored output, a moved one, the lock and a
+saved plan read like a downloaded output and like any file the user writes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
+import re
 import tempfile
+import threading
 from pathlib import Path
 from typing import BinaryIO
 
 from parafraim_build.errors import LocalWriteError
 
 _CHUNK = 1 << 20
+_UMASK_LINE = re.compile(rb"^Umask:\s*([0-7]+)\s*$", re.MULTILINE)
+_umask_guard = threading.Lock()
+
+
+@functools.cache
+def new_file_mode() -> int:
+    """The permission bits a new file gets here: 0666 less the process's umask (read once).
+
+    The umask can only be read by setting it, which would race with other threads creating
+    files; Linux shows it in ``/proc/self/status``, so it is read there when possible, and
+    otherwise set and restored once, under a lock, the first time a file is written.
+    """
+    try:
+        with open("/proc/self/status", "rb") as status:
+            found = _UMASK_LINE.search(status.read())
+    except OSError:
+        found = None
+    if found is not None:
+        umask = int(found.group(1), 8)
+    else:
+        with _umask_guard:
+            umask = os.umask(0o022)
+            os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _give_new_file_mode(fd: int) -> None:
+    # Best effort: a file system without permissions (FAT, some network shares) refuses it,
+    # and the file is just as usable there.
+    if hasattr(os, "fchmod"):  # not on Windows, where the mode bits mean little
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, new_file_mode())
 
 
 def fsync_directory(directory: Path) -> None:
@@ -52,6 +92,7 @@ def atomic_write_bytes(
         dir=directory, prefix=prefix if prefix is not None else f".{path.name}.", suffix=suffix
     )
     try:
+        _give_new_file_mode(fd)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -89,6 +130,7 @@ def copy_hashing(source: BinaryIO, dest: Path) -> tuple[Path, str, int]:
     size = 0
     reading = False
     try:
+        _give_new_file_mode(fd)
         with os.fdopen(fd, "wb") as target:
             while True:
                 reading = True

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_fsutil import ordinary_mode
 
 from parafraim_build.api.models import RenderConfig
 from parafraim_build.cache import (
@@ -139,6 +140,8 @@ def test_outputs_are_stored_and_restored_verified(cache: RunCache, tmp_path: Pat
     assert target.read_bytes() == data
     assert [p.name for p in target.parent.iterdir()] == ["hd.mp4"]  # no temporary left
     assert cache.restore_output("unknown", tmp_path / "x.mp4") is None
+    # Readable like a downloaded output (an ordinary new file), not only by its owner.
+    assert target.stat().st_mode & 0o777 == ordinary_mode(tmp_path)
 
 
 def test_a_damaged_cached_output_is_dropped_not_restored(cache: RunCache, tmp_path: Path) -> None:

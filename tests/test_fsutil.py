@@ -15,6 +15,7 @@ from parafraim_build.fsutil import (
     atomic_write_text,
     copy_hashing,
     fsync_directory,
+    new_file_mode,
     replace_into,
 )
 
@@ -103,3 +104,29 @@ def test_a_source_that_cannot_be_read_is_not_a_write_error(tmp_path: Path) -> No
         copy_hashing(io.BufferedReader(_Unreadable()), tmp_path / "hd.mp4")
     assert not isinstance(info.value, LocalWriteError)
     assert list(tmp_path.iterdir()) == []
+
+
+def ordinary_mode(folder: Path) -> int:
+    """The mode a file written the ordinary way gets here (like a download's)."""
+    reference = folder / "reference"
+    reference.write_bytes(b"")
+    mode = reference.stat().st_mode & 0o777
+    reference.unlink()
+    return mode
+
+
+def test_written_and_copied_files_get_the_mode_of_an_ordinary_new_file(tmp_path: Path) -> None:
+    expected = ordinary_mode(tmp_path)
+    assert new_file_mode() == expected == 0o666 & ~_umask()
+    atomic_write_text(tmp_path / "parafraim.lock", "x")
+    dest = tmp_path / "hd.mp4"
+    temp, _, _ = copy_hashing(io.BytesIO(b"data"), dest)
+    replace_into(temp, dest)
+    for path in (tmp_path / "parafraim.lock", dest):
+        assert path.stat().st_mode & 0o777 == expected, path.name
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_fsutil import ordinary_mode
 from test_lock_model import ACCOUNT, BASE, EXPECTED_YAML, sample_lock
 
 from parafraim_build.errors import (
@@ -107,6 +108,8 @@ def test_a_new_lock_is_started_and_written_on_the_first_update(tmp_path: Path) -
         store.update(lambda lock: lock.with_template("Intro", "tpl-2"))
     assert read_lock(path) == Lock.new(BASE, ACCOUNT).with_template("Intro", "tpl-2")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["parafraim.lock", "parafraim.lock.lck"]
+    # Committed and read by everyone: the mode of an ordinary new file, not owner-only.
+    assert path.stat().st_mode & 0o777 == ordinary_mode(tmp_path)
 
 
 def test_updates_are_written_at_once_and_only_when_something_changed(tmp_path: Path) -> None:
