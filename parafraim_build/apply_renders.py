@@ -27,7 +27,7 @@ from parafraim_build.errors import (
 )
 from parafraim_build.fsutil import copy_hashing, replace_into
 from parafraim_build.lock_model import PendingRender
-from parafraim_build.outputs import remove_output, resolve_output
+from parafraim_build.outputs import remove_output, resolve_output, sha256_file
 from parafraim_build.plan_model import Action
 
 MAGIC: dict[str, tuple[int, bytes]] = {"mp4": (4, b"ftyp"), "gif": (0, b"GIF8")}
@@ -76,6 +76,18 @@ def _copy_verified(source: Path, dest: Path, sha256: str | None) -> tuple[str, i
         return None
     replace_into(temp, dest)
     return digest, size
+
+
+def _in_place(path: Path, sha256: str | None) -> tuple[str, int] | None:
+    """(sha256, size) when ``path`` is a regular file with that sha256, else None."""
+    try:
+        if sha256 is None or path.is_symlink() or not path.is_file():
+            return None
+        if sha256_file(path) != sha256:
+            return None
+        return sha256, path.stat().st_size
+    except OSError:
+        return None
 
 
 class RenderActions:
@@ -340,15 +352,33 @@ class RenderActions:
     async def _copy_local(
         self, action: Action, name: str, key: str, config: RenderConfig, relpath: str, dest: Path
     ) -> str | None:
-        """Copy the verified output at its old path (``outDir`` changed) to its new one; None
-        when the old file is no longer the recorded one."""
-        source = resolve_output(self.ctx.spec.root, action.source_path or "")
-        copied = await asyncio.to_thread(_copy_verified, source, dest, action.expected_sha256)
-        if copied is None:
-            return None
-        sha256, size = copied
+        """Move the verified output from its old path (``outDir`` changed) to its new one;
+        None when neither place holds the recorded file any more.
+
+        The file is copied unless the new place has it already; then the old file is removed
+        (only if it is still the recorded one), and only then is the new path recorded. A
+        crash anywhere in between leaves the old record with the file at the new place (and
+        perhaps still at the old one): the next plan records it there and removes the old
+        one. Recording first would leave, after such a crash, an old file nothing refers to.
+        """
+        old = action.source_path or ""
+        placed = await asyncio.to_thread(_in_place, dest, action.expected_sha256)
+        there = placed is not None
+        if placed is None:
+            source = resolve_output(self.ctx.spec.root, old)
+            placed = await asyncio.to_thread(_copy_verified, source, dest, action.expected_sha256)
+            if placed is None:
+                return None
+        sha256, size = placed
+        root = self.ctx.spec.root
+        outcome = await asyncio.to_thread(remove_output, root, old, sha256=sha256, size=size)
         self.book.record_output(name, key, action.job_id, relpath, sha256, size, config)
-        return f"{relpath}, {megabytes(size)} (copied from {action.source_path})"
+        if outcome == "kept":
+            note = f"kept {old}: it is not the file this tool made (changed since)"
+            self.ctx.reporter.waiting(self.video, note)
+            return f"{relpath}, {megabytes(size)}; {note}"
+        how = "already there" if there else "moved"
+        return f"{relpath}, {megabytes(size)} ({how}; {old} removed)"
 
     async def _keep_download(
         self,

@@ -22,10 +22,14 @@ How the executor reads each kind:
   that differs is still recorded, with a note, because the job's file is the truth of that
   job. Only when the job cannot give the file (gone, not complete, its URL refused after a
   refresh, not of the format) is ``config`` rendered again; a local write failure fails.
-* ``copy_cached``: copy the run cache's output ``render_key`` into ``path``; with
-  ``source_path`` (the output moved: ``outDir`` changed), copy the verified file at that old
-  path instead (a ``remove_output`` of the old path follows). A copy that does not verify
-  falls back to the run cache, then to job ``job_id``, then to a render.
+* ``copy_cached``: copy the run cache's output ``render_key`` into ``path``. With
+  ``source_path`` (the output moved: ``outDir`` changed), move the verified file from that
+  old path instead: copy it, unless ``path`` already holds it (``expected_sha256``; an earlier
+  run stopped before recording it there, or it was moved by hand: then nothing is copied),
+  remove the old file if it is still the recorded one, then record ``path``. (A
+  ``remove_output`` of the old path follows in the plan; it then finds nothing.) A move whose
+  file verifies at neither place falls back to the run cache, then to job ``job_id``, then
+  to a render.
 * ``remove_output``: delete ``path`` (only if it is still the file ``expected_sha256``/
   ``expected_size`` the lock recorded: a file changed since is kept, with a note); with
   ``forget``, also drop render ``render`` from the lock. Without ``path`` (a video that left the

@@ -46,7 +46,10 @@ def plan_renders(
     step is sent or resumed before them), else None: then every render is made again, and
     its key is left for the executor to compute. ``live`` is the lock entry whose pending
     records still count (None when the project is replaced); pending records no action will
-    resolve are appended to ``stale``. Outputs that move to a new path are removed last.
+    resolve are appended to ``stale``. Outputs that move to a new path are also removed from
+    their old one last: a moved output's ``copy_cached`` removes its old file already (then
+    that removal finds nothing), but one made again (its config or composition changed too)
+    leaves its old file to that removal.
     """
     actions: list[Action] = []
     moved: list[Action] = []
@@ -166,15 +169,27 @@ def _restore(
     observed: OutputState,
     duration: float | None,
 ) -> Action:
-    """The output was made, but the file at ``path`` is not it: get it back, cheapest first."""
+    """The output was made, but the file at ``path`` is not it: get it back, cheapest first.
+
+    An output whose path changed (``outDir`` moved) is moved, not fetched: a ``copy_cached``
+    with ``source_path`` (its old place) when the verified file is already at the new path
+    (an earlier run stopped between the copy and the lock's record, or it was moved by hand:
+    it is only recorded there) or still at the old one (copied). Either way the executor
+    removes the old file, if it is still the recorded one, before recording the new path.
+    """
     if record.path != path:
         why = f"the output path changed from {record.path}"
         before = ctx.outputs.get(record.path)
-        if before is not None and before.matches(record.sha256, record.size):
-            # The file is here, verified, at its old path: copied over, not fetched again.
+        here = observed.matches(record.sha256, record.size)
+        if here or (before is not None and before.matches(record.sha256, record.size)):
+            how = (
+                f"the verified file is already at {path}: it is recorded there, nothing copied"
+                if here
+                else "the verified file there is moved (copied, then removed there)"
+            )
             return Action(
                 "copy_cached",
-                reason=f"{why}; the verified file there is copied (then removed)",
+                reason=f"{why}; {how}",
                 render=name,
                 config=config,
                 render_key=key,

@@ -486,3 +486,56 @@ def test_a_moved_output_that_cannot_be_written_fails_naming_it_and_leaves_nothin
     assert builder.apply()["ok"] is True
     assert builder.ledger().since(before).entries == []  # moved, never rendered or fetched
     check_outputs(builder.root, builder.lock())
+
+
+def test_an_output_already_at_its_new_place_is_recorded_there_not_fetched(
+    builder: Builder,
+) -> None:
+    # A run copied clip to the new outDir and removed the old file, then stopped before the
+    # lock recorded the new path (or the user moved it by hand): nothing is fetched again.
+    builder.write({"beta": video(*STEPS_B, renders={"clip": {}})})
+    builder.apply()
+    record = builder.lock().videos["beta"].renders["clip"]
+    write_spec(builder.root, {"beta": video(*STEPS_B, renders={"clip": {}})}, out_dir="build")
+    moved = builder.root / "build" / "beta" / "clip.mp4"
+    moved.parent.mkdir(parents=True)
+    os.replace(builder.root / record.path, moved)
+    fresh = f"--cache-dir={builder.root / 'fresh-cache'}"  # no copy in the run cache either
+    plan = builder.plan(fresh)
+    assert actions(plan, "beta") == [("copy_cached", "clip"), ("remove_output", "clip")]
+    assert "already at build/beta/clip.mp4" in plan["videos"][0]["actions"][0]["reason"]
+    assert plan["estimatedCredits"] == 0
+    downloads = builder.engine.stats()["requests"]["byRoute"].get("GET /files/{name}", 0)
+    before = builder.ledger()
+    assert builder.apply(fresh)["ok"] is True
+    assert builder.ledger().since(before).entries == []
+    assert builder.engine.stats()["requests"]["byRoute"].get("GET /files/{name}", 0) == downloads
+    after = builder.lock().videos["beta"].renders["clip"]
+    assert (after.path, after.sha256, after.jobId) == (
+        "build/beta/clip.mp4",
+        record.sha256,
+        record.jobId,
+    )
+    check_outputs(builder.root, builder.lock())
+
+
+def test_a_moved_output_leaves_nothing_at_its_old_place_when_its_video_stops_early(
+    builder: Builder,
+) -> None:
+    # The removals of moved outputs come last in the plan; a video that stops before them
+    # (here the second copy cannot be written) must not leave the first one's old file,
+    # which nothing references once the copy is recorded.
+    builder.write({"alpha": video(*STEPS_A)})
+    builder.apply()
+    write_spec(builder.root, {"alpha": video(*STEPS_A)}, out_dir="build")
+    blocked = builder.root / "build" / "alpha" / "teaser.gif"
+    (blocked / "inside").mkdir(parents=True)
+    assert builder.apply(expect=1)["videos"][0]["status"] == "failed"
+    lock = builder.lock()
+    assert lock.videos["alpha"].renders["clip"].path == "build/alpha/clip.mp4"
+    assert not (builder.root / "out" / "alpha" / "clip.mp4").exists()
+    assert (builder.root / "out" / "alpha" / "teaser.gif").is_file()  # not moved yet
+    shutil.rmtree(blocked)
+    assert builder.apply()["ok"] is True
+    assert check_outputs(builder.root, builder.lock()) == 2
+    assert not (builder.root / "out").exists() or list((builder.root / "out").rglob("*")) == []

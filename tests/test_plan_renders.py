@@ -167,10 +167,35 @@ def test_a_moved_out_dir_copies_the_verified_outputs_to_the_new_place() -> None:
     copy = plan.video("launch").actions[0]
     assert (copy.path, copy.source_path) == ("build/launch/hd.mp4", "out/launch/hd.mp4")
     assert reasons(plan)[0] == (
-        "the output path changed from out/launch/hd.mp4; the verified file there is copied "
-        "(then removed)"
+        "the output path changed from out/launch/hd.mp4; the verified file there is moved "
+        "(copied, then removed there)"
     )
     assert plan.estimated_credits == 0
+
+
+@pytest.mark.parametrize("old_file", ["still-there", "gone", "changed"])
+def test_a_moved_output_already_at_its_new_place_is_only_recorded_there(old_file: str) -> None:
+    # A run stopped between the copy and the lock's record, or the file was moved by hand:
+    # the file at the new path is the recorded one, so nothing is fetched (or paid).
+    lock, outputs = lock_of(("launch", built(V3)))
+    new = "build/launch/hd.mp4"
+    outputs[new] = OutputState(new, exists=True, size=100, sha256="sha-hd")
+    old = "out/launch/hd.mp4"
+    if old_file == "gone":
+        outputs[old] = OutputState(old, exists=False)
+    elif old_file == "changed":
+        outputs[old] = OutputState(old, exists=True, size=100, sha256="edited")
+    moved = spec(V3).model_copy(update={"out_dir": ROOT / "build"})
+    plan = plan_of(moved, lock, outputs)
+    assert actions(plan)[0] == ("copy_cached", "hd")
+    copy = plan.video("launch").actions[0]
+    assert (copy.path, copy.source_path, copy.expected_sha256) == (new, old, "sha-hd")
+    assert copy.reason == (
+        "the output path changed from out/launch/hd.mp4; the verified file is already at "
+        "build/launch/hd.mp4: it is recorded there, nothing copied"
+    )
+    assert ("remove_output", "hd") in actions(plan)  # idempotent: the copy removed it first
+    assert plan.video("launch").credits == 0
 
 
 def test_a_moved_out_dir_whose_old_files_are_gone_downloads_them() -> None:
