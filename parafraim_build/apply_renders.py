@@ -137,7 +137,9 @@ class RenderActions:
         else:
             credits = action.credits or ctx.costs.render(config, None)
         ctx.budget.reserve(credits, f"render {name}")
-        intent = PendingRender(render=name, key=key, config=config, startedAt=self.book.now())
+        intent = PendingRender(
+            render=name, key=key, config=config, startedAt=self.book.now(), path=relpath
+        )
         project_id = entry.projectId
         self.book.update(lambda lock: lock.add_pending(self.video, intent))
         try:
@@ -210,7 +212,12 @@ class RenderActions:
                 self.book.update(lambda lock: lock.drop_pending(self.video, pending))
             return await self.render(dataclasses.replace(action, kind="render", render_key=key))
         recovered_intent = PendingRender(
-            render=name, key=key, jobId=job_id, config=config, startedAt=self.book.now()
+            render=name,
+            key=key,
+            jobId=job_id,
+            config=config,
+            startedAt=self.book.now(),
+            path=relpath,
         )
         if recovered:
             self.book.update(lambda lock: lock.add_pending(self.video, recovered_intent))
@@ -408,9 +415,14 @@ class RenderActions:
 
     def remove_output(self, action: Action) -> str:
         if action.path is None:
-            if not action.forget:
-                raise BuildError("the plan's remove_output action has no path")
-            return "no output to remove"  # a video without outputs: its entry goes after
+            # A video without outputs (its entry goes after), or an interrupted render's
+            # pending record (dropped before the video's first action) with no file to remove.
+            return "no output to remove"
+        if action.expected_sha256 is None:
+            # Only a file this tool provably made is ever deleted.
+            raise BuildError(
+                f"the plan's remove_output of {action.path} has no checksum to verify it by"
+            )
         outcome = remove_output(
             self.ctx.spec.root,
             action.path,

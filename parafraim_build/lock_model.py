@@ -149,7 +149,12 @@ class PendingTask(LockModel):
 
 
 class PendingRender(LockModel):
-    """A render that was (about to be) requested. ``jobId`` None: the answer was not recorded."""
+    """A render that was (about to be) requested. ``jobId`` None: the answer was not recorded.
+
+    ``path`` is where its output is written (None in records of older versions): should the
+    spec change before the render is recorded (``outDir`` moved, the render removed), the
+    next plan still knows which file the interrupted run may have left, and where.
+    """
 
     kind: Literal["render"] = "render"
     render: str
@@ -157,6 +162,12 @@ class PendingRender(LockModel):
     jobId: str | None = None
     config: RenderConfig = Field(default_factory=RenderConfig)
     startedAt: str
+    path: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _relative_path(cls, value: str | None) -> str | None:
+        return None if value is None else check_output_path(value)
 
     def with_id(self, job_id: str) -> PendingRender:
         """The same intent, now with the job id the service answered."""
@@ -224,12 +235,20 @@ class Lock(LockModel):
         # Every output path is <outDir>/<video>/<render>.<format>: a lock naming any other
         # file (which apply would delete once it is no longer declared) is corrupt.
         for key, entry in self.videos.items():
-            for name, record in entry.renders.items():
-                path = PurePosixPath(record.path)
-                if path.parent.name != key or path.name != f"{name}.{record.config.format}":
+            placed = [
+                (f"renders.{name}", name, r.path, r.config) for name, r in entry.renders.items()
+            ]
+            placed += [
+                (f"pending.{op.render}", op.render, op.path, op.config)
+                for op in entry.pending
+                if isinstance(op, PendingRender) and op.path is not None
+            ]
+            for where, name, value, config in placed:
+                path = PurePosixPath(value)
+                if path.parent.name != key or path.name != f"{name}.{config.format}":
                     raise ValueError(
-                        f"videos.{key}.renders.{name}: output path {record.path!r} is not "
-                        f"<outDir>/{key}/{name}.{record.config.format}"
+                        f"videos.{key}.{where}: output path {value!r} is not "
+                        f"<outDir>/{key}/{name}.{config.format}"
                     )
         return self
 

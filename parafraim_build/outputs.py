@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 
 from parafraim_build.errors import BuildError
-from parafraim_build.lock_model import Lock, check_output_path
+from parafraim_build.lock_model import Lock, PendingRender, check_output_path
 from parafraim_build.spec.models import Spec
 
 _CHUNK = 1 << 20
@@ -186,13 +186,19 @@ def observe_outputs(
     extra: Iterable[str] = (),
     clock: Callable[[], int] = time.time_ns,
 ) -> dict[str, OutputState]:
-    """The state of every output the spec declares and every output the lock records.
+    """The state of every output the spec declares, every output the lock records and every
+    file a pending render of the lock was to write.
 
     This is the ``outputs`` argument of ``plan.make_plan``.
     """
     paths = set(expected_outputs(spec)) | set(extra)
     if lock is not None:
-        paths.update(rec.path for entry in lock.videos.values() for rec in entry.renders.values())
+        for entry in lock.videos.values():
+            paths.update(record.path for record in entry.renders.values())
+            # Where an interrupted render was writing: the plan may have to clean it up.
+            paths.update(
+                op.path for op in entry.pending if isinstance(op, PendingRender) and op.path
+            )
     return {
         relpath: observe_file(spec.root, relpath, memo=memo, clock=clock)
         for relpath in sorted(paths)

@@ -30,15 +30,20 @@ How the executor reads each kind:
   ``remove_output`` of the old path follows in the plan; it then finds nothing.) A move whose
   file verifies at neither place falls back to the run cache, then to job ``job_id``, then
   to a render.
-* ``remove_output``: delete ``path`` (only if it is still the file ``expected_sha256``/
-  ``expected_size`` the lock recorded: a file changed since is kept, with a note); with
-  ``forget``, also drop render ``render`` from the lock. Without ``path`` (a video that left the
-  spec with no outputs), there is no file: the video's lock entry goes (``drop_video``).
+* ``remove_output``: delete ``path``, only if it is still the file ``expected_sha256``/
+  ``expected_size`` says (the lock's record; a file changed since is kept, with a note), and
+  never without a checksum; with ``forget``, also drop render ``render`` from the lock.
+  Without ``path`` there is no file to delete: a video that left the spec with no outputs
+  (its lock entry goes: ``drop_video``), or an interrupted render's pending record that no
+  action resolves (it is dropped: ``stale_pending``).
 
 A ``VideoPlan`` with ``drop_video`` set (the video left the spec) drops its lock entry after
-its actions; ``stale_pending`` lists pending records no action will resolve (drop them). Every
-change is an action, so ``changes`` and the ``plan --json`` document always agree: a stale
-pending render of a render no longer declared is a ``remove_output`` of its would-be file.
+its actions; ``stale_pending`` lists pending records no action will record (the executor drops
+them first). Every change is an action, so ``changes`` and the ``plan --json`` document always
+agree: a stale pending render that no action of its render resolves (it was made for a render
+no longer declared, or for another config or composition of one whose output is current) is
+a ``remove_output`` of its own, which also deletes the file the interrupted run left, when the
+run cache's copy proves it is that render's (``plan_renders.forget_pending``).
 """
 
 from __future__ import annotations
@@ -148,8 +153,14 @@ class VideoPlan:
 
     @property
     def changes(self) -> bool:
-        """Whether applying this video would do anything."""
-        return bool(self.actions) or self.drop_video or bool(self.stale_pending)
+        """Whether applying this video would do anything: whether it has an action.
+
+        Every change is an action, so ``changes`` and the ``plan --json`` document agree: a
+        video that leaves the spec always has one (its outputs' or its entry's removal), and
+        every stale pending record is resolved by an action of its render or cleaned up by a
+        ``remove_output`` of its own (``plan_renders.forget_pending``).
+        """
+        return bool(self.actions)
 
     @property
     def replaces(self) -> bool:

@@ -77,42 +77,56 @@ def plan_renders(
                     expected_size=record.size,
                 )
             )
-        if composition is None:
-            if pending is not None:
-                stale.append(pending)
-            why = "new render" if record is None and entry is not None else fresh_reason
-            actions.append(_render(ctx, name, config, path, None, why, duration))
-            continue
-        key = render_key(composition, config)
+        key = render_key(composition, config) if composition is not None else None
         if pending is not None and pending.key == key:
             actions.append(_resume_render(name, pending, path, live))
             continue
-        if pending is not None:
-            stale.append(pending)
-        if record is not None and record.key == key:
-            observed = ctx.outputs.get(path, OutputState(path, exists=False))
-            if record.path == path and observed.matches(record.sha256, record.size):
-                continue
-            actions.append(_restore(ctx, name, config, path, key, record, observed, duration))
-        elif key in ctx.cache.outputs:
-            cached = ctx.cache.outputs[key]
-            why = _render_reason(record, composition, config)
-            actions.append(
-                Action(
-                    "copy_cached",
-                    reason=f"{why}; the same composition and config is in the run cache",
-                    render=name,
-                    config=config,
-                    render_key=key,
-                    path=path,
-                    expected_sha256=cached.sha256,
-                    expected_size=cached.size,
-                )
-            )
+        if composition is None:
+            why = "new render" if record is None and entry is not None else fresh_reason
+            action: Action | None = _render(ctx, name, config, path, None, why, duration)
         else:
-            why = _render_reason(record, composition, config)
-            actions.append(_render(ctx, name, config, path, key, why, duration))
+            action = _make_current(ctx, name, config, path, record, composition, duration)
+        if action is not None:
+            actions.append(action)
+        if pending is not None and live is not None:
+            # Made for another composition or config: no action will record it.
+            stale.append(pending)
+            cleanup = forget_pending(ctx, video.key, live, pending, resolved=action is not None)
+            if cleanup is not None:
+                actions.append(cleanup)
     return actions + moved
+
+
+def _make_current(
+    ctx: PlanInputs,
+    name: str,
+    config: RenderConfig,
+    path: str,
+    record: RenderRecord | None,
+    composition: str,
+    duration: float | None,
+) -> Action | None:
+    """What makes render ``name`` of a known ``composition`` current; None when it is."""
+    key = render_key(composition, config)
+    if record is not None and record.key == key:
+        observed = ctx.outputs.get(path, OutputState(path, exists=False))
+        if record.path == path and observed.matches(record.sha256, record.size):
+            return None
+        return _restore(ctx, name, config, path, key, record, observed, duration)
+    why = _render_reason(record, composition, config)
+    if key in ctx.cache.outputs:
+        cached = ctx.cache.outputs[key]
+        return Action(
+            "copy_cached",
+            reason=f"{why}; the same composition and config is in the run cache",
+            render=name,
+            config=config,
+            render_key=key,
+            path=path,
+            expected_sha256=cached.sha256,
+            expected_size=cached.size,
+        )
+    return _render(ctx, name, config, path, key, why, duration)
 
 
 def _render(
@@ -266,23 +280,65 @@ def plan_undeclared(
         for op in live.pending:
             if isinstance(op, PendingRender) and op.render not in video.renders:
                 stale.append(op)
-                if op.render not in entry.renders:
-                    actions.append(_forget_pending(ctx, video.key, op))
+                # A render with a record is removed above, which is the change; the pending
+                # one only adds a file to remove when the killed run left one elsewhere.
+                resolved = op.render in entry.renders
+                cleanup = forget_pending(ctx, video.key, live, op, resolved=resolved)
+                if cleanup is not None:
+                    actions.append(cleanup)
     return actions
 
 
-def _forget_pending(ctx: PlanInputs, video: str, pending: PendingRender) -> Action:
-    """A render an interrupted run started, since removed from the spec: nothing will keep
-    its output, so its pending record goes (and its file, should the run have written it)."""
-    path = output_relpath(ctx.spec, video, pending.render, pending.config.format)
+def forget_pending(
+    ctx: PlanInputs, video: str, entry: VideoLock, pending: PendingRender, *, resolved: bool
+) -> Action | None:
+    """The ``remove_output`` that cleans up after a render an interrupted run was making,
+    which no action will record (the spec changed since); None when nothing needs doing.
+
+    Its pending record is dropped (``VideoPlan.stale_pending``), and so is its file, should
+    the killed run have got as far as writing it, but only a file this tool provably made:
+    the one at the intent's ``path`` (where the run wrote it, whatever ``outDir`` is now)
+    whose sha256 is the run cache's copy of ``pending.key`` (a download is kept there before
+    the lock records it), and never a path another output of the video holds. Without that
+    checksum nothing is deleted. ``resolved`` says another action of the plan already
+    resolves the record (it renders that name again, or removes its output): then only a
+    file to delete is worth an action. Otherwise the action is there even with nothing to
+    delete, because every change is an action (``plan --detailed-exitcode`` never says "no
+    changes" while the lock still has something to clean).
+    """
+    path = pending.path or output_relpath(ctx.spec, video, pending.render, pending.config.format)
+    cached = ctx.cache.outputs.get(pending.key)
+    owned = {record.path for record in entry.renders.values()}
+    declared = ctx.spec.videos.get(video)
+    if declared is not None:
+        owned.update(output_relpath(ctx.spec, video, name) for name in declared.renders)
+    observed = ctx.outputs.get(path)
+    deletable = (
+        cached is not None
+        and path not in owned
+        and not (observed is not None and not observed.exists)
+    )
+    if resolved and not deletable:
+        return None
     job = f"job {pending.jobId}" if pending.jobId else "a job whose id was not recorded"
+    undeclared = declared is None or pending.render not in declared.renders
+    asked = "is no longer declared" if undeclared else "the spec no longer asks for"
+    reason = f"an interrupted run was making render {pending.render} ({job}), which {asked}: "
+    if deletable:
+        reason += f"its pending record is dropped, and {path} too if it is the file that run made"
+    elif cached is None:
+        reason += "its pending record is dropped (no file of it is known: nothing is removed)"
+    elif path in owned:
+        reason += f"its pending record is dropped ({path} holds a current output: it is kept)"
+    else:
+        reason += "its pending record is dropped (its file is already gone)"
     return Action(
         "remove_output",
-        reason=f"an interrupted run was making this render ({job}), which is no longer "
-        "declared: its pending record is dropped, and its file if it was written",
+        reason=reason,
         render=pending.render,
-        path=path,
-        forget=True,
+        path=path if deletable else None,
+        expected_sha256=cached.sha256 if deletable and cached is not None else None,
+        expected_size=cached.size if deletable and cached is not None else None,
     )
 
 
@@ -307,6 +363,14 @@ def plan_removed(ctx: PlanInputs, key: str, entry: VideoLock) -> VideoPlan:
         )
         for name, record in sorted(entry.renders.items())
     )
+    # A file an interrupted render of the video left where no record points: removed too,
+    # when it is provably that render's (its entry and pending records go with the video).
+    cleanups = (
+        forget_pending(ctx, key, entry, op, resolved=True)
+        for op in entry.pending
+        if isinstance(op, PendingRender)
+    )
+    actions += tuple(action for action in cleanups if action is not None)
     if not actions:
         # Nothing on disk, but the lock entry goes: that is a change, and it is shown as one.
         actions = (

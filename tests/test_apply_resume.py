@@ -22,7 +22,9 @@ from apply_support import (
     actions,
     apply_through,
     check_outputs,
+    sha256_of,
     video,
+    write_spec,
 )
 from engine_client import EngineClient, EngineFactory
 
@@ -383,3 +385,80 @@ def test_a_replanned_video_never_takes_a_project_another_video_is_about_to_reuse
     assert new.messages(x) == ["Add a calm title."]
     builder.ledger().assert_nothing_sent_twice()
     assert builder.plan()["changes"] is False
+
+
+def killed_after_downloading(builder: Builder, key: str, render: str) -> None:
+    """Leave ``render`` of video ``key`` as a run killed after its download was written and
+    kept in the run cache, but before the lock recorded it: the intent (with its job and
+    path) instead of the record."""
+    lock = builder.lock()
+    record = lock.videos[key].renders[render]
+    intent = PendingRender(
+        render=render,
+        key=record.key,
+        jobId=record.jobId,
+        config=record.config,
+        startedAt=NOW,
+        path=record.path,
+    )
+    write_lock(builder, lock.remove_render(key, render).add_pending(key, intent))
+
+
+def test_a_stale_render_file_is_removed_where_the_killed_run_wrote_it(builder: Builder) -> None:
+    zbig = {**SMALL, "fps": 25}
+    builder.write({"solo": video(*STEPS, renders={"clip": {}, "zbig": zbig})})
+    builder.apply()
+    killed_after_downloading(builder, "solo", "zbig")
+    left = builder.root / "out" / "solo" / "zbig.mp4"
+    assert left.is_file()
+    # zbig leaves the spec, and outDir moves: the file is where the killed run put it.
+    write_spec(builder.root, {"solo": video(*STEPS, renders={"clip": {}})}, out_dir="build")
+    plan = builder.plan()
+    assert ("remove_output", "zbig") in actions(plan, "solo")
+    before = builder.ledger()
+    assert builder.apply()["ok"] is True
+    assert builder.ledger().since(before).entries == []
+    assert not left.exists()
+    assert not (builder.root / "out").exists() or list((builder.root / "out").rglob("*")) == []
+    check_outputs(builder.root, builder.lock())
+    assert builder.plan()["changes"] is False
+
+
+def test_a_file_in_a_stale_renders_place_that_the_tool_did_not_make_is_kept(
+    builder: Builder,
+) -> None:
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+    builder.apply()
+    builder.write({"solo": video(*STEPS, renders={"clip": {}, "zbig": {**SMALL, "fps": 25}})})
+    killed_before_recording(builder, "solo", sent=True, render="zbig")
+    mine = builder.root / "out" / "solo" / "zbig.mp4"
+    mine.write_bytes(b"a file the user put there")  # nothing the tool made or kept
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+    assert actions(builder.plan(), "solo") == [("remove_output", "zbig")]
+    assert builder.apply()["ok"] is True
+    assert mine.read_bytes() == b"a file the user put there"
+    assert builder.lock().videos["solo"].pending == ()
+    assert builder.plan()["changes"] is False
+
+
+def test_a_stale_pending_render_of_a_current_output_is_shown_and_dropped(builder: Builder) -> None:
+    # Killed while rendering clip at 25 fps; the config was then put back to what is on disk.
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+    builder.apply()
+    record = builder.lock().videos["solo"].renders["clip"]
+    builder.write({"solo": video(*STEPS, renders={"clip": {**SMALL, "fps": 25}})})
+    killed_before_recording(builder, "solo", sent=True)
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+    assert builder.run("plan", "--detailed-exitcode").exit_code == 2
+    plan = builder.plan()
+    assert plan["changes"] is True
+    assert actions(plan, "solo") == [("remove_output", "clip")]
+    assert "its pending record is dropped" in plan["videos"][0]["actions"][0]["reason"]
+    before = builder.ledger()
+    assert builder.apply()["ok"] is True
+    assert builder.ledger().since(before).entries == []
+    after = builder.lock().videos["solo"]
+    assert after.pending == ()
+    assert after.renders["clip"] == record
+    assert sha256_of(builder.root / record.path) == record.sha256  # the output is untouched
+    assert builder.run("plan", "--detailed-exitcode").exit_code == 0

@@ -207,6 +207,23 @@ def test_a_lock_whose_output_is_not_where_apply_puts_it_is_refused(path: str) ->
     assert Lock.model_validate(data).videos["launch"].renders["hd"].path == "videos/launch/hd.mp4"
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["../victim.mp4", "out/other/zoom.mp4", "out/launch/hd.mp4", ".git/launch/zoom.mp4"],
+)
+def test_a_pending_render_may_only_name_where_apply_writes_it(path: str) -> None:
+    # The next plan may delete that file once the render leaves the spec.
+    pending = {"kind": "render", "render": "zoom", "key": "k", "startedAt": T0}
+    data = sample_lock().model_dump(mode="json")
+    data["videos"]["launch"]["pending"] = [{**pending, "path": path}]
+    with pytest.raises(ValidationError, match="path"):
+        Lock.model_validate(data)
+    data["videos"]["launch"]["pending"] = [{**pending, "path": "old/launch/zoom.mp4"}]
+    (op,) = Lock.model_validate(data).videos["launch"].pending
+    assert isinstance(op, PendingRender)
+    assert op.path == "old/launch/zoom.mp4"
+
+
 def test_recording_a_new_project_keeps_renders_and_drops_pending() -> None:
     lock = sample_lock().add_pending(
         "launch",

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from parafraim_build.lock_model import PendingRender
 from parafraim_build.plan_model import ACTION_KINDS, Action, Plan, VideoPlan
 
 
@@ -50,8 +51,20 @@ def test_changes_counts_and_credits() -> None:
         plan.video("c")
 
 
-def test_dropping_a_video_is_a_change_even_without_actions() -> None:
-    plan = Plan(videos=(VideoPlan("gone", "p-1", drop_video=True),), cost_label="x")
+def test_every_change_is_an_action() -> None:
+    # The planner always gives a dropped video and a stale pending record an action: the
+    # document's "changes" is exactly "some video has an action".
+    stale = PendingRender(render="hd", key="k", startedAt="2025-01-31T09:30:00Z")
+    bare = Plan(
+        videos=(
+            VideoPlan("gone", "p-1", drop_video=True),
+            VideoPlan("v", "p-2", stale_pending=(stale,)),
+        ),
+        cost_label="x",
+    )
+    assert not bare.changes
+    removal = Action("remove_output", reason="its lock entry goes", forget=True)
+    plan = Plan(videos=(VideoPlan("gone", "p-1", (removal,), drop_video=True),), cost_label="x")
     assert plan.changes
     assert plan.to_json()["changes"] is True
 

@@ -287,15 +287,94 @@ def test_a_removed_video_without_outputs_still_changes_the_lock() -> None:
     ]
 
 
-def test_a_stale_pending_render_of_a_removed_render_is_a_change() -> None:
-    # Killed during render zbig, then zbig left the spec: its intent must not stay forever.
+@pytest.mark.parametrize(
+    ("cached", "written_at", "expected_path"),
+    [
+        pytest.param(False, None, None, id="no-copy-in-the-cache-deletes-nothing"),
+        pytest.param(True, None, "out/launch/zbig.gif", id="the-cached-file-is-removed"),
+        pytest.param(True, "old/launch/zbig.gif", "old/launch/zbig.gif", id="under-old-outdir"),
+    ],
+)
+def test_a_stale_pending_render_of_a_removed_render_is_a_change(
+    cached: bool, written_at: str | None, expected_path: str | None
+) -> None:
+    # Killed during render zbig, then zbig left the spec: its intent must not stay forever,
+    # and its file goes only when the run cache's copy (kept before the lock records a
+    # download) proves which file the killed run made, wherever that run wrote it.
     item = built(V3)
-    zbig = PendingRender(render="zbig", key="k", jobId="j-9", config=GIF, startedAt=T0)
+    zbig = PendingRender(
+        render="zbig", key="k", jobId="j-9", config=GIF, startedAt=T0, path=written_at
+    )
     lock, outputs = lock_of(("launch", edited(item, pending=(zbig,))))
-    plan = plan_of(spec(V3), lock, outputs)
+    cache = CacheView(
+        outputs={"k": CachedOutput("k", "sha-zbig", 55, "gif", "j-9")} if cached else {}
+    )
+    plan = plan_of(spec(V3), lock, outputs, cache)
     assert plan.changes
+    assert plan.to_json()["videos"][0]["actions"] != []
     assert actions(plan) == [("remove_output", "zbig")]
     action = plan.video("launch").actions[0]
-    assert (action.path, action.forget) == ("out/launch/zbig.gif", True)
-    assert "an interrupted run was making this render (job j-9)" in action.reason
+    assert (action.path, action.forget) == (expected_path, False)
+    if expected_path is None:
+        assert action.expected_sha256 is None
+        assert "nothing is removed" in action.reason
+    else:
+        assert (action.expected_sha256, action.expected_size) == ("sha-zbig", 55)
+        assert f"{expected_path} too if it is the file that run made" in action.reason
+    assert "an interrupted run was making render zbig (job j-9)" in action.reason
     assert plan.video("launch").stale_pending == (zbig,)
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["not-cached", "cached"])
+def test_a_stale_pending_render_of_a_current_output_is_an_action(cached: bool) -> None:
+    # Killed while rendering hd in another config, then the config was reverted: the output
+    # on disk is current, but the lock still holds the intent. It is a change, so an action;
+    # the file at hd's path is the current output's and is never deleted for it.
+    item = built(V3)
+    other = PendingRender(
+        render="hd", key="k-60", jobId="j-9", config=RenderConfig(fps=60), startedAt=T0
+    )
+    lock, outputs = lock_of(("launch", edited(item, pending=(other,))))
+    cache = CacheView(outputs={"k-60": CachedOutput("k-60", "sha-60", 7, "mp4")} if cached else {})
+    plan = plan_of(spec(V3), lock, outputs, cache)
+    document = plan.to_json()
+    assert document["changes"] is True
+    assert document["videos"][0]["actions"] == [
+        {
+            "action": "remove_output",
+            "render": "hd",
+            "reason": "an interrupted run was making render hd (job j-9), which the spec no "
+            "longer asks for: its pending record is dropped "
+            + (
+                "(out/launch/hd.mp4 holds a current output: it is kept)"
+                if cached
+                else "(no file of it is known: nothing is removed)"
+            ),
+        }
+    ]
+    (action,) = plan.video("launch").actions
+    assert (action.path, action.forget, action.expected_sha256) == (None, False, None)
+    assert plan.video("launch").stale_pending == (other,)
+
+
+def test_a_stale_pending_render_of_a_render_made_again_needs_no_action_of_its_own() -> None:
+    item = built(V3)
+    other = PendingRender(render="hd", key="k-60", config=RenderConfig(fps=60), startedAt=T0)
+    lock, outputs = lock_of(("launch", edited(item, pending=(other,))))
+    new = V3.model_copy(update={"renders": {"hd": RenderConfig(fps=50), "teaser": GIF}})
+    plan = plan_of(spec(new), lock, outputs)
+    assert actions(plan) == [("render", "hd")]  # its new intent replaces the old one
+    assert plan.video("launch").stale_pending == (other,)
+
+
+def test_a_removed_videos_stale_render_file_is_removed_when_provably_its() -> None:
+    gone = built(video("gone", "x"), "p-2")
+    stale = PendingRender(
+        render="zoom", key="kz", jobId="j-4", config=GIF, startedAt=T0, path="old/gone/zoom.gif"
+    )
+    lock, outputs = lock_of(("gone", edited(gone, pending=(stale,))))
+    cache = CacheView(outputs={"kz": CachedOutput("kz", "sha-z", 9, "gif")})
+    plan = plan_of(spec(), lock, outputs, cache)
+    assert actions(plan, "gone") == [("remove_output", "hd"), ("remove_output", "zoom")]
+    zoom = plan.video("gone").actions[1]
+    assert (zoom.path, zoom.expected_sha256) == ("old/gone/zoom.gif", "sha-z")

@@ -89,6 +89,13 @@ def literal_plan() -> Plan:
     gone = VideoPlan(
         video="retired",
         project_id="p-9",
+        actions=(
+            Action(
+                "remove_output",
+                reason="the video is no longer in the spec and has no outputs",
+                forget=True,
+            ),
+        ),
         drop_video=True,
         warnings=("project p-9 stays on the service",),
     )
@@ -116,12 +123,13 @@ EXPECTED = textwrap.dedent(
         < download teaser    480x270 30fps gif draft no audio  (the output file is missing)
         - remove old         out/recap-en/old.mp4  (the render is no longer declared)
     - retired  no longer in the spec
+        - remove entry       the video is no longer in the spec and has no outputs
         warning: project p-9 stays on the service
 
     Symbols: + create or add, -/+ replace, ~ update in place, > resume, < download again, \
 = copy from the run cache, - remove
     Plan: 1 project, 1 project reused, 2 messages, 2 renders, 1 download, 2 resumed, 1 copied \
-from the run cache, 1 removal. Estimated credits: 14.45 (estimate; local engine prices)"""
+from the run cache, 2 removals. Estimated credits: 14.45 (estimate; local engine prices)"""
 )
 
 
