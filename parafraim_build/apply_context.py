@@ -236,6 +236,20 @@ class VideoBook:
             ctx.identity, ctx.account_id, self.video, lock.entry(self.video), scope=ctx.scope
         )
 
+    def leave_project(self) -> None:
+        """Before the video leaves its project (moves to another, or leaves the spec): when the
+        lock holds a message in flight there, the run cache hears it first.
+
+        The lock's record is about to go, and with it the only sign that the project may hold
+        a message nobody recorded; the run cache may know the project as settled (another
+        branch's lock, a cache that never heard of the intent), and would then offer it for
+        reuse. Marked in flight, with that message's chain key, it never is.
+        """
+        lock = self.ctx.store.lock
+        entry = lock.videos.get(self.video) if lock is not None else None
+        if lock is not None and entry is not None and entry.pending_task is not None:
+            self.remember_project(lock)
+
     def write_ahead(self, lock: Lock) -> None:
         """Write ``lock``, which adds an intent, after the run cache has heard of it."""
         # The cache hears first that the project may hold an unrecorded message: a crash

@@ -140,6 +140,7 @@ class VideoRunner:
                             "found",
                         ) from None
                     replans += 1
+                    self.book.leave_project()
                     self.plan = ctx.replan(self.video, claimed=ctx.claims.ids(), lost=move.lost)
                     ctx.claims.claim_plan(self.plan)
                     count = len(self.plan.actions)
@@ -182,6 +183,7 @@ class VideoRunner:
             self.result.done.append(ActionOutcome(action.kind, action.step, action.render, outcome))
             ctx.reporter.action_finished(self.video, label, outcome)
         if plan.drop_video and ctx.store.lock and self.video in ctx.store.lock.videos:
+            self.book.leave_project()
             self.book.update(lambda lock: lock.drop_video(self.video))
 
     def _drop_stale(self, lock: Lock) -> Lock:
@@ -241,6 +243,8 @@ class VideoRunner:
 
     async def _make_project(self, action: Action) -> str:
         ctx = self.ctx
+        if ctx.store.lock is not None and self.video in ctx.store.lock.videos:
+            self.book.leave_project()
         if action.reuse is not None:
             reuse = action.reuse
             holder = self._holder(reuse.project_id)

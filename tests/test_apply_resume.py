@@ -9,6 +9,7 @@ know.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from apply_support import (
 )
 from engine_client import EngineClient, EngineFactory
 
+from parafraim_build.cache import RunCache
 from parafraim_build.digest import chain_keys, composition_hash, render_key, source_key
 from parafraim_build.lock_model import (
     Lock,
@@ -462,3 +464,30 @@ def test_a_stale_pending_render_of_a_current_output_is_shown_and_dropped(builder
     assert after.renders["clip"] == record
     assert sha256_of(builder.root / record.path) == record.sha256  # the output is untouched
     assert builder.run("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_project_left_behind_by_a_lost_message_is_never_reused_as_safe(
+    builder: Builder,
+) -> None:
+    # The run cache knows P settled (one step); the lock that comes back (another branch's)
+    # says step 2 was being sent to P and its answer was lost. apply looks it up in vain and
+    # moves the video: P may hold step 2, and the cache must say so from then on.
+    builder.write({"solo": video(STEPS[0], renders={"clip": {}})})
+    builder.apply()
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+    lock = builder.lock()
+    project = lock.videos["solo"].projectId
+    intent = PendingTask(step=2, key=keys(builder, "solo")[1], startedAt=NOW)
+    write_lock(builder, lock.add_pending("solo", intent))
+    assert builder.apply()["ok"] is True
+    assert builder.lock().videos["solo"].projectId != project
+    with RunCache(Path(os.environ["PARAFRAIM_CACHE_DIR"])) as cache:
+        histories = cache.view(lock.baseUrl, lock.accountId).histories
+    known = {history.project_id: history for history in histories}
+    assert known[project].in_flight
+    assert known[project].pending_key == intent.key
+    # An edit that P's one step fits is never moved onto P.
+    builder.write({"solo": video(STEPS[0], "Something else entirely.", renders={"clip": {}})})
+    (replace, *_rest) = builder.plan()["videos"][0]["actions"]
+    assert replace["action"] == "replace_project"
+    assert project not in replace["reason"]
