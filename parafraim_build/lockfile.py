@@ -30,11 +30,11 @@ from parafraim_build.errors import (
 )
 from parafraim_build.fsutil import atomic_write_text
 from parafraim_build.lock_model import LOCK_VERSION, Lock, dump_lock
+from parafraim_build.workspace import LOCAL_DIR, LOCAL_ENGINE_DIR, LOCAL_IDENTITY, LOCAL_LOCK
 
 __all__ = [
     "ABSENT_DIGEST",
     "LockStore",
-    "atomic_write_text",
     "check_owner",
     "lock_digest",
     "parse_lock",
@@ -42,12 +42,6 @@ __all__ = [
 ]
 
 ABSENT_DIGEST = "absent"
-
-LOCAL_SCHEME = "local://"
-"""The base URL scheme of a ``--local`` lock (``workspace.LOCAL_IDENTITY``)."""
-LOCAL_DIR = ".parafraim/local"
-LOCAL_LOCK = f"{LOCAL_DIR}/parafraim.lock"
-LOCAL_ENGINE = f"{LOCAL_DIR}/engine"
 """``lock_digest`` of a lock file that does not exist yet."""
 
 _KEEP_HINT = (
@@ -212,12 +206,12 @@ def check_owner(lock: Lock, base_url: str, account_id: str, *, source: str = "th
             hint="set PARAFRAIM_BASE_URL to the service the lock was built with, "
             "or move the lock away to build everything again there",
         )
-    if lock.accountId != account_id and lock.baseUrl.startswith(LOCAL_SCHEME):
+    if lock.accountId != account_id and lock.baseUrl.rstrip("/") == LOCAL_IDENTITY:
         # The built-in engine has no keys to choose from: its state was deleted or replaced
         # (a new account) while the local lock was kept.
         raise LockMismatchError(
             f"{LOCAL_LOCK} belongs to another local engine account ({lock.accountId}, not "
-            f"{account_id}): the engine's state ({LOCAL_ENGINE}/) was deleted or replaced, "
+            f"{account_id}): the engine's state ({LOCAL_ENGINE_DIR}/) was deleted or replaced, "
             "and the local lock was kept",
             hint=f"delete {LOCAL_DIR}/ to start over locally (the local lock and the engine's "
             "state go together); parafraim.lock is not affected",

@@ -19,7 +19,7 @@ from typing import Any
 
 from parafraim_build.digest import canonical_json, sha256_hex
 from parafraim_build.errors import ConfigError, StalePlanError
-from parafraim_build.lockfile import atomic_write_text
+from parafraim_build.fsutil import atomic_write_text
 from parafraim_build.plan_model import FORMAT_VERSION, Plan
 from parafraim_build.spec.models import Spec
 

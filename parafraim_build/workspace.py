@@ -19,6 +19,13 @@ from parafraim_build.outputs import expected_outputs, resolve_output
 from parafraim_build.spec.models import Spec
 
 STATE_DIR = ".parafraim"
+"""Beside the spec: the run cache and everything ``--local`` keeps (never committed)."""
+LOCAL_DIR = f"{STATE_DIR}/local"
+"""What ``--local`` keeps, relative to the spec's folder: its lock and the engine's state."""
+LOCAL_LOCK = f"{LOCAL_DIR}/{LOCK_FILENAME}"
+"""The ``--local`` lock, relative to the spec's folder."""
+LOCAL_ENGINE_DIR = f"{LOCAL_DIR}/engine"
+"""The embedded engine's projects, jobs and files, relative to the spec's folder."""
 LOCAL_IDENTITY = "local://engine"
 """What a ``--local`` lock records as its base URL: the embedded engine's port changes on
 every run, its identity does not."""
@@ -41,13 +48,13 @@ class Workspace:
     def lock_path(self) -> Path:
         """``parafraim.lock`` beside the spec, or ``.parafraim/local/parafraim.lock``."""
         if self.local:
-            return self.root / STATE_DIR / "local" / LOCK_FILENAME
+            return self.root / LOCAL_LOCK
         return self.root / LOCK_FILENAME
 
     @property
     def engine_state_dir(self) -> Path:
         """Where the embedded engine of ``--local`` keeps its projects, jobs and files."""
-        return self.root / STATE_DIR / "local" / "engine"
+        return self.root / LOCAL_ENGINE_DIR
 
     @property
     def scope(self) -> str:

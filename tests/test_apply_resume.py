@@ -31,6 +31,7 @@ from engine_client import EngineClient, EngineFactory
 
 from parafraim_build.cache import RunCache
 from parafraim_build.digest import chain_keys, composition_hash, render_key, source_key
+from parafraim_build.fsutil import atomic_write_text
 from parafraim_build.lock_model import (
     Lock,
     PendingRender,
@@ -39,7 +40,6 @@ from parafraim_build.lock_model import (
     dump_lock,
     utc_timestamp,
 )
-from parafraim_build.lockfile import atomic_write_text
 from parafraim_build.spec import load_spec
 
 pytest_plugins = ("engine_fixtures",)
