@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from parafraim_build.api.client import ParafraimClient
-from parafraim_build.api.models import RenderConfig
+from parafraim_build.api.models import Credits, RenderConfig
 from parafraim_build.cache import RunCache
 from parafraim_build.errors import BudgetError, BuildError
 from parafraim_build.lock_model import Lock, RenderRecord, VideoLock, utc_timestamp
@@ -196,6 +196,40 @@ def parse_time(text: str | None) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class ProjectCharges:
+    """What the account's recent transactions (``GET /credits``) say about one project: when
+    each of its message tasks and render jobs was charged (refunds left out), and which tasks
+    of the account were refunded. The one reading of ``GET /credits`` that finding a lost
+    message and a lost render job share."""
+
+    messages: dict[str, datetime]
+    renders: dict[str, datetime]
+    refunded_tasks: frozenset[str]
+
+
+def project_charges(credits: Credits, project_id: str) -> ProjectCharges:
+    """The project's charges among the account's recent transactions (``credits``, as
+    ``GET /credits`` answered); a transaction without a readable time is left out (it cannot
+    be placed after an intent)."""
+    refunded = {
+        tx.taskId for tx in credits.recent if tx.taskId and (tx.type or "").lower() == "refund"
+    }
+    messages: dict[str, datetime] = {}
+    renders: dict[str, datetime] = {}
+    for tx in credits.recent:
+        if tx.projectId != project_id or (tx.type or "").lower() == "refund":
+            continue
+        made = parse_time(tx.createdAt)
+        if made is None:
+            continue
+        if tx.jobId:
+            renders[tx.jobId] = made
+        elif tx.taskId:
+            messages[tx.taskId] = made
+    return ProjectCharges(messages, renders, frozenset(refunded))
 
 
 def megabytes(size: int) -> str:

@@ -10,12 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from datetime import datetime
 from pathlib import Path
 
 from parafraim_build.api.download import Downloaded, UrlGoneError
 from parafraim_build.api.models import RenderConfig, RenderJob
-from parafraim_build.apply_context import CLOCK_SKEW, VideoBook, megabytes, parse_time
+from parafraim_build.apply_context import (
+    CLOCK_SKEW,
+    VideoBook,
+    megabytes,
+    parse_time,
+    project_charges,
+)
 from parafraim_build.digest import render_key
 from parafraim_build.errors import (
     ApiError,
@@ -252,33 +257,20 @@ class RenderActions:
             # A job of a render since removed from the spec is unknown too: its charge, when
             # still among the recent ones, tells it apart by its time.
             if floor is not None:
-                charged = await self.render_charges(entry.projectId)
+                charged = project_charges(await self.ctx.client.credits(), entry.projectId).renders
                 made = charged.get(job.id)
                 if made is not None and made < floor - CLOCK_SKEW:
                     return None
             return job.id
         if floor is None:
             return None
-        charged = await self.render_charges(entry.projectId)
+        charged = project_charges(await self.ctx.client.credits(), entry.projectId).renders
         found = {
             job_id
             for job_id, made in charged.items()
             if job_id not in known and made >= floor - CLOCK_SKEW
         }
         return found.pop() if len(found) == 1 else None
-
-    async def render_charges(self, project_id: str) -> dict[str, datetime]:
-        """When each render job of the project among the account's recent transactions was
-        charged (``GET /credits``; refunds left out)."""
-        credits = await self.ctx.client.credits()
-        return {
-            tx.jobId: made
-            for tx in credits.recent
-            if tx.jobId
-            and tx.projectId == project_id
-            and (tx.type or "").lower() != "refund"
-            and (made := parse_time(tx.createdAt)) is not None
-        }
 
     async def download(self, action: Action) -> str:
         """Fetch a lost or damaged output again from its render job (the plan priced it at 0).

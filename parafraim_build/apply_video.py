@@ -30,6 +30,7 @@ from parafraim_build.apply_context import (
     VideoBook,
     VideoResult,
     parse_time,
+    project_charges,
 )
 from parafraim_build.apply_renders import RenderActions
 from parafraim_build.digest import composition_hash
@@ -389,20 +390,13 @@ class VideoRunner:
             return None
         entry = self.book.entry()
         known = {step.taskId for step in entry.steps} | set(self.ctx.started_tasks)
-        credits = await self.ctx.client.credits()
+        charges = project_charges(await self.ctx.client.credits(), project_id)
         # A refunded task failed: it may have changed the project anyway (see _finish_task),
         # so it is never taken for the lost one; the video moves to another project instead.
-        refunded = {tx.taskId for tx in credits.recent if (tx.type or "").lower() == "refund"}
         found = {
-            tx.taskId
-            for tx in credits.recent
-            if tx.taskId
-            and not tx.jobId
-            and tx.projectId == project_id
-            and (tx.type or "").lower() != "refund"
-            and tx.taskId not in known | refunded
-            and (made := parse_time(tx.createdAt)) is not None
-            and made >= floor - CLOCK_SKEW
+            task_id
+            for task_id, made in charges.messages.items()
+            if task_id not in known | charges.refunded_tasks and made >= floor - CLOCK_SKEW
         }
         return found.pop() if len(found) == 1 else None
 

@@ -10,12 +10,14 @@ from datetime import datetime, timezone
 
 import pytest
 
+from parafraim_build.api.models import Credits
 from parafraim_build.apply_context import (
     ActionOutcome,
     Budget,
     ProjectClaims,
     VideoResult,
     parse_time,
+    project_charges,
 )
 from parafraim_build.apply_video import action_label
 from parafraim_build.errors import BudgetError
@@ -158,3 +160,37 @@ def test_claims_give_each_project_to_one_video_for_the_whole_run() -> None:
     assert claims.claim("p-x", "b") is True
     assert claims.claim("p-new", "a") is True
     assert claims.claim("p-c", "a") is False
+
+
+def test_the_projects_charges_are_read_once_for_messages_and_renders() -> None:
+    def tx(
+        kind: str, project: str, at: str | None, task: str | None = None, job: str | None = None
+    ) -> dict[str, object]:
+        return {
+            "type": kind,
+            "amount": 1,
+            "createdAt": at,
+            "projectId": project,
+            "taskId": task,
+            "jobId": job,
+        }
+
+    credits = Credits.model_validate(
+        {
+            "balance": 10,
+            "recent": [
+                tx("charge", "p", "2025-01-31T09:30:00Z", task="t-1"),
+                tx("charge", "p", "2025-01-31T09:31:00Z", task="t-2"),
+                tx("refund", "p", "2025-01-31T09:32:00Z", task="t-2"),
+                tx("charge", "p", "2025-01-31T09:33:00Z", task="t-2", job="j-1"),
+                tx("charge", "p", "yesterday", task="t-3"),
+                tx("charge", "q", "2025-01-31T09:34:00Z", task="t-9"),
+                tx("refund", "q", "2025-01-31T09:35:00Z", task="t-9"),
+            ],
+        }
+    )
+    charges = project_charges(credits, "p")
+    at = datetime(2025, 1, 31, 9, 30, tzinfo=timezone.utc)
+    assert charges.messages == {"t-1": at, "t-2": at.replace(minute=31)}
+    assert charges.renders == {"j-1": at.replace(minute=33)}  # a render charge names its job
+    assert charges.refunded_tasks == {"t-2", "t-9"}
