@@ -19,6 +19,7 @@ from types import TracebackType
 import yaml
 from filelock import FileLock, Timeout
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from parafraim_build.digest import sha256_hex
 from parafraim_build.errors import (
@@ -71,13 +72,18 @@ def parse_lock(text: str, *, source: str = "parafraim.lock") -> Lock:
     try:
         return Lock.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-            for error in exc.errors()[:5]
-        )
+        problems = "; ".join(_problem(error) for error in exc.errors()[:5])
         raise LockCorruptError(
             f"{source} does not match the lock format: {problems}", hint=hint
         ) from exc
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One validation error as ``where: what``. A check of the whole lock has no location of
+    its own (its message names the place), and pydantic's ``Value error, `` is noise."""
+    message = error["msg"].removeprefix("Value error, ")
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {message}" if where else message
 
 
 def read_lock(path: Path) -> Lock | None:

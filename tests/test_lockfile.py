@@ -73,6 +73,16 @@ def test_a_corrupt_lock_is_an_error(tmp_path: Path, text: str, message: str) -> 
     assert "never overwritten" in (info.value.hint or "")
 
 
+def test_a_check_of_the_whole_lock_names_its_place_once() -> None:
+    text = dump_lock(sample_lock()).replace("out/launch/hd.mp4", "out/other/hd.mp4")
+    with pytest.raises(LockCorruptError) as info:
+        parse_lock(text)
+    assert info.value.message == (
+        "parafraim.lock does not match the lock format: videos.launch.renders.hd: output "
+        "path 'out/other/hd.mp4' is not <outDir>/launch/hd.mp4"
+    )
+
+
 def test_a_lock_that_is_not_utf8_is_corrupt(tmp_path: Path) -> None:
     path = tmp_path / "parafraim.lock"
     path.write_bytes(b"\xff\xfe lockVersion")
