@@ -269,7 +269,9 @@ class VideoRunner:
             )
             self.book.remember_project(lock)
             self.result.project_id = reuse.project_id
-            return f"project {reuse.project_id}, {len(reuse.steps)} steps already applied"
+            count = len(reuse.steps)
+            applied = f"{count} step{'' if count == 1 else 's'} already applied"
+            return f"project {reuse.project_id}, {applied}"
         recipe = action.recipe
         if recipe is None:
             raise BuildError(f"the plan's {action.kind} action has no project recipe")

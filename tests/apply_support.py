@@ -36,7 +36,7 @@ from parafraim_build.emulator import RunningEngine
 from parafraim_build.lock_model import Lock
 from parafraim_build.lockfile import read_lock
 from parafraim_build.planning import PlanRequest
-from parafraim_build.progress import NullReporter
+from parafraim_build.progress import ApplyReporter, NullReporter
 from parafraim_build.spec import load_spec
 from parafraim_build.workspace import Workspace, workspace_for
 
@@ -332,10 +332,25 @@ class RewritingTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+class RecordingReporter(NullReporter):
+    """A reporter that keeps what the executor says while it waits, per video."""
+
+    def __init__(self) -> None:
+        self.said: list[tuple[str, str]] = []
+
+    def waiting(self, video: str, why: str) -> None:
+        self.said.append((video, why))
+
+
 def apply_through(
-    builder: Builder, transport: httpx.AsyncBaseTransport, request: PlanRequest | None = None
+    builder: Builder,
+    transport: httpx.AsyncBaseTransport,
+    request: PlanRequest | None = None,
+    *,
+    reporter: ApplyReporter | None = None,
 ) -> ApplyResult:
-    """``apply --yes`` in-process, its client talking through ``transport``."""
+    """``apply --yes`` in-process, its client talking through ``transport``; ``reporter``
+    hears the progress (nothing does by default)."""
     spec = load_spec(builder.spec)
     workspace = workspace_for(builder.spec, local=False)
 
@@ -349,7 +364,7 @@ def apply_through(
             request or PlanRequest(),
             ApplySettings(),
             confirm=lambda plan: True,
-            reporter=lambda: nullcontext(NullReporter()),
+            reporter=lambda: nullcontext(reporter or NullReporter()),
             connect=connect,
         )
     )

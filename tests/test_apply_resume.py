@@ -9,6 +9,7 @@ know.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from apply_support import (
     SMALL,
     Builder,
+    RecordingReporter,
     RewritingTransport,
     actions,
     apply_through,
@@ -383,6 +385,8 @@ def test_a_replanned_video_never_takes_a_project_another_video_is_about_to_reuse
     after = builder.lock()
     assert after.videos["b"].projectId == x
     assert after.videos["a"].projectId != x
+    b_result = next(v for v in result["videos"] if v["video"] == "b")
+    assert b_result["actions"][0]["outcome"] == f"project {x}, 1 step already applied"
     new = builder.ledger().since(before)
     assert new.messages(x) == ["Add a calm title."]
     builder.ledger().assert_nothing_sent_twice()
@@ -491,3 +495,68 @@ def test_a_project_left_behind_by_a_lost_message_is_never_reused_as_safe(
     (replace, *_rest) = builder.plan()["videos"][0]["actions"]
     assert replace["action"] == "replace_project"
     assert project not in replace["reason"]
+
+
+class LostMessageAnswers(httpx.AsyncBaseTransport):
+    """The first ``lose`` answers to a message are lost on their way back (the message
+    reaches the engine), and the account's recent charges come back empty, so the lost
+    message's task can never be found."""
+
+    def __init__(self, lose: int) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.lose = lose
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        path = request.url.path
+        if request.method == "POST" and path.endswith("/messages") and self.lose > 0:
+            self.lose -= 1
+            await response.aread()
+            raise httpx.RemoteProtocolError("connection closed mid-answer", request=request)
+        if path.endswith("/credits"):
+            body = json.loads(await response.aread())
+            body["data"]["recent"] = []
+            headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+            return httpx.Response(response.status_code, headers=headers, json=body)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def test_a_video_moved_mid_run_reports_its_new_count_of_actions(builder: Builder) -> None:
+    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+    builder.apply()
+    builder.write({"solo": video(*STEPS, "Add a footer.", renders={"clip": {}})})
+    said = RecordingReporter()
+    result = apply_through(builder, LostMessageAnswers(lose=1), reporter=said)
+    assert result.ok, [v.error for v in result.videos]
+    # Planned: step 3, render (2 actions). Moved: a new project, steps 1-3, render (5).
+    moves = [why for video, why in said.said if "moving to another project" in why]
+    assert len(moves) == 1
+    assert moves[0].endswith("moving to another project (5 actions now)")
+    check_outputs(builder.root, builder.lock())
+
+
+def test_a_video_that_keeps_losing_messages_stops_and_says_what_the_next_apply_does(
+    builder: Builder,
+) -> None:
+    builder.write({"solo": video(STEPS[0], renders={"clip": {}})})
+    result = apply_through(builder, LostMessageAnswers(lose=100))
+    (solo,) = result.videos
+    assert solo.status == "failed"
+    assert (solo.error or "").endswith(
+        "the video was moved to another project 3 times in this apply and stops here"
+    )
+    assert "the next plan rebuilds" not in (solo.error or "")
+    assert "looks a lost message up again first" in (solo.hint or "")
+    # Each project got the message once: never twice to one project.
+    projects = builder.ledger().projects()
+    assert len(projects) == 4
+    assert [len(builder.ledger().messages(p)) for p in projects] == [1, 1, 1, 1]
+    # With the charges readable again, the next apply finds the last one and goes on.
+    before = builder.ledger()
+    assert builder.apply()["ok"] is True
+    assert builder.ledger().since(before).kinds() == {"render": 1}
+    builder.ledger().assert_nothing_sent_twice()
+    check_outputs(builder.root, builder.lock())

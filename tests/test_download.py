@@ -133,9 +133,12 @@ def test_a_refreshed_url_that_expired_too_is_not_refreshed_again(tmp_path: Path)
     old, fresh = fake.video_url("a"), fake.video_url("b")
     fake.expired_urls.update({old, fresh})
     job_id = fake.add_job({"status": "complete", "progress": 100, "videoUrl": fresh})
-    with pytest.raises(DownloadError, match="expired"):
+    with pytest.raises(DownloadError, match="the file is gone from the service") as info:
         download(fake, old, tmp_path / "v.mp4", job_id=job_id)
     assert len(fake.requests) == 3
+    # The file is gone: asking the job again would not help, a render would.
+    assert "fresh URL is taken" not in (info.value.hint or "")
+    assert "only a new render can bring it back" in (info.value.hint or "")
 
 
 def test_a_job_without_a_url_any_more_says_render_again(tmp_path: Path) -> None:

@@ -362,11 +362,19 @@ class ParafraimClient:
                 )
             except UrlRejectedError as exc:
                 _log_exchange("DOWNLOAD", safe_url(url), exc.status, begun)
-                if job_id is None or refreshed:
+                if refreshed:
+                    raise UrlGoneError(
+                        f"{safe_url(url)} answered HTTP {exc.status} even as a fresh URL "
+                        f"from render job {job_id}: the file is gone from the service",
+                        hint="only a new render can bring it back: run apply again, which "
+                        "renders an output whose file is gone",
+                    ) from exc
+                if job_id is None:
                     raise UrlGoneError(
                         f"{safe_url(url)} answered HTTP {exc.status}: the URL has expired "
-                        "or is wrong",
-                        hint="run the command again: a fresh URL is taken from the render job",
+                        "or is wrong, and without its render job no fresh one can be asked for",
+                        hint="download from the render job's current videoUrl "
+                        "(GET /render-jobs/{id}); apply does that by itself",
                     ) from exc
                 refreshed = True
                 url = await self._fresh_video_url(job_id)
