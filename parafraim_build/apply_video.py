@@ -80,7 +80,9 @@ def action_label(action: Action, steps_total: int) -> str:
         case "use_template":
             return "use template"
         case "replace_project":
-            return "reuse cached project" if action.reuse else "replace project"
+            if action.reuse is None:
+                return "replace project"
+            return "take back project" if action.reuse.own else "reuse cached project"
         case "send_message" | "resume_task":
             verb = "step" if action.kind == "send_message" else "resume step"
             return f"{verb} {action.step}/{steps_total}"
@@ -91,9 +93,13 @@ def action_label(action: Action, steps_total: int) -> str:
         case "download":
             return f"download {action.render}"
         case "copy_cached":
+            if action.source_path is not None:
+                return f"move {action.render}"
             return f"copy {action.render} from cache"
         case "remove_output":
-            return f"remove {action.path}" if action.path else "remove lock entry"
+            if action.path:
+                return f"remove {action.path}"
+            return f"forget {action.render}" if action.render else "remove lock entry"
     return str(action.kind)
 
 

@@ -183,6 +183,7 @@ class _Project:
     composition: str | None  # sha256 of the composition before renders, if known now
     replaced: bool
     warnings: list[str]
+    render_reason: str | None = None  # why every render is made again, when not the default
 
 
 def _plan_video(ctx: _Context, video: Video, entry: VideoLock | None, *, forced: bool) -> VideoPlan:
@@ -213,7 +214,9 @@ def _plan_video(ctx: _Context, video: Video, entry: VideoLock | None, *, forced:
             "or use a template; its renders are skipped"
         )
     elif not ctx.no_render:
-        actions += plan_renders(ctx, video, entry, live, project.composition, stale)
+        actions += plan_renders(
+            ctx, video, entry, live, project.composition, stale, fresh=project.render_reason
+        )
     if entry is not None:
         actions += plan_undeclared(ctx, video, entry, live, stale)
     return VideoPlan(
@@ -358,14 +361,22 @@ def _reuse(
     *,
     own: bool,
 ) -> _Project:
-    """Move the video onto a known project whose history is a beginning of ``wanted``."""
+    """Move the video onto a known project whose history is a beginning of ``wanted`` (with
+    ``own``, take its own project back as the run cache knows it: it stays where it is)."""
     ctx.claimed.add(reuse.project_id)
     count = len(reuse.steps)
     has = f"step{'s 1-' if count > 1 else ' '}{count}" if count else "no step"
-    where = "the project itself" if own else f"project {reuse.project_id} from the run cache"
+    if own:
+        why = (
+            f"{reason}; the project itself already has {has} of the spec, so it is taken "
+            "back as it is: the lock catches up, nothing is replaced"
+        )
+    else:
+        where = f"project {reuse.project_id} from the run cache"
+        why = f"{reason}; reusing {where}, which already has {has}"
     action = Action(
         "replace_project",
-        reason=f"{reason}; reusing {where}, which already has {has}",
+        reason=why,
         recipe=recipe,
         reuse=ReusedProject(
             project_id=reuse.project_id,
@@ -374,10 +385,14 @@ def _reuse(
             description=reuse.description,
             initial_composition_sha256=reuse.initial_composition_sha256,
             steps=reuse.steps,
+            own=own,
         ),
     )
     composition = reuse.composition_sha256 if count == len(wanted) else None
     warnings = _rename_warnings(video, reuse.name, reuse.description, reuse.project_id)
+    if own:
+        renders = "the project holds steps the lock did not know: every render is made again"
+        return _Project([action], count, "new step", composition, True, warnings, renders)
     return _Project(
         [action], count, "not yet applied to the reused project", composition, True, warnings
     )

@@ -8,7 +8,8 @@ How the executor reads each kind:
 
 * ``create_project`` / ``use_template``: make a project from ``recipe`` and record it.
 * ``replace_project``: with ``reuse``, record that cached project (its steps are already
-  applied); without, make a new project from ``recipe``. Either way the old one stays.
+  applied; ``reuse.own``: it is the video's own project, taken back as the run cache knows
+  it); without, make a new project from ``recipe``. Either way the old one stays.
 * ``send_message``: write a pending task for ``chain_key`` (step ``step``), send ``message``,
   record its id, wait, record the step.
 * ``resume_task``: wait for ``task_id`` and record step ``step`` with ``chain_key``.
@@ -95,7 +96,11 @@ class ProjectRecipe:
 
 @dataclass(frozen=True)
 class ReusedProject:
-    """A project from the run cache whose history is a prefix of the wanted chain."""
+    """A project from the run cache whose history is a prefix of the wanted chain.
+
+    ``own``: it is the video's own project, taken back as it is (another branch or run
+    applied steps the lock does not know, and they still fit): the video stays where it is.
+    """
 
     project_id: str
     source: TemplateSource | BlankSource
@@ -103,6 +108,7 @@ class ReusedProject:
     description: str | None
     initial_composition_sha256: str
     steps: tuple[StepRecord, ...]
+    own: bool = False
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,14 @@ def plan_renders(
     live: VideoLock | None,
     composition: str | None,
     stale: list[PendingTask | PendingRender],
+    *,
+    fresh: str | None = None,
 ) -> list[Action]:
     """The actions that make every declared render of ``video`` current.
 
+    ``fresh`` says why every render is made again when the project part has a reason of its
+    own (a project taken back as it is), instead of the default for a new, replaced or
+    updated project.
     ``composition`` is the sha256 the renders will see when it is known at plan time (no
     step is sent or resumed before them), else None: then every render is made again, and
     its key is left for the executor to compute. ``live`` is the lock entry whose pending
@@ -55,7 +60,9 @@ def plan_renders(
     moved: list[Action] = []
     known = composition or (entry.composition_sha256 if entry is not None else None)
     duration = ctx.cache.durations.get(known) if known is not None else None
-    if entry is None:
+    if fresh is not None:
+        fresh_reason = fresh
+    elif entry is None:
         fresh_reason = "new video"
     elif live is None:
         fresh_reason = "the project is replaced: every render is made again"
@@ -70,7 +77,7 @@ def plan_renders(
             moved.append(
                 Action(
                     "remove_output",
-                    reason=f"the output moves to {path}",
+                    reason=_removal_reason(ctx, record, f"the output moves to {path}"),
                     render=name,
                     path=record.path,
                     expected_sha256=record.sha256,
@@ -268,7 +275,7 @@ def plan_undeclared(
             actions.append(
                 Action(
                     "remove_output",
-                    reason=_removal_reason(ctx, record.path, "the render is no longer declared"),
+                    reason=_removal_reason(ctx, record, "the render is no longer declared"),
                     render=name,
                     path=record.path,
                     expected_sha256=record.sha256,
@@ -342,10 +349,13 @@ def forget_pending(
     )
 
 
-def _removal_reason(ctx: PlanInputs, path: str, why: str) -> str:
-    observed = ctx.outputs.get(path)
+def _removal_reason(ctx: PlanInputs, record: RenderRecord, why: str) -> str:
+    """``why``, and what becomes of the file: apply deletes only the file it recorded."""
+    observed = ctx.outputs.get(record.path)
     if observed is not None and not observed.exists:
         return f"{why} (the file is already gone)"
+    if observed is not None and not observed.matches(record.sha256, record.size):
+        return f"{why} (the file was changed since it was made: it is kept, only its record goes)"
     return why
 
 
@@ -354,7 +364,7 @@ def plan_removed(ctx: PlanInputs, key: str, entry: VideoLock) -> VideoPlan:
     actions = tuple(
         Action(
             "remove_output",
-            reason=_removal_reason(ctx, record.path, "the video is no longer in the spec"),
+            reason=_removal_reason(ctx, record, "the video is no longer in the spec"),
             render=name,
             path=record.path,
             expected_sha256=record.sha256,

@@ -79,7 +79,18 @@ def test_a_refused_operation_gives_its_reservation_back() -> None:
         (Action("resume_render", reason="r", render="hd"), "resume render hd"),
         (Action("download", reason="r", render="hd"), "download hd"),
         (Action("copy_cached", reason="r", render="hd"), "copy hd from cache"),
+        (Action("copy_cached", reason="r", render="hd", source_path="old/v/hd.mp4"), "move hd"),
         (Action("remove_output", reason="r", path="out/v/hd.mp4"), "remove out/v/hd.mp4"),
+        (Action("remove_output", reason="r", render="zz"), "forget zz"),
+        (Action("remove_output", reason="r", forget=True), "remove lock entry"),
+        (
+            Action(
+                "replace_project",
+                reason="r",
+                reuse=ReusedProject("p", BlankSource(aspectRatio="16:9"), "n", None, "h", (), True),
+            ),
+            "take back project",
+        ),
     ],
 )
 def test_every_action_has_a_short_label(action: Action, label: str) -> None:

@@ -961,7 +961,12 @@ def test_a_project_changed_elsewhere_that_still_fits_is_taken_as_it_is() -> None
     reuse = plan.video("launch").actions[0].reuse
     assert reuse is not None
     assert (reuse.project_id, len(reuse.steps)) == ("p-1", 2)
-    assert "reusing the project itself, which already has steps 1-2" in reasons(plan)[0]
+    assert reuse.own
+    assert reasons(plan)[0].endswith(
+        "the project itself already has steps 1-2 of the spec, so it is taken back as it is: "
+        "the lock catches up, nothing is replaced"
+    )
+    assert "reusing" not in reasons(plan)[0]
 
 
 def test_a_changed_project_moves_to_a_cached_one_before_paying() -> None:

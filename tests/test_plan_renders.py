@@ -241,6 +241,30 @@ def test_an_undeclared_render_is_removed() -> None:
     assert (action.path, action.forget) == ("out/launch/teaser.gif", True)
 
 
+@pytest.mark.parametrize(
+    ("disk", "said"),
+    [
+        ("same", "the render is no longer declared"),
+        ("gone", "the render is no longer declared (the file is already gone)"),
+        (
+            "edited",
+            "the render is no longer declared (the file was changed since it was made: it is "
+            "kept, only its record goes)",
+        ),
+    ],
+)
+def test_a_removal_says_what_becomes_of_the_file(disk: str, said: str) -> None:
+    lock, outputs = lock_of(("launch", built(V3)))
+    path = "out/launch/teaser.gif"
+    if disk == "gone":
+        outputs[path] = OutputState(path, exists=False)
+    elif disk == "edited":
+        outputs[path] = OutputState(path, exists=True, size=100, sha256="edited by hand")
+    plan = plan_of(spec(V3.model_copy(update={"renders": {"hd": HD}})), lock, outputs)
+    (removal,) = plan.video("launch").actions
+    assert removal.reason == said
+
+
 def test_no_render_plans_steps_and_removals_only() -> None:
     lock, outputs = lock_of(("launch", built(V3)))
     new = video("launch", "one", "two", "three", "four", renders={"hd": HD})

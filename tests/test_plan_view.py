@@ -127,7 +127,7 @@ EXPECTED = textwrap.dedent(
         warning: project p-9 stays on the service
 
     Symbols: + create or add, -/+ replace, ~ update in place, > resume, < download again, \
-= copy from the run cache, - remove
+= copy from the run cache (or move), - remove
     Plan: 1 project, 1 project reused, 2 messages, 2 renders, 1 download, 2 resumed, 1 copied \
 from the run cache, 2 removals. Estimated credits: 14.45 (estimate; local engine prices)"""
 )
@@ -191,6 +191,68 @@ def test_a_blank_project_line() -> None:
     assert lines[-1] == (
         "Plan: 1 project, 0 messages, 0 renders, 0 downloads, 0 removals. "
         "Estimated credits: 0 (estimate; from 3 observed costs)"
+    )
+
+
+def test_taking_back_moving_and_conditional_removals_say_what_apply_does() -> None:
+    blank = BlankSource(aspectRatio="16:9")
+    taken = VideoPlan(
+        "a",
+        "p-1",
+        actions=(
+            Action(
+                "replace_project",
+                reason="project p-1 holds steps the lock does not know; taken back as it is",
+                reuse=ReusedProject("p-1", blank, "a", None, "c", (), own=True),
+            ),
+        ),
+    )
+    moved = VideoPlan(
+        "b",
+        "p-2",
+        actions=(
+            Action(
+                "copy_cached",
+                reason="the output path changed",
+                render="hd",
+                path="build/b/hd.mp4",
+                source_path="out/b/hd.mp4",
+                expected_sha256="s",
+            ),
+            Action(
+                "copy_cached",
+                reason="in the run cache",
+                render="sd",
+                path="build/b/sd.mp4",
+                expected_sha256="s",
+            ),
+            Action(
+                "remove_output",
+                reason="the render is no longer declared",
+                render="old",
+                path="build/b/old.mp4",
+                expected_sha256="s",
+                forget=True,
+            ),
+            Action("remove_output", reason="an interrupted run was making render zz", render="zz"),
+        ),
+    )
+    lines = format_plan(Plan(videos=(taken, moved), cost_label="x")).splitlines()
+    assert lines[1] == (
+        "~ a  take back project p-1: project p-1 holds steps the lock does not know; "
+        "taken back as it is"
+    )
+    assert "replace" not in lines[1].split(":")[0]
+    assert lines[3:7] == [
+        "    = move hd            from out/b/hd.mp4  (the output path changed)",
+        "    = copy sd            in the run cache",
+        "    - remove old         build/b/old.mp4, if unchanged  (the render is no longer "
+        "declared)",
+        "    - forget zz          an interrupted run was making render zz",
+    ]
+    assert lines[-1].startswith(
+        "Plan: 0 projects, 1 project taken back, 0 messages, 0 renders, 0 downloads, "
+        "1 copied from the run cache, 1 moved, 2 removals."
     )
 
 

@@ -45,7 +45,7 @@ _LEGEND = {
     "~": "update in place",
     ">": "resume",
     "<": "download again",
-    "=": "copy from the run cache",
+    "=": "copy from the run cache (or move)",
     "-": "remove",
 }
 _EXCERPT = 48
@@ -113,6 +113,11 @@ def _video_lines(video: VideoPlan, colour: bool, used: list[str]) -> list[str]:
     name = _style(video.video, colour, bold=True)
     if video.drop_video:
         head = f"{_symbol('-', colour, used)} {name}  no longer in the spec"
+    elif project is not None and project.reuse is not None and project.reuse.own:
+        # The video stays in its project (a replace_project in the fixed vocabulary, with
+        # the project itself as the reuse): shown as the update in place it is.
+        head = f"{_symbol('~', colour, used)} {name}  take back project {video.project_id}: "
+        head += project.reason
     elif project is not None and project.kind == "replace_project":
         head = f"{_symbol('-/+', colour, used)} {name}  replace project {video.project_id}: "
         head += project.reason
@@ -154,8 +159,13 @@ def _describe(action: Action, steps_total: int) -> tuple[str, str]:
         return label, action.reason
     if kind == "remove_output":
         if action.path is None:
-            return "remove entry", action.reason
-        return f"remove {action.render}", f"{action.path}  ({action.reason})"
+            return ("forget " + action.render if action.render else "remove entry"), action.reason
+        # apply deletes only the file it recorded: one changed since is kept.
+        where = f"{action.path}, if unchanged" if action.expected_sha256 else action.path
+        return f"remove {action.render}", f"{where}  ({action.reason})"
+    if kind == "copy_cached" and action.source_path is not None:
+        detail = f"from {action.source_path}  ({action.reason})"
+        return f"move {action.render}", detail
     verbs = {
         "render": "render",
         "resume_render": "resume render",
@@ -194,20 +204,34 @@ def _count(number: int, noun: str) -> str:
 
 def _summary(plan: Plan) -> str:
     counts = plan.summary()
-    # A project taken back from the run cache costs nothing: counted apart from new ones.
-    reused = sum(1 for video in plan.videos for action in video.actions if action.reuse is not None)
-    projects = sum(counts[kind] for kind in PROJECT_KINDS) - reused
+    # A project reused from the run cache, or a video's own taken back, costs nothing:
+    # counted apart from new ones.
+    reuses = [a.reuse for video in plan.videos for a in video.actions if a.reuse is not None]
+    taken = sum(1 for reuse in reuses if reuse.own)
+    reused = len(reuses) - taken
+    projects = sum(counts[kind] for kind in PROJECT_KINDS) - len(reuses)
     parts = [
         _count(projects, "project"),
         _count(counts["send_message"], "message"),
         _count(counts["render"], "render"),
         _count(counts["download"], "download"),
     ]
+    if taken:
+        parts.insert(1, f"{taken} project{'' if taken == 1 else 's'} taken back")
     if reused:
         parts.insert(1, f"{reused} project{'' if reused == 1 else 's'} reused")
     if resumed := counts["resume_task"] + counts["resume_render"]:
         parts.append(f"{resumed} resumed")
-    if counts["copy_cached"]:
-        parts.append(f"{counts['copy_cached']} copied from the run cache")
+    # An output moved to a new outDir is a copy_cached too, but nothing comes from the cache.
+    moved = sum(
+        1
+        for video in plan.videos
+        for action in video.actions
+        if action.kind == "copy_cached" and action.source_path is not None
+    )
+    if copied := counts["copy_cached"] - moved:
+        parts.append(f"{copied} copied from the run cache")
+    if moved:
+        parts.append(f"{moved} moved")
     parts.append(_count(counts["remove_output"], "removal"))
     return "Plan: " + ", ".join(parts) + "."
