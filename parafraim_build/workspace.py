@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from parafraim_build.cache import resolve_cache_dir
-from parafraim_build.lock_model import LOCK_FILENAME, Lock
+from parafraim_build.lock_model import LOCK_FILENAME, Lock, PendingRender
 from parafraim_build.outputs import expected_outputs, resolve_output
 from parafraim_build.spec.models import Spec
 
@@ -77,13 +77,20 @@ def sweep_interrupted_writes(workspace: Workspace, spec: Spec, lock: Lock | None
     ``.parafraim.lock.<random>.tmp``, a download as ``.<output>.<random>.part`` (or
     ``.pfb-<random>.part`` when that name would be too long), a copy from
     the run cache as ``.<output>.<random>.tmp``), so a crash can leave such a file but never a
-    half output. Only ``apply`` calls this, while it holds the lock: no other process of ours
-    can be writing them then. Returns what was removed.
+    half output. Beside every output the spec declares, the lock records, or a pending render
+    of the lock was writing (at its intent's path, even under an old ``outDir``). Only
+    ``apply`` calls this, while it holds the lock: no other process of ours can be writing
+    them then. Returns what was removed.
     """
     candidates = list(_temporaries(workspace.lock_path, ("tmp",)))
     outputs = set(expected_outputs(spec))
     if lock is not None:
-        outputs.update(rec.path for entry in lock.videos.values() for rec in entry.renders.values())
+        for entry in lock.videos.values():
+            outputs.update(record.path for record in entry.renders.values())
+            # A render in flight writes where its intent says, whatever the spec says now.
+            outputs.update(
+                op.path for op in entry.pending if isinstance(op, PendingRender) and op.path
+            )
     folders: set[Path] = set()
     for relpath in sorted(outputs):
         target = resolve_output(spec.root, relpath)

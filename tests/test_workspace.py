@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from apply_support import video, write_spec
 
-from parafraim_build.lock_model import BlankSource, Lock, RenderRecord
+from parafraim_build.lock_model import BlankSource, Lock, PendingRender, RenderRecord
 from parafraim_build.spec import load_spec
 from parafraim_build.workspace import LOCAL_IDENTITY, sweep_interrupted_writes, workspace_for
 
@@ -45,6 +45,7 @@ def test_only_temporaries_of_the_lock_and_of_outputs_are_swept(tmp_path: Path) -
         out / "v" / ".clip.mp4.1a2b3c4d.part",  # an interrupted download
         out / "v" / ".clip.mp4.q8w7e6r5.tmp",  # an interrupted copy from the run cache
         out / "gone" / ".hd.mp4.0f0f0f0f.part",  # of an output only the lock still knows
+        tmp_path / "old" / "gone" / ".zoom.gif.77aa88bb.part",  # of a pending render's path
         out / "v" / ".pfb-9e8d7c6b.part",  # a download whose usual temporary name was too long
     ]
     kept = [
@@ -56,6 +57,7 @@ def test_only_temporaries_of_the_lock_and_of_outputs_are_swept(tmp_path: Path) -
         out / "v" / ".teaser.gif.1234.part",  # not an output of this spec or lock
         tmp_path / ".pfb-9e8d7c6b.part",  # not in an output folder
     ]
+    (tmp_path / "old" / "gone").mkdir(parents=True)
     for path in leftovers + kept:
         path.write_bytes(b"x")
     # The lock still knows out/gone/hd.mp4 (a video since removed from the spec).
@@ -71,6 +73,10 @@ def test_only_temporaries_of_the_lock_and_of_outputs_are_swept(tmp_path: Path) -
             initial_composition_sha256="h",
         )
         .record_render("gone", "hd", record)
+        .add_pending(
+            "gone",
+            PendingRender(render="zoom", key="z", startedAt="t", path="old/gone/zoom.gif"),
+        )
     )
     removed = sweep_interrupted_writes(workspace, spec, lock)
     assert sorted(removed) == sorted(leftovers)
