@@ -152,6 +152,34 @@ def test_a_finished_step_quotes_what_the_assistant_said_on_one_line(
     assert lines[-1].endswith("launch: render hd done")
 
 
+def test_a_long_reply_keeps_its_beginning_on_the_done_line(
+    plain: PlainReporter, lines: list[str]
+) -> None:
+    plain.video_started("launch", steps_total=1, actions_total=1)
+    plain.action_started("launch", "step 1/1")
+    opening = "Added scene 2 “Pricing” with the three plans side by side."
+    plain.task_text("launch", opening + " " + "Then I checked every caption. " * 10)
+    plain.action_finished("launch", "step 1/1", "")
+    said = lines[-1].split("launch: step 1/1 done: ", 1)[1]
+    assert said.startswith(opening)
+    assert said.endswith("…")
+    assert len(said) == 120
+
+
+def test_the_live_table_shows_the_newest_words_of_a_streaming_reply() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=False, width=160)
+    with LiveReporter(console) as live:
+        live.video_started("launch", steps_total=1, actions_total=1)
+        live.action_started("launch", "step 1/1")
+        live.task_text("launch", "Opening words. " + "filler " * 20 + "newest words")
+    # Leaving the display draws the table once more, with the reply still streaming.
+    text = screen.getvalue()
+    assert "…" in text
+    assert "newest words" in text
+    assert "Opening words" not in text
+
+
 def test_failures_waits_and_run_wide_notes(
     plain: PlainReporter, clock: Clock, lines: list[str]
 ) -> None:

@@ -27,6 +27,10 @@ HEARTBEAT_SECONDS = 25.0
 about once a second, so no gap between lines reaches the 30 s CI systems are promised."""
 
 _TEXT_TAIL = 60
+"""The live table shows this many characters of a reply while it streams."""
+
+_SAID_HEAD = 120
+"""A plain ``done`` line quotes this many characters of the finished reply."""
 
 
 @dataclass
@@ -40,7 +44,22 @@ class _VideoState:
     done: bool = False
 
 
-def _one_line(text: str, limit: int) -> str:
+def _head(text: str, limit: int) -> str:
+    """``text`` on one line, at most ``limit`` characters, cut at the end (``first…``).
+
+    A finished reply opens with what the assistant did ("Added scene 2 ..."), so a record of
+    it keeps the beginning.
+    """
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _tail(text: str, limit: int) -> str:
+    """``text`` on one line, at most ``limit`` characters, cut at the start (``…last``).
+
+    While a reply streams, its newest words are what moves; showing them tells the user the
+    task is alive, where a fixed beginning would look stuck.
+    """
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else "…" + flat[-(limit - 1) :]
 
@@ -103,7 +122,7 @@ class PlainReporter:
         state = self._videos.get(video)
         said = ""
         if state is not None and state.text:
-            said = f": {_one_line(''.join(state.text), 120)}"
+            said = f": {_head(''.join(state.text), _SAID_HEAD)}"
             state.text = []
         self._emit(video, f"{label} done{' (' + outcome + ')' if outcome else ''}{said}")
 
@@ -188,7 +207,8 @@ class LiveReporter:
                 doing, style, detail = "done", "green", ""
             else:
                 doing, style = state.status, "cyan"
-                detail = state.detail or _one_line("".join(state.text), _TEXT_TAIL)
+                # Still streaming (a finished action replaces the detail): the tail moves.
+                detail = state.detail or _tail("".join(state.text), _TEXT_TAIL)
             table.add_row(key, Text(doing, style=style), detail)
         return table
 
