@@ -127,8 +127,11 @@ class RenderActions:
         entry = self.book.lock().entry(self.video)
         key = action.render_key or render_key(entry.composition_sha256, config)
         # The composition may only now be known (its steps ran in this apply): an identical
-        # (composition, config) made before is copied, not paid for again.
-        restored = await asyncio.to_thread(ctx.cache.restore_output, key, dest)
+        # (composition, config) this service made before is copied, not paid for again (never
+        # another service's: a --local storyboard is not the service's render).
+        restored = await asyncio.to_thread(
+            ctx.cache.restore_output, key, dest, service=ctx.identity
+        )
         if restored is not None:
             self.book.record_output(
                 name, key, restored.job_id, relpath, restored.sha256, restored.size, config
@@ -335,7 +338,9 @@ class RenderActions:
             moved = await self._copy_local(action, name, key, config, relpath, dest)
             if moved is not None:
                 return moved
-        restored = await asyncio.to_thread(self.ctx.cache.restore_output, key, dest)
+        restored = await asyncio.to_thread(
+            self.ctx.cache.restore_output, key, dest, service=self.ctx.identity
+        )
         if restored is None:
             if action.source_path is not None and action.job_id is not None:
                 return await self.download(dataclasses.replace(action, kind="download"))
@@ -389,7 +394,8 @@ class RenderActions:
         got: Downloaded,
         config: RenderConfig,
     ) -> None:
-        """A verified download: the run cache keeps its copy, then the lock records it.
+        """A verified download: the run cache keeps its copy (as this service's), then the
+        lock records it.
 
         In that order: a crash before the lock records the output leaves the copy in the
         cache, so no later run (this project reused, say) pays to render it again.
@@ -398,6 +404,7 @@ class RenderActions:
             self.ctx.cache.store_output,
             key,
             dest,
+            service=self.ctx.identity,
             sha256=got.sha256,
             size=got.size,
             format=config.format,

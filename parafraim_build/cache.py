@@ -1,9 +1,28 @@
 """The run cache: what earlier runs learned, kept to reuse work (``design.md`` §4).
 
 It holds compositions by sha256, the applied history of every project seen (so that an undo
-or a branch switch can reuse a project instead of paying again), outputs by render key (so
-that an identical composition and config is copied, not rendered), the costs observed (for
-estimates), composition durations, template look-ups and the stat memo of output checksums.
+or a branch switch can reuse a project instead of paying again), outputs by service and render
+key (so that an identical composition and config is copied, not rendered), the costs observed
+(for estimates), composition durations, template look-ups and the stat memo of output checksums.
+
+One folder may serve several services (the real one, a proxy, ``--local``'s engine), accounts
+and locks, so every entry is scoped by what makes it true, and by nothing more:
+
+* **histories** per service, account and lock (``scope``): a project id only means something
+  on its service and to its account, and one spec must never be handed another spec's project;
+* **costs** per service and account: prices and plans differ between them;
+* **template look-ups** per service: a template id is the service's;
+* **outputs** per service (the normalised base URL, ``--local``'s ``local://engine`` apart
+  from the real service): a render key is the same wherever the composition was rendered, but
+  a file and its job id are that service's render. The local engine's storyboard is not the
+  service's video, and its job id means nothing to the service, so it must never land in a
+  service's lock. They are not per account: a file the service rendered is that service's
+  output of that composition and config, whoever paid for it (a job id from another account
+  only costs a render if the file must be fetched again: the job is not found, so it is
+  rendered again);
+* **compositions and durations** globally: they are content-addressed (keyed by the
+  composition's sha256), so the same key is the same fact everywhere;
+* **checksums** (the stat memo) by absolute path: a fact about this machine's disk.
 
 Nothing in it is the only copy of anything: deleting the folder loses reuse and speed, never an
 output or lock state. ``RunCache`` is the impure object (diskcache, two SQLite databases under
@@ -63,7 +82,13 @@ def resolve_cache_dir(
 
 
 def _norm_url(base_url: str) -> str:
+    """The service identity entries are scoped by: a base URL without its trailing slash."""
     return base_url.rstrip("/")
+
+
+def _output_key(service: str, render_key: str) -> tuple[str, str]:
+    """The key of an output copy (and, behind ``"output"``, of its metadata)."""
+    return (_norm_url(service), render_key)
 
 
 @dataclass(frozen=True)
@@ -105,7 +130,11 @@ class ProjectHistory:
 
 @dataclass(frozen=True)
 class CachedOutput:
-    """An output file kept in the cache under its render key."""
+    """An output file kept in the cache under its render key, for one service.
+
+    ``job_id`` is the job of that service that made the file (an account's job: see the
+    module's note on scopes).
+    """
 
     key: str
     sha256: str
@@ -116,7 +145,10 @@ class CachedOutput:
 
 @dataclass(frozen=True)
 class CacheView:
-    """A frozen snapshot of the cache for one service and account: the planner's input."""
+    """A frozen snapshot of the cache for one service and account: the planner's input.
+
+    ``outputs`` are that service's, keyed by render key.
+    """
 
     histories: tuple[ProjectHistory, ...] = ()
     outputs: Mapping[str, CachedOutput] = field(default_factory=dict)
@@ -269,32 +301,42 @@ class RunCache:
         render_key: str,
         path: Path,
         *,
+        service: str,
         sha256: str,
         size: int,
         format: str,
         job_id: str | None,
     ) -> None:
-        """Keep a copy of a verified output under its render key."""
+        """Keep a copy of a verified output of ``service`` (its base URL) under its render key.
+
+        Per service, not per account: the same render key on another service (``--local``'s
+        engine and the real one) is another file, kept apart and never offered to it.
+        """
+        key = _output_key(service, render_key)
         meta = {"sha256": sha256, "size": size, "format": format, "jobId": job_id}
         with self._guard("store an output"):
-            if self._meta.get(("output", render_key)) == meta and render_key in self._outputs:
+            if self._meta.get(("output", *key)) == meta and key in self._outputs:
                 return
             with path.open("rb") as handle:
-                self._outputs.set(render_key, handle, read=True)
-            self._meta.set(("output", render_key), meta)
+                self._outputs.set(key, handle, read=True)
+            self._meta.set(("output", *key), meta)
 
-    def restore_output(self, render_key: str, destination: Path) -> CachedOutput | None:
-        """Copy a cached output to ``destination`` (atomically), verified by sha256.
+    def restore_output(
+        self, render_key: str, destination: Path, *, service: str
+    ) -> CachedOutput | None:
+        """Copy ``service``'s cached output to ``destination`` (atomically), verified by sha256.
 
-        None when the cache does not have it or its copy is damaged (then it is dropped).
+        None when the cache does not have it for that service (another service's copy of the
+        same render key is never used) or its copy is damaged (then it is dropped).
         A failure to write ``destination`` (a read-only folder, a folder in the file's place)
         is a ``LocalWriteError`` naming it: the disk must be fixed, and deleting the cache
         would only cost a download or a render. Only a failure of the cache itself is the
         cache's ``BuildError``.
         """
+        key = _output_key(service, render_key)
         with self._guard("restore an output"):
-            cached = self._cached_output(render_key)
-            handle = self._outputs.get(render_key, read=True) if cached else None
+            cached = self._cached_output(key)
+            handle = self._outputs.get(key, read=True) if cached else None
             if cached is None or handle is None:
                 return None
             with handle:
@@ -302,23 +344,48 @@ class RunCache:
             if digest != cached.sha256 or size != cached.size:
                 with contextlib.suppress(OSError):
                     temp.unlink()
-                self._outputs.delete(render_key)
-                self._meta.delete(("output", render_key))
+                self._outputs.delete(key)
+                self._meta.delete(("output", *key))
                 return None
         replace_into(temp, destination)
         return cached
 
-    def _cached_output(self, render_key: str) -> CachedOutput | None:
-        meta = self._meta.get(("output", render_key))
+    def _cached_output(self, key: tuple[str, str]) -> CachedOutput | None:
+        meta = self._meta.get(("output", *key))
         if not isinstance(meta, dict):
             return None
         return CachedOutput(
-            key=render_key,
+            key=key[1],
             sha256=meta["sha256"],
             size=meta["size"],
             format=meta["format"],
             job_id=meta.get("jobId"),
         )
+
+    def _service_outputs(self, service: str) -> dict[str, CachedOutput]:
+        """The outputs kept for ``service``, by render key; older entries are dropped.
+
+        Versions before outputs were scoped kept them under the bare render key: which
+        service made such a file is unknown (perhaps ``--local``'s engine), so it is never
+        offered to any lock, and dropping it when met frees its space at once.
+        """
+        outputs: dict[str, CachedOutput] = {}
+        unscoped: list[str] = []
+        for key in self._outputs.iterkeys():
+            if isinstance(key, str):
+                unscoped.append(key)
+            elif (
+                isinstance(key, tuple)
+                and len(key) == 2
+                and key[0] == service
+                and isinstance(key[1], str)
+                and (cached := self._cached_output(key)) is not None
+            ):
+                outputs[key[1]] = cached
+        for render_key in unscoped:
+            self._outputs.delete(render_key)
+            self._meta.delete(("output", render_key))
+        return outputs
 
     # ------------------------------------------------------------------------ costs
 
@@ -382,17 +449,15 @@ class RunCache:
 
         Histories and costs are per account: with ``account_id`` None (before the first API
         call of a new lock) there are none. With ``scope``, only the histories of projects
-        made for that lock are included (pass it: see ``remember_project``).
+        made for that lock are included (pass it: see ``remember_project``). Outputs and
+        template look-ups are the service's (whatever the account); compositions' durations
+        are everyone's. The module's docstring says why.
         """
         url = _norm_url(base_url)
         with self._guard("read"):
             histories = self._meta.get(("histories", url, account_id), {}) if account_id else {}
             costs = self._meta.get(("costs", url, account_id), {}) if account_id else {}
-            outputs = {
-                key: cached
-                for key in self._outputs.iterkeys()
-                if isinstance(key, str) and (cached := self._cached_output(key)) is not None
-            }
+            outputs = self._service_outputs(url)
             durations = self._meta.get(("durations",), {})
             templates = self._meta.get(("templates", url), {})
         return CacheView(

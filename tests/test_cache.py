@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import diskcache
 import pytest
 from test_fsutil import ordinary_mode
 
@@ -32,6 +33,7 @@ from parafraim_build.pricing_estimate import ObservedCosts, ObservedRenderCost
 
 BASE = "https://parafraim.com"
 SCOPE = "/work/site/parafraim.lock"
+LOCAL = "local://engine"
 
 
 @pytest.fixture
@@ -131,25 +133,103 @@ def test_outputs_are_stored_and_restored_verified(cache: RunCache, tmp_path: Pat
     source = tmp_path / "hd.mp4"
     source.write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()
-    cache.store_output("rk", source, sha256=digest, size=len(data), format="mp4", job_id="j-1")
+    cache.store_output(
+        "rk", source, service=BASE, sha256=digest, size=len(data), format="mp4", job_id="j-1"
+    )
     expected = CachedOutput(key="rk", sha256=digest, size=len(data), format="mp4", job_id="j-1")
     assert cache.view(BASE, "acc").outputs == {"rk": expected}
     source.unlink()  # the cache has its own copy
     target = tmp_path / "out" / "v" / "hd.mp4"
-    assert cache.restore_output("rk", target) == expected
+    assert cache.restore_output("rk", target, service=BASE) == expected
     assert target.read_bytes() == data
     assert [p.name for p in target.parent.iterdir()] == ["hd.mp4"]  # no temporary left
-    assert cache.restore_output("unknown", tmp_path / "x.mp4") is None
+    assert cache.restore_output("unknown", tmp_path / "x.mp4", service=BASE) is None
     # Readable like a downloaded output (an ordinary new file), not only by its owner.
     assert target.stat().st_mode & 0o777 == ordinary_mode(tmp_path)
+
+
+def test_outputs_are_kept_per_service(cache: RunCache, tmp_path: Path) -> None:
+    # The same render key on --local's engine and on the real service: two renders, two files.
+    local, real = b"GIF89a local storyboard", b"\x00\x00\x00\x18ftyp the service's render"
+    for service, data, job in ((LOCAL, local, "local-job"), (BASE + "/", real, "real-job")):
+        source = tmp_path / f"{job}.mp4"
+        source.write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        cache.store_output(
+            "rk", source, service=service, sha256=digest, size=len(data), format="mp4", job_id=job
+        )
+    assert cache.view(LOCAL, None).outputs["rk"].job_id == "local-job"
+    assert cache.view(BASE, "acc").outputs["rk"].job_id == "real-job"  # trailing "/" is one URL
+    assert cache.view(BASE, "another-account").outputs["rk"].job_id == "real-job"  # not per account
+    assert cache.view("https://staging.parafraim.com", "acc").outputs == {}
+    to_real, to_local = tmp_path / "real" / "rk.mp4", tmp_path / "local" / "rk.mp4"
+    restored = cache.restore_output("rk", to_real, service=BASE)
+    assert restored is not None
+    assert restored.job_id == "real-job"
+    assert to_real.read_bytes() == real
+    restored = cache.restore_output("rk", to_local, service=LOCAL + "/")
+    assert restored is not None
+    assert restored.job_id == "local-job"
+    assert to_local.read_bytes() == local
+    elsewhere = tmp_path / "staging" / "rk.mp4"
+    assert cache.restore_output("rk", elsewhere, service="https://staging.parafraim.com") is None
+    assert not elsewhere.exists()
+
+
+def test_a_damaged_copy_of_one_service_leaves_the_others(cache: RunCache, tmp_path: Path) -> None:
+    source = tmp_path / "hd.mp4"
+    source.write_bytes(b"good bytes")
+    digest = hashlib.sha256(b"good bytes").hexdigest()
+    cache.store_output("rk", source, service=BASE, sha256=digest, size=10, format="mp4", job_id="a")
+    cache.store_output(
+        "rk", source, service=LOCAL, sha256="f" * 64, size=10, format="mp4", job_id="b"
+    )
+    assert cache.restore_output("rk", tmp_path / "l.mp4", service=LOCAL) is None
+    assert cache.view(LOCAL, None).outputs == {}
+    assert cache.restore_output("rk", tmp_path / "r.mp4", service=BASE) is not None
+
+
+def test_an_output_kept_before_outputs_were_scoped_is_never_offered(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    data = b"\x00\x00\x00\x18ftyp made by an older version"
+    source = tmp_path / "old.mp4"
+    source.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    with RunCache(folder) as cache:
+        cache.store_output(
+            "kept", source, service=BASE, sha256=digest, size=len(data), format="mp4", job_id="j"
+        )
+    # What an older version wrote: the copy under the bare render key, its metadata beside.
+    with (
+        diskcache.Cache(str(folder / "outputs")) as outputs,
+        diskcache.Cache(str(folder / "meta")) as meta,
+    ):
+        with source.open("rb") as handle:
+            outputs.set("rk", handle, read=True)
+        meta.set(("output", "rk"), {"sha256": digest, "size": len(data), "format": "mp4"})
+    with RunCache(folder) as cache:
+        for service in (BASE, LOCAL):
+            assert "rk" not in cache.view(service, "acc").outputs
+            target = tmp_path / "out" / "rk.mp4"
+            assert cache.restore_output("rk", target, service=service) is None
+            assert not target.exists()
+        assert set(cache.view(BASE, "acc").outputs) == {"kept"}
+    with (
+        diskcache.Cache(str(folder / "outputs")) as outputs,
+        diskcache.Cache(str(folder / "meta")) as meta,
+    ):
+        assert "rk" not in outputs  # dropped when met: it frees its space at once
+        assert ("output", "rk") not in meta
 
 
 def test_a_damaged_cached_output_is_dropped_not_restored(cache: RunCache, tmp_path: Path) -> None:
     source = tmp_path / "hd.mp4"
     source.write_bytes(b"actual bytes")
-    cache.store_output("rk", source, sha256="f" * 64, size=12, format="mp4", job_id=None)
+    cache.store_output(
+        "rk", source, service=BASE, sha256="f" * 64, size=12, format="mp4", job_id=None
+    )
     target = tmp_path / "out" / "hd.mp4"
-    assert cache.restore_output("rk", target) is None
+    assert cache.restore_output("rk", target, service=BASE) is None
     assert not target.exists()
     assert list(target.parent.iterdir()) == []
     assert cache.view(BASE, "acc").outputs == {}
@@ -162,7 +242,9 @@ def test_a_destination_that_cannot_be_written_is_not_a_cache_failure(
     source = tmp_path / "hd.mp4"
     source.write_bytes(b"mp4 bytes")
     digest = hashlib.sha256(b"mp4 bytes").hexdigest()
-    cache.store_output("rk", source, sha256=digest, size=9, format="mp4", job_id="j-1")
+    cache.store_output(
+        "rk", source, service=BASE, sha256=digest, size=9, format="mp4", job_id="j-1"
+    )
     out = tmp_path / "out"
     if blocked == "folder-in-place":
         target = out / "v" / "hd.mp4"
@@ -171,7 +253,7 @@ def test_a_destination_that_cannot_be_written_is_not_a_cache_failure(
         out.write_bytes(b"a file where the output folder goes")
         target = out / "v" / "hd.mp4"
     with pytest.raises(LocalWriteError, match=r"cannot write .*out/v/hd\.mp4") as info:
-        cache.restore_output("rk", target)
+        cache.restore_output("rk", target, service=BASE)
     # The disk is at fault, not the cache: its hint never says to delete the cache.
     assert "run cache" not in info.value.message
     assert "delete that folder" not in (info.value.hint or "")
@@ -186,7 +268,13 @@ def test_outputs_beyond_the_size_limit_are_evicted(tmp_path: Path) -> None:
             path = tmp_path / f"{index}.mp4"
             path.write_bytes(bytes([index]) * 10_000)
             small.store_output(
-                f"k{index}", path, sha256=f"s{index}", size=10_000, format="mp4", job_id=None
+                f"k{index}",
+                path,
+                service=BASE,
+                sha256=f"s{index}",
+                size=10_000,
+                format="mp4",
+                job_id=None,
             )
         kept = small.view(BASE, "acc").outputs
     assert 0 < len(kept) < 30
