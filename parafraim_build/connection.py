@@ -3,20 +3,27 @@
 ``open_connection`` is an async context manager that yields a ``Connection``: a client, the
 identity the lock and the run cache record (the base URL, or ``local://engine`` for the
 embedded engine, whose port changes on every run) and whether prices are the engine's.
+``embedded_engine`` starts the same engine for a look-up (``templates --local``) and yields the
+settings that reach it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from parafraim_build.api.client import ParafraimClient
 from parafraim_build.config import ApiSettings, settings_from_env
 from parafraim_build.workspace import LOCAL_IDENTITY, Workspace
+
+if TYPE_CHECKING:
+    from parafraim_build.emulator import RunningEngine
 
 LOCAL_API_KEY = "pfk_local_embedded"
 LOCAL_TASK_SECONDS = 0.5
@@ -50,21 +57,52 @@ async def open_connection(
             yield Connection(client=client, identity=settings.base_url, local=False)
         return
 
+    engine = await asyncio.to_thread(_start_local_engine, workspace.engine_state_dir)
+    try:
+        async with ParafraimClient(_settings_for(engine), transport=transport) as client:
+            yield Connection(client=client, identity=LOCAL_IDENTITY, local=True)
+    finally:
+        await asyncio.to_thread(engine.stop)
+
+
+@contextmanager
+def embedded_engine(state_dir: Path | None) -> Iterator[ApiSettings]:
+    """The engine of ``--local`` for the block, and the settings that reach it.
+
+    ``state_dir`` is the engine state ``--local`` builds keep (``Workspace.engine_state_dir``);
+    ``None`` starts a fresh engine in memory, which writes nothing.
+    """
+    engine = _start_local_engine(state_dir)
+    try:
+        yield _settings_for(engine)
+    finally:
+        engine.stop()
+
+
+def lookup_state_dir(workspace: Workspace) -> Path | None:
+    """The engine state a look-up should read: the workspace's, once a ``--local`` run made it.
+
+    Before any local run there is nothing to read, and a look-up must not leave a state
+    folder behind: ``None`` (a fresh engine in memory, which answers the same).
+    """
+    state_dir = workspace.engine_state_dir
+    return state_dir if state_dir.is_dir() else None
+
+
+def _start_local_engine(state_dir: Path | None) -> RunningEngine:
     # Imported here: the engine pulls in uvicorn and starlette, which a real run never needs.
     from parafraim_build.emulator import EngineConfig, start_engine
 
     config = EngineConfig(
         api_key=LOCAL_API_KEY,
-        state_dir=workspace.engine_state_dir,
+        state_dir=state_dir,
         task_seconds=LOCAL_TASK_SECONDS,
         render_seconds=LOCAL_RENDER_SECONDS,
         credits=1_000_000,
         project_limit=10_000,
     )
-    engine = await asyncio.to_thread(start_engine, config)
-    try:
-        local_settings = ApiSettings(base_url=engine.base_url, api_key=engine.api_key)
-        async with ParafraimClient(local_settings, transport=transport) as client:
-            yield Connection(client=client, identity=LOCAL_IDENTITY, local=True)
-    finally:
-        await asyncio.to_thread(engine.stop)
+    return start_engine(config)
+
+
+def _settings_for(engine: RunningEngine) -> ApiSettings:
+    return ApiSettings(base_url=engine.base_url, api_key=engine.api_key)

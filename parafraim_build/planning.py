@@ -73,11 +73,15 @@ def compute_plan(
     )
 
 
-async def resolve_template_names(client: ParafraimClient, names: Collection[str]) -> dict[str, str]:
+async def resolve_template_names(
+    client: ParafraimClient, names: Collection[str], *, local: bool = False
+) -> dict[str, str]:
     """Template ids for exact names, searched through ``GET /templates?q=``.
 
     A name must match exactly one template; none or several is a ``ConfigError`` that lists
     the close matches or the candidates' ids (so the spec can use ``{id: ...}`` instead).
+    ``local``: the client talks to the embedded engine, so the hint names
+    ``templates --local`` (the real catalogue is another one, and may need a key).
     """
     resolved: dict[str, str] = {}
     for name in sorted(names):
@@ -97,6 +101,11 @@ async def resolve_template_names(client: ParafraimClient, names: Collection[str]
         suggestion = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise ConfigError(
             f"no template is named exactly {name!r}{suggestion}",
-            hint="`parafraim-build templates` lists them; names are case-sensitive",
+            hint=f"`{templates_command(local=local)}` lists them; names are case-sensitive",
         )
     return resolved
+
+
+def templates_command(*, local: bool) -> str:
+    """The command that lists the templates this run can use."""
+    return "parafraim-build templates --local" if local else "parafraim-build templates"

@@ -7,6 +7,7 @@ import json
 import logging
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -15,8 +16,10 @@ from parafraim_build.api.client import ParafraimClient
 from parafraim_build.api.models import CreateProjectRequest, ProjectSummary, TemplateSummary
 from parafraim_build.cli import main
 from parafraim_build.config import ApiSettings
+from parafraim_build.connection import embedded_engine
 from parafraim_build.console import account_view
 from parafraim_build.emulator import EngineConfig, RunningEngine, start_engine
+from parafraim_build.workspace import LOCAL_DIR, LOCAL_ENGINE_DIR
 
 KEY = "pfk_cli_account_tests_5b1f0e"
 
@@ -138,6 +141,37 @@ def test_projects_follows_every_page(engine: RunningEngine) -> None:
     table = invoke("projects")
     assert f"{before + 53} projects" in table.stdout
     assert listed[-1]["id"] in table.stdout
+
+
+def test_templates_local_lists_the_engine_catalogue_without_a_key_or_files(
+    project_dir: Path,
+) -> None:
+    result = invoke("templates", "--local", "--json")
+    assert result.exit_code == 0, result.output
+    names = [t["name"] for t in json.loads(result.stdout)]
+    assert "Weekly recap" in names
+    assert list(project_dir.iterdir()) == []  # a look-up leaves no engine state behind
+
+
+def test_projects_and_credits_local_read_the_state_beside_the_spec(project_dir: Path) -> None:
+    spec = project_dir / "site" / "videos.yaml"
+    spec.parent.mkdir()
+    # Before any local run: a fresh engine answers, and nothing is written.
+    assert invoke("projects", "--local", "-f", str(spec)).stdout.strip() == "no projects yet"
+    assert not (spec.parent / LOCAL_DIR).exists()
+
+    async def create(settings: ApiSettings) -> None:
+        async with ParafraimClient(settings) as client:
+            await client.create_project(CreateProjectRequest(name="made by a local run"))
+
+    with embedded_engine(spec.parent / LOCAL_ENGINE_DIR) as settings:
+        asyncio.run(create(settings))
+    listed = json.loads(invoke("projects", "--local", "-f", str(spec), "--json").stdout)
+    assert [p["name"] for p in listed] == ["made by a local run"]
+    # The current folder has no local runs: its engine knows no project.
+    assert json.loads(invoke("projects", "--local", "--json").stdout) == []
+    balance = json.loads(invoke("credits", "--local", "-f", str(spec), "--json").stdout)
+    assert balance["plan"] == "local"
 
 
 def test_a_missing_key_is_one_line_and_exit_1(

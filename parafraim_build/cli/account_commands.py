@@ -3,18 +3,61 @@
 Each reads the settings from the environment, runs one look-up and hands the result to
 ``console.account_view``. A missing or bad key and an unreachable host are ``BuildError``s,
 which the group's handler prints as one line (and a hint) with exit code 1.
+
+``credits``, ``templates`` and ``projects`` take ``--local``: they ask the embedded engine of
+``plan --local`` and ``apply --local`` instead (no key needed), so that a hint naming one of
+them works for a local build too. ``whoami`` does not: the local engine's account is the same
+made-up one for everybody.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from parafraim_build.api import lookups
-from parafraim_build.cli.options import json_option, verbose_option
-from parafraim_build.config import settings_from_env
+from parafraim_build.cli.options import DEFAULT_SPEC, json_option, local_option, verbose_option
+from parafraim_build.config import ApiSettings, settings_from_env
+from parafraim_build.connection import embedded_engine, lookup_state_dir
 from parafraim_build.console import account_view
+from parafraim_build.workspace import workspace_for
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _local_state_option(func: F) -> F:
+    """``-f/--file SPEC``: where ``--local`` finds the engine state of that spec's runs."""
+    return click.option(
+        "-f",
+        "--file",
+        "spec_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_SPEC,
+        show_default=True,
+        help="With --local: the spec whose local runs to look at (.parafraim/local/ beside it).",
+    )(func)
+
+
+@contextmanager
+def _service(*, local: bool, spec_file: Path | None = None) -> Iterator[ApiSettings]:
+    """Settings for the real service from the environment, or for the embedded engine.
+
+    With ``spec_file`` the engine reads the state that spec's local runs keep; without, it
+    starts fresh in memory (the template catalogue is built in, the same in every state).
+    """
+    if not local:
+        yield settings_from_env()
+        return
+    state_dir = None
+    if spec_file is not None:
+        state_dir = lookup_state_dir(workspace_for(spec_file, local=True))
+    with embedded_engine(state_dir) as settings:
+        yield settings
 
 
 @click.command()
@@ -29,32 +72,39 @@ def whoami(as_json: bool) -> None:
 
 @click.command()
 @verbose_option
+@local_option
+@_local_state_option
 @json_option
-def credits(as_json: bool) -> None:
+def credits(local: bool, spec_file: Path, as_json: bool) -> None:
     """Show the credit balance, this month's usage and recent transactions."""
-    settings = settings_from_env()
-    account_view.print_credits(asyncio.run(lookups.fetch_credits(settings)), as_json=as_json)
+    with _service(local=local, spec_file=spec_file) as settings:
+        found = asyncio.run(lookups.fetch_credits(settings))
+    account_view.print_credits(found, as_json=as_json)
 
 
 @click.command()
 @verbose_option
 @click.option("--q", "query", metavar="TEXT", help="Search name, description and category.")
 @click.option("--category", metavar="C", help="Only this category (exact match).")
+@local_option
 @json_option
-def templates(query: str | None, category: str | None, as_json: bool) -> None:
+def templates(query: str | None, category: str | None, local: bool, as_json: bool) -> None:
     """List the templates (every page), optionally searched or filtered."""
-    settings = settings_from_env()
-    found = asyncio.run(lookups.fetch_templates(settings, q=query, category=category))
+    with _service(local=local) as settings:
+        found = asyncio.run(lookups.fetch_templates(settings, q=query, category=category))
     account_view.print_templates(found, as_json=as_json)
 
 
 @click.command()
 @verbose_option
+@local_option
+@_local_state_option
 @json_option
-def projects(as_json: bool) -> None:
+def projects(local: bool, spec_file: Path, as_json: bool) -> None:
     """List every project of the account (every page)."""
-    settings = settings_from_env()
-    account_view.print_projects(asyncio.run(lookups.fetch_projects(settings)), as_json=as_json)
+    with _service(local=local, spec_file=spec_file) as settings:
+        found = asyncio.run(lookups.fetch_projects(settings))
+    account_view.print_projects(found, as_json=as_json)
 
 
 COMMANDS: list[click.Command] = [whoami, credits, templates, projects]
