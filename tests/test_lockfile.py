@@ -17,14 +17,17 @@ from parafraim_build.errors import (
     LockMismatchError,
     LockVersionError,
 )
-from parafraim_build.lock_model import BlankSource, Lock, dump_lock
+from parafraim_build.lock_model import LOCK_HEADER, BlankSource, Lock, dump_lock
 from parafraim_build.lockfile import (
     ABSENT_DIGEST,
+    LOCAL_LOCK_HEADER,
     LockStore,
+    is_local_lock,
     lock_digest,
     parse_lock,
     read_lock,
 )
+from parafraim_build.workspace import LOCAL_LOCK, workspace_for
 
 
 def test_parse_round_trips() -> None:
@@ -134,6 +137,47 @@ def test_updates_are_written_at_once_and_only_when_something_changed(tmp_path: P
         assert read_lock(path) == new  # visible before the store closes: crash-safe
         assert path.stat().st_ino != inode  # replaced by rename, never written in place
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_the_local_lock_says_it_is_a_throwaway_and_the_real_one_asks_to_be_committed(
+    tmp_path: Path,
+) -> None:
+    spec = tmp_path / "parafraim.yaml"
+    written = {}
+    for local in (False, True):
+        path = workspace_for(spec, local=local).lock_path
+        with LockStore(path) as store:
+            store.check_owner(BASE, ACCOUNT)
+            store.update(lambda lock: lock.with_template("Intro", "tpl-2"))
+        written[local] = path.read_text(encoding="utf-8")
+        assert read_lock(path) == Lock.new(BASE, ACCOUNT).with_template("Intro", "tpl-2")
+    assert written[False].startswith(LOCK_HEADER)
+    assert "Commit it" in written[False]
+    local_text = written[True]
+    assert local_text.startswith(LOCAL_LOCK_HEADER)
+    assert "Commit it" not in local_text
+    assert "Do not commit it" in local_text
+    assert "delete .parafraim/local/" in local_text
+    # Only the header differs: the content is the same lock.
+    assert local_text.removeprefix(LOCAL_LOCK_HEADER) == written[False].removeprefix(LOCK_HEADER)
+
+
+def test_a_local_lock_with_the_old_header_gets_the_new_one_at_its_next_change(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / LOCAL_LOCK
+    path.parent.mkdir(parents=True)
+    path.write_text(dump_lock(sample_lock()), encoding="utf-8")
+    with LockStore(path) as store:
+        store.check_owner(BASE, ACCOUNT)
+        store.update(lambda lock: lock.remove_render("launch", "hd"))
+    assert path.read_text(encoding="utf-8").startswith(LOCAL_LOCK_HEADER)
+
+
+def test_only_the_place_of_the_local_lock_makes_a_local_lock(tmp_path: Path) -> None:
+    assert is_local_lock(tmp_path / ".parafraim" / "local" / "parafraim.lock")
+    assert not is_local_lock(tmp_path / "parafraim.lock")
+    assert not is_local_lock(tmp_path / "local" / "parafraim.lock")
 
 
 @pytest.mark.parametrize(
