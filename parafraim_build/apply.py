@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from parafraim_build.apply_context import RunContext, VideoResult
+from parafraim_build.api.models import Credits, CreditTransaction
+from parafraim_build.apply_context import CLOCK_SKEW, RunContext, VideoResult, parse_time
 from parafraim_build.apply_video import VideoRunner
 from parafraim_build.errors import BudgetError
 from parafraim_build.plan_model import Plan
@@ -49,7 +52,15 @@ class ApplySettings:
 
 @dataclass
 class ApplyResult:
-    """What an apply did, video by video."""
+    """What an apply did, video by video, and what it cost.
+
+    ``spent_credits`` is what this run's own messages and renders were charged, net of
+    refunds, from the account's recent transactions (``spent_by_run``); ``balance_before`` and
+    ``balance_after`` are ``GET /credits`` before the run (read by ``check_credits``) and after
+    it. Each is None when unknown: not read (a plan estimated at nothing reads no balance), the
+    read failed, or the transactions do not cover the whole run. With ``local`` they are the
+    local engine's emulated credits.
+    """
 
     videos: list[VideoResult] = field(default_factory=list)
     interrupted: bool = False
@@ -58,6 +69,10 @@ class ApplyResult:
     estimated_credits: float = 0.0
     cost_label: str = ""
     requests: dict[str, int] = field(default_factory=dict)
+    spent_credits: float | None = None
+    balance_before: float | None = None
+    balance_after: float | None = None
+    local: bool = False
 
     @property
     def failed(self) -> list[VideoResult]:
@@ -79,6 +94,8 @@ class ApplyResult:
             "interrupted": self.interrupted,
             "estimatedCredits": self.estimated_credits,
             "costLabel": self.cost_label,
+            "spentCredits": self.spent_credits,
+            "balance": {"before": self.balance_before, "after": self.balance_after},
             "videos": [video.to_json() for video in self.videos],
             "requests": dict(sorted(self.requests.items())),
         }
@@ -156,8 +173,13 @@ def _interrupts(
 
 async def check_credits(
     plan: Plan, balance: Callable[[], Awaitable[float]], max_credits: float | None
-) -> None:
-    """Refuse a plan larger than the balance or than ``--max-credits`` before any work."""
+) -> float | None:
+    """Refuse a plan larger than the balance or than ``--max-credits`` before any work.
+
+    Returns the balance it read, or None when it did not need one (a plan estimated at
+    nothing, or one refused by ``--max-credits`` first): the "before" of the credits an
+    apply reports having spent.
+    """
     estimate = plan.estimated_credits
     if max_credits is not None and estimate > max_credits:
         raise BudgetError(
@@ -166,7 +188,7 @@ async def check_credits(
             hint="raise --max-credits, or apply fewer videos (name them after `apply`)",
         )
     if estimate <= 0:
-        return
+        return None
     available = await balance()
     if estimate > available:
         raise BudgetError(
@@ -174,3 +196,49 @@ async def check_credits(
             f"({plan.cost_label})",
             hint="top up credits, or apply fewer videos (name them after `apply`)",
         )
+    return available
+
+
+def net_amount(tx: CreditTransaction) -> float:
+    """What a transaction took from the balance: a refund gives back (negative).
+
+    The amount's sign is not documented, so the type decides: ``refund`` is negative
+    whichever sign the service sends.
+    """
+    amount = abs(tx.amount or 0.0)
+    return -amount if (tx.type or "").lower() == "refund" else amount
+
+
+def spent_by_run(
+    credits: Credits, tasks: Collection[str], jobs: Collection[str], since: datetime
+) -> float | None:
+    """Credits this run's own tasks and render jobs were charged, net of refunds.
+
+    ``credits`` is ``GET /credits`` read after the run; ``since`` is when the run started.
+    ``recent`` only holds the account's newest transactions, so the sum is trusted only when
+    it can have missed nothing: every task and job has its charge there (a refund comes after
+    its charge, so it is there too), or the oldest transaction shown predates the run (then an
+    operation without a charge was free). Otherwise None: some of the run's charges may have
+    fallen out of the window.
+    """
+    operations = set(tasks) | set(jobs)
+    if not operations:
+        return 0.0
+    charged: set[str] = set()
+    amounts: list[float] = []
+    for tx in credits.recent:
+        operation = tx.taskId if tx.taskId in operations else tx.jobId
+        if operation is None or operation not in operations:
+            continue
+        net = net_amount(tx)
+        amounts.append(net)
+        if net > 0:
+            charged.add(operation)
+    if charged != operations:
+        times = [parse_time(tx.createdAt) for tx in credits.recent]
+        known = [moment for moment in times if moment is not None]
+        if not known or min(known) >= since - CLOCK_SKEW:
+            return None
+    # Rounded to hide float noise (0.1 + 0.2); prices have at most a few decimals.
+    total = round(math.fsum(amounts), 6)
+    return total if total else 0.0  # never -0.0

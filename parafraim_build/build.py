@@ -3,7 +3,8 @@
 ``plan_spec`` reads the lock without taking it, and talks to the API only when a template name
 is not pinned yet: planning an unchanged project makes no request at all. ``apply_spec`` takes
 the lock for its whole run, checks the account, re-plans, checks credits, asks for
-confirmation, then hands the plan to the executor.
+confirmation, then hands the plan to the executor, and finally reads the balance again to say
+what the run spent.
 """
 
 from __future__ import annotations
@@ -14,8 +15,17 @@ import os
 from collections.abc import Callable, Collection
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 
-from parafraim_build.apply import ApplyResult, ApplySettings, check_credits, execute_plan
+from parafraim_build.api.models import Credits
+from parafraim_build.apply import (
+    ApplyResult,
+    ApplySettings,
+    check_credits,
+    execute_plan,
+    net_amount,
+    spent_by_run,
+)
 from parafraim_build.apply_context import Budget, ProjectClaims, RunContext
 from parafraim_build.cache import RunCache
 from parafraim_build.config import DEFAULT_BASE_URL, ENV_BASE_URL, normalise_base_url
@@ -109,6 +119,8 @@ async def apply_spec(
     When the lock already says everything is up to date (and no template name needs looking
     up), nothing is asked of the API: a no-op apply makes no request at all, like ``plan``.
     The lock's account is checked by the first request of every apply that has work to do.
+    The result says what the run spent (``ApplyResult.spent_credits``, from one ``GET
+    /credits`` after the run; see ``_account_for_credits``).
     """
     with LockStore(workspace.lock_path, spec_path=spec.path) as store:
         digest = lock_digest(workspace.lock_path)
@@ -121,7 +133,12 @@ async def apply_spec(
             if store.lock is not None:
                 with RunCache(workspace.cache_dir) as cache:
                     _remember_lock(cache, _configured_identity(workspace), store.lock, workspace)
-            return ApplyResult(changes=False, cost_label=offline.cost_label)
+            return ApplyResult(
+                changes=False,
+                cost_label=offline.cost_label,
+                spent_credits=0.0,
+                local=workspace.local,
+            )
         async with connect(workspace) as conn:
             client = conn.client
             me = await client.me()
@@ -146,17 +163,25 @@ async def apply_spec(
                     check_saved_plan(saved, spec=spec, lock_digest=digest, plan=plan)
                 _remember_lock(cache, conn.identity, lock, workspace)
                 if not plan.changes:
-                    return ApplyResult(changes=False, cost_label=plan.cost_label)
+                    return ApplyResult(
+                        changes=False,
+                        cost_label=plan.cost_label,
+                        spent_credits=0.0,
+                        local=conn.local,
+                    )
 
                 async def balance() -> float:
                     return (await client.credits()).balance
 
-                await check_credits(plan, balance, settings.max_credits)
+                before = await check_credits(plan, balance, settings.max_credits)
                 if not confirm(plan):
                     return ApplyResult(
                         confirmed=False,
                         estimated_credits=plan.estimated_credits,
                         cost_label=plan.cost_label,
+                        spent_credits=0.0,
+                        balance_before=before,
+                        local=conn.local,
                     )
 
                 def replan(video: str, *, claimed: Collection[str], lost: bool) -> VideoPlan:
@@ -181,9 +206,9 @@ async def apply_spec(
                     ctx = _context(spec, workspace, store, cache, conn, me.id, settings, progress)
                     ctx.replan = replan
                     ctx.claims = ProjectClaims.of(lock, plan)
+                    started = ctx.clock()
                     result = await execute_plan(plan, ctx)
-                if not conn.local:
-                    await _record_observed_costs(ctx)
+                await _account_for_credits(ctx, result, before=before, started=started)
                 result.requests = dict(client.request_counts)
                 return result
 
@@ -268,26 +293,46 @@ def _context(
     )
 
 
-async def _record_observed_costs(ctx: RunContext) -> None:
-    """Learn what this run's messages and renders cost, for the next plan's estimate.
+async def _account_for_credits(
+    ctx: RunContext, result: ApplyResult, *, before: float | None, started: datetime
+) -> None:
+    """Fill in what the run spent, from one ``GET /credits`` after it.
 
-    One ``GET /credits`` after the run; its recent transactions are matched to the tasks and
-    jobs this run started. Best effort: an estimate is all that depends on it.
+    The same read teaches the run cache what this run's messages and renders cost (for the
+    next estimate against the real service; ``--local`` prices with the engine's formula).
+    Read only when there is something to compare: a balance read before, or a task or render
+    this run started; otherwise nothing was charged (``spent_credits`` 0) and no request is
+    made. Best effort: a failed read leaves the figures unknown and never fails the apply.
     """
+    result.local = ctx.local
+    result.balance_before = before
     if not ctx.started_tasks and not ctx.started_jobs:
-        return
+        result.spent_credits = 0.0  # nothing this run started can have been charged
+        if before is None:
+            return
     try:
         credits = await ctx.client.credits()
     except BuildError as error:
-        log.info("could not read credits to learn costs: %s", error)
+        log.info("could not read credits after the run: %s", error)
         return
+    result.balance_after = credits.balance
+    result.spent_credits = spent_by_run(credits, ctx.started_tasks, ctx.started_jobs, started)
+    if not ctx.local:
+        _record_observed_costs(ctx, credits)
+
+
+def _record_observed_costs(ctx: RunContext, credits: Credits) -> None:
+    """Learn what this run's messages and renders cost, for the next plan's estimate.
+
+    ``credits`` is the ``GET /credits`` read after the run; its recent transactions are
+    matched to the tasks and jobs this run started.
+    """
     tasks = set(ctx.started_tasks)
     per_job: dict[str, float] = {}
     for tx in credits.recent:
-        amount = abs(tx.amount or 0.0)
-        signed = -amount if (tx.type or "").lower() == "refund" else amount
+        signed = net_amount(tx)
         if tx.taskId in tasks and signed > 0:
-            ctx.cache.record_message_cost(ctx.identity, ctx.account_id, amount)
+            ctx.cache.record_message_cost(ctx.identity, ctx.account_id, signed)
         elif tx.jobId in ctx.started_jobs:
             per_job[tx.jobId] = per_job.get(tx.jobId, 0.0) + signed
     for job_id, net in per_job.items():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ import click
 from parafraim_build.apply import ApplySettings
 from parafraim_build.build import apply_spec, plan_spec
 from parafraim_build.cli.options import (
+    DEFAULT_SPEC,
     json_option,
     local_option,
     parse_variables,
@@ -28,11 +29,13 @@ from parafraim_build.cli.options import (
 from parafraim_build.console import apply_view
 from parafraim_build.console.plan_view import print_plan
 from parafraim_build.errors import ConfigError
+from parafraim_build.lockfile import read_lock
 from parafraim_build.plan_file import PlanOptions, SavedPlan, load_plan_file, save_plan
 from parafraim_build.plan_model import Plan
 from parafraim_build.planning import PlanRequest
 from parafraim_build.spec import load_spec
-from parafraim_build.workspace import workspace_for
+from parafraim_build.spec.models import Spec
+from parafraim_build.workspace import Workspace, workspace_for
 
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
@@ -115,7 +118,15 @@ def plan(
     else:
         print_plan(outcome.plan)
         if out_file is not None:
-            apply_view.print_plan_saved(str(out_file))
+            command = apply_command(
+                out_file,
+                spec_file=spec_file,
+                local=local,
+                variables=variables,
+                cache_dir=cache_dir,
+                video_keys=spec.videos,
+            )
+            apply_view.print_plan_saved(str(out_file), command)
     if detailed_exitcode and outcome.plan.changes:
         raise click.exceptions.Exit(EXIT_CHANGES)
 
@@ -169,7 +180,8 @@ def apply(
     Outputs go to <outDir>/<video>/<render>.<format> beside the spec.
     """
     spec = load_spec(spec_file, variables=parse_variables(variables))
-    videos, saved = _split_targets(targets, set(spec.videos))
+    workspace = workspace_for(spec.path, local=local, cache_dir=cache_dir)
+    videos, saved = _split_targets(targets, spec, workspace)
     request = PlanRequest(selected=videos, replace=replace, no_render=no_render)
     if saved is not None:
         if videos or replace or no_render:
@@ -190,7 +202,6 @@ def apply(
             "apply asks for confirmation, but there is no terminal to ask on",
             hint="pass --yes to apply without asking (review `parafraim-build plan` first)",
         )
-    workspace = workspace_for(spec.path, local=local, cache_dir=cache_dir)
 
     def confirm(plan: Plan) -> bool:
         return apply_view.confirm_plan(plan, assume_yes=assume_yes, show=not as_json)
@@ -217,18 +228,74 @@ def apply(
         raise click.exceptions.Exit(EXIT_ERROR)
 
 
+def apply_command(
+    plan_file: Path,
+    *,
+    spec_file: Path,
+    local: bool,
+    variables: tuple[str, ...] = (),
+    cache_dir: Path | None = None,
+    video_keys: Collection[str] = (),
+) -> list[str]:
+    """The ``apply`` command line (argv) that applies ``plan_file`` as ``plan --out`` saved it.
+
+    A saved plan is only applied against the same spec, service and run cache it was made
+    with, with the same variables (they change the spec): ``-f`` when the spec is not the
+    default, ``--local``, ``--cache-dir`` and every ``--var`` as given. Paths are kept as typed,
+    so the command works from the folder ``plan`` ran in; a plan file named like one of
+    ``video_keys`` gets a ``./``, or apply would take it for that video.
+    """
+    command = ["parafraim-build", "apply"]
+    if spec_file != Path(DEFAULT_SPEC):
+        command += ["-f", str(spec_file)]
+    if local:
+        command.append("--local")
+    if cache_dir is not None:
+        command += ["--cache-dir", str(cache_dir)]
+    for pair in variables:
+        command += ["--var", pair]
+    target = str(plan_file)
+    command.append(f"./{target}" if target in video_keys else target)
+    return command
+
+
 def _split_targets(
-    targets: tuple[str, ...], video_keys: set[str]
+    targets: tuple[str, ...], spec: Spec, workspace: Workspace
 ) -> tuple[tuple[str, ...], SavedPlan | None]:
-    """``VIDEO... [PLANFILE]``: an argument that is not a video but an existing file is the
-    plan file (at most one)."""
+    """``VIDEO... [PLANFILE]``: a video's key (of the spec, or of the lock: a video removed
+    from the spec), or an existing file, which is the plan file (at most one).
+
+    Anything else is refused here, naming both things it could have been.
+    """
     videos: list[str] = []
     plan_files: list[Path] = []
+    unknown: list[str] = []
+    locked: set[str] | None = None
     for target in targets:
-        if target not in video_keys and Path(target).is_file():
+        if target in spec.videos:
+            videos.append(target)
+        elif Path(target).is_file():
             plan_files.append(Path(target))
         else:
-            videos.append(target)
+            if locked is None:
+                # Read only for a target the spec does not know: the usual apply reads the
+                # lock once, under its own lock, later.
+                lock = read_lock(workspace.lock_path)
+                locked = set(lock.videos) if lock is not None else set()
+            (videos if target in locked else unknown).append(target)
+    if unknown:
+        name = spec.path.name
+        what = (
+            f"no such plan file and no video of that name in {name}"
+            if len(unknown) == 1
+            else f"no such plan files and no videos of those names in {name}"
+        )
+        declared = ", ".join(sorted(spec.videos)) or "none"
+        raise ConfigError(
+            f"{', '.join(unknown)}: {what}",
+            hint=f"the videos of {name} are: {declared}; a plan file is saved by "
+            "`parafraim-build plan --out FILE`",
+        )
     if len(plan_files) > 1:
         raise ConfigError(
             "apply takes at most one plan file, got " + ", ".join(map(str, plan_files))

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 import click
 
 from parafraim_build.apply import ApplyResult
 from parafraim_build.console import print_json
-from parafraim_build.console.plan_view import format_credits, print_plan, use_colour
+from parafraim_build.console.plan_view import NO_CHANGES, format_credits, print_plan, use_colour
 from parafraim_build.console.progress import LiveReporter, PlainReporter, use_live_display
+from parafraim_build.logs import redact
 from parafraim_build.plan_model import Plan
 from parafraim_build.progress import ApplyReporter
+
+_SAME_CREDITS = 0.005
+"""Below half a hundredth of a credit, the balance moved by what the run spent (figures are
+shown to two decimals)."""
 
 
 def print_plan_json(plan: Plan) -> None:
@@ -22,13 +28,15 @@ def print_plan_json(plan: Plan) -> None:
 
 
 def print_no_changes() -> None:
-    """What an apply with nothing to do says."""
-    click.echo("No changes: every video is up to date.")
+    """What an apply with nothing to do says: what ``plan`` says, and that nothing ran."""
+    click.echo(f"{NO_CHANGES} Nothing to apply.")
 
 
-def print_plan_saved(path: str) -> None:
-    """Where ``plan --out`` wrote the plan."""
-    click.echo(f"Saved the plan to {path}; apply it with `parafraim-build apply {path}`.")
+def print_plan_saved(path: str, command: Sequence[str]) -> None:
+    """Where ``plan --out`` wrote the plan, and the command (argv) that applies it, quoted
+    for a POSIX shell so that it runs as printed."""
+    # A --var value could hold a key: the command is shown redacted like everything else.
+    click.echo(f"Saved the plan to {path}; apply it with `{redact(shlex.join(command))}`.")
 
 
 def confirm_plan(plan: Plan, *, assume_yes: bool, show: bool) -> bool:
@@ -91,8 +99,40 @@ def print_apply_result(result: ApplyResult, *, as_json: bool) -> None:
     done = sum(1 for video in result.videos if video.status == "ok")
     summary = (
         f"Apply: {done} of {len(result.videos)} videos done. Estimated credits: "
-        f"{format_credits(result.estimated_credits)} (estimate; {result.cost_label})"
+        f"{format_credits(result.estimated_credits)} (estimate; {result.cost_label}); "
+        f"{spent_text(result)}"
     )
     if result.interrupted:
         summary += ". Interrupted: run apply again to resume what was in flight."
     click.echo(summary)
+
+
+def spent_text(result: ApplyResult) -> str:
+    """What the run spent, with the balance before and after when both were read.
+
+    ``spent 12.5 credits (balance 500 → 487.5)``; the balance's difference is called out only
+    when it is not what the run spent (other use of the account in the meantime).
+    """
+    unit = "emulated credits of the local engine" if result.local else "credits"
+    before, after = result.balance_before, result.balance_after
+    if result.spent_credits is not None:
+        text = f"spent {format_credits(result.spent_credits)} {unit}"
+    elif after is None:
+        return f"{unit} spent: unknown (the balance could not be read after the run)"
+    else:
+        text = (
+            f"{unit} spent: unknown (not all of this run's charges are among the account's "
+            "recent transactions)"
+        )
+    if before is not None and after is not None:
+        balance = f"balance {format_credits(before)} → {format_credits(after)}"
+        moved = before - after
+        if result.spent_credits is not None and abs(moved - result.spent_credits) > _SAME_CREDITS:
+            balance += (
+                f", which moved by {format_credits(moved)}: the difference includes other use "
+                "of the account"
+            )
+        text += f" ({balance})"
+    elif after is not None:
+        text += f" (balance after the run {format_credits(after)})"
+    return text

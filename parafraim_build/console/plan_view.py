@@ -50,6 +50,9 @@ _LEGEND = {
 }
 _EXCERPT = 48
 
+NO_CHANGES = "No changes: every video is up to date."
+"""What ``plan`` says when nothing would change; ``apply`` says the same (``apply_view``)."""
+
 
 def use_colour(stream: TextIO) -> bool:
     """Colour only on a terminal, and never when ``NO_COLOR`` is set (no-color.org)."""
@@ -78,8 +81,7 @@ def format_plan(plan: Plan, *, colour: bool = False) -> str:
             lines += [_warning(text, colour) for text in video.warnings]
     lines.append("")
     if not plan.changes:
-        noun = "video is" if total == 1 else "videos are"
-        lines.append(f"No changes: {total} {noun} up to date.")
+        lines.append(NO_CHANGES)
         return "\n".join(lines)
     legend = [f"{symbol} {_LEGEND[symbol]}" for symbol in _LEGEND if symbol in symbols]
     lines.append("Symbols: " + ", ".join(legend))
