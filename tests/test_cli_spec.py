@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import textwrap
 from pathlib import Path
 
@@ -80,8 +81,53 @@ def test_validate_missing_spec(project_dir: Path) -> None:
     code, _, err = run("validate", "-f", "nope.yaml")
     assert code == 1
     assert err.startswith(
-        "nope.yaml: the spec does not exist: run `parafraim-build init` to start one"
+        "nope.yaml: the spec does not exist: check the path given to -f, "
+        "or run `parafraim-build init` to start a parafraim.yaml there"
     )
+    _, _, err = run("validate", "-f", "demo/parafraim.yaml")
+    assert err.startswith(
+        "demo/parafraim.yaml: the spec does not exist: run `parafraim-build init demo` to start one"
+    )
+    # The command the message names makes the spec that was asked for.
+    assert run("init", "demo")[0] == 0
+    assert run("validate", "-f", "demo/parafraim.yaml")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        ((), "parafraim-build validate"),
+        (("-f", "parafraim.yaml"), "parafraim-build validate"),
+        (("-f", "site/videos.yaml"), "parafraim-build validate -f site/videos.yaml"),
+        (("-f", "my site/videos.yaml"), "parafraim-build validate -f 'my site/videos.yaml'"),
+        (
+            ("-f", "site/videos.yaml", "--var", "month=June 1"),
+            "parafraim-build validate -f site/videos.yaml --var 'month=June 1'",
+        ),
+    ],
+)
+def test_the_hint_of_a_failed_validate_repeats_its_spec_and_vars(
+    project_dir: Path, args: tuple[str, ...], command: str
+) -> None:
+    bad = "version: 1\nvars: {month: May}\nvideos:\n  clip:\n    stpes: [Hi.]\n"
+    for path in ("parafraim.yaml", "site/videos.yaml", "my site/videos.yaml"):
+        (project_dir / path).parent.mkdir(exist_ok=True)
+        write(project_dir / path, bad)
+    code, _, err = run("validate", *args)
+    assert code == 1
+    assert err.splitlines()[-1] == f"hint: fix the spec and run `{command}` again"
+    # The printed command checks the same spec: fixed, it passes.
+    target = args[args.index("-f") + 1] if "-f" in args else "parafraim.yaml"
+    write(project_dir / target, bad.replace("stpes", "steps"))
+    assert CliRunner().invoke(main, shlex.split(command)[1:]).exit_code == 0
+
+
+def test_a_key_given_as_a_var_is_not_repeated_in_the_hint(project_dir: Path) -> None:
+    write(project_dir / "parafraim.yaml", "version: 1\nvideos:\n  clip:\n    stpes: [Hi.]\n")
+    key = "pfk_" + "q7" * 12
+    _, _, err = run("validate", "--var", f"token={key}")
+    assert "hint: fix the spec and run `parafraim-build validate --var" in err
+    assert key not in err
 
 
 @pytest.mark.parametrize(
@@ -138,7 +184,8 @@ def test_unknown_var_is_reported_as_a_command_line_problem(project_dir: Path) ->
         "--var mnth: the spec declares no variable 'mnth' (did you mean 'month'?); declare it "
         "under vars to override it\n"
         "1 problem found\n"
-        "hint: fix the spec and run `parafraim-build validate` again\n"
+        # The same invocation: once `mnth` is declared (or the spec fixed), it passes.
+        "hint: fix the spec and run `parafraim-build validate --var mnth=June` again\n"
     )
 
 

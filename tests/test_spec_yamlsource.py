@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -215,8 +216,10 @@ def test_missing_spec_file_suggests_init(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as caught:
         load_spec(tmp_path / "parafraim.yaml")
     (problem,) = caught.value.problems
+    # A spec outside the working folder: `init` is told where to start it.
     assert problem.message == (
-        "the spec does not exist: run `parafraim-build init` to start one, or pass -f SPEC"
+        f"the spec does not exist: run `parafraim-build init {shlex.quote(str(tmp_path))}` "
+        "to start one, or pass -f SPEC"
     )
     assert problem.line is None
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 import posixpath
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
+from parafraim_build.errors import SpecError
+from parafraim_build.logs import redact
 from parafraim_build.spec.expand import Expander
 from parafraim_build.spec.models import Spec
 from parafraim_build.spec.problems import ProblemCollector
@@ -35,13 +38,36 @@ def load_spec(path: Path, *, variables: Mapping[str, str] | None = None) -> Spec
     """
     problems = ProblemCollector()
     display = display_name(path)
-    spec = _load(Path(path), display, dict(variables or {}), problems)
-    problems.raise_if_any()
-    if spec is None:  # pragma: no cover - a stage that gives up always reports why
+    overrides = dict(variables or {})
+    spec = _load(Path(path), display, overrides, problems)
+    if spec is None and not len(problems):  # pragma: no cover - a stage always says why
         problems.add_file(display, "the spec could not be read")
-        problems.raise_if_any()
+    if len(problems):
+        error = SpecError(problems.problems())
+        # Every command reads the spec here: the hint repeats this run's -f and --var, so
+        # that the command it prints checks the same spec the same way.
+        error.hint = f"fix the spec and run `{validate_command(display, overrides)}` again"
+        raise error
     assert spec is not None
     return spec
+
+
+def validate_command(display: str, variables: Mapping[str, str] | None = None) -> str:
+    """``parafraim-build validate`` for the spec shown as ``display``, with these ``--var``s.
+
+    ``-f`` only when the spec is not ``./parafraim.yaml`` (the default); values are quoted
+    for a POSIX shell and anything that looks like an API key is redacted.
+    """
+    words = ["parafraim-build", "validate"]
+    if os.path.normpath(display) != DEFAULT_SPEC_NAME:
+        words += ["-f", display]
+    for key, value in (variables or {}).items():
+        words += ["--var", f"{key}={value}"]
+    return redact(shlex.join(words))
+
+
+DEFAULT_SPEC_NAME = "parafraim.yaml"
+"""The spec every command reads when ``-f`` is not given (``cli.options.DEFAULT_SPEC``)."""
 
 
 def display_name(path: Path) -> str:
@@ -67,10 +93,7 @@ def _load(
         problems.add_file(display, f"the spec cannot be read: {exc}")
         return None
     if missing:
-        problems.add_file(
-            display,
-            "the spec does not exist: run `parafraim-build init` to start one, or pass -f SPEC",
-        )
+        problems.add_file(display, f"the spec does not exist: {_start_one(display)}")
         return None
     text = read_text(path, display, problems, "spec")
     if text is None:
@@ -93,6 +116,15 @@ def _load(
     if out_dir is None or len(problems):
         return None
     return Spec(path=absolute, out_dir=out_dir, videos=videos)
+
+
+def _start_one(display: str) -> str:
+    """How to get a spec at ``display``: ``init`` writes ``parafraim.yaml`` in a folder."""
+    folder, name = posixpath.split(display.replace(os.sep, "/"))
+    init = shlex.join(["parafraim-build", "init", *([folder] if folder else [])])
+    if name == DEFAULT_SPEC_NAME:
+        return f"run `{init}` to start one, or pass -f SPEC"
+    return f"check the path given to -f, or run `{init}` to start a {DEFAULT_SPEC_NAME} there"
 
 
 def _out_dir(reporter: Reporter, raw: str, root: Path, variables: Variables) -> Path | None:
