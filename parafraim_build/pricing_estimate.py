@@ -3,7 +3,12 @@
 The real service does not publish prices (``api.md`` assumption 4), so every figure is an
 estimate and says where it comes from (``CostModel.label``):
 
-* ``LocalCostModel``: the local engine's own price formulas, exact for ``--local``;
+* ``LocalCostModel``: the local engine's own price formulas. A message's price is what the
+  engine charges; a render's grows with the composition's length, which for a composition
+  not made yet (its steps not sent) can only be guessed: the length of the video's current
+  composition when it is known, else ``ASSUMED_DURATION_SECONDS``. So even for ``--local`` a
+  render estimate can be well off (an edited template video can run several times longer);
+  ``apply`` prices each render again once its composition exists;
 * ``ObservedCostModel``: averages of what earlier runs were charged, kept in the run cache,
   falling back to another model (and saying so) until something has been observed.
 """
@@ -42,7 +47,8 @@ class CostModel(Protocol):
 
 
 class LocalCostModel:
-    """The local engine's documented prices (``emulator/pricing.py``)."""
+    """The local engine's documented price formulas (``emulator/pricing.py``); a render of
+    unknown length is priced at ``ASSUMED_DURATION_SECONDS``."""
 
     label = "local engine prices"
 
@@ -54,7 +60,8 @@ class LocalCostModel:
         return message_cost(SendMessageRequest.model_construct(**step.request_body()))
 
     def render(self, config: RenderConfig, duration_seconds: float | None) -> float:
-        """What the engine precharges for that render."""
+        """What the engine precharges for that render, if it lasts ``duration_seconds`` (or
+        the assumed length when None)."""
         from parafraim_build.emulator.pricing import render_cost
 
         seconds = ASSUMED_DURATION_SECONDS if duration_seconds is None else duration_seconds

@@ -152,7 +152,7 @@ def test_colour_only_when_asked() -> None:
 def test_nothing_to_do() -> None:
     plan = Plan(videos=(VideoPlan("a", "p-1"), VideoPlan("b", "p-2")), cost_label="x")
     assert format_plan(plan) == (
-        "parafraim-build plan: 2 videos, 2 unchanged\n\nNo changes: 2 videos are up to date."
+        "parafraim-build plan: 2 videos, 2 unchanged\n\nNo changes: every video is up to date."
     )
 
 
@@ -165,7 +165,7 @@ def test_warnings_of_unchanged_videos_are_shown_too() -> None:
         "parafraim-build plan: 1 video, 1 unchanged",
         "    warning: description changed",
         "",
-        "No changes: 1 video is up to date.",
+        "No changes: every video is up to date.",
     ]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from parafraim_build.api.models import RenderConfig
@@ -80,3 +83,29 @@ def test_renders_scale_from_what_was_observed(
 def test_one_observation_is_singular() -> None:
     model = ObservedCostModel(ObservedCosts(messages=(1.0,)), Flat())
     assert model.label == "from 1 observed cost"
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+@pytest.mark.parametrize("page", ["plan.md", "build.md"])
+def test_the_docs_never_call_estimates_exact_and_say_what_length_is_guessed(page: str) -> None:
+    # A render of a composition not made yet is priced at a guessed length, so no estimate,
+    # not even --local's, is exact; the docs must say what the guess is.
+    text = " ".join((DOCS / page).read_text(encoding="utf-8").split())
+    assert not re.search(r"\(exact\)|exact prices|prices are exact", text)
+    assert f"{ASSUMED_DURATION_SECONDS:g} seconds" in text
+    assert "current composition" in text
+
+
+def test_cost_labels_say_what_figures_rest_on_and_never_claim_exactness() -> None:
+    labels = [
+        LocalCostModel().label,
+        ObservedCostModel(ObservedCosts(), LocalCostModel()).label,
+        ObservedCostModel(ObservedCosts(messages=(1.0,)), LocalCostModel()).label,
+    ]
+    assert labels == [
+        "local engine prices",
+        "no costs observed yet; guessed from local engine prices",
+        "from 1 observed cost",
+    ]
