@@ -58,6 +58,39 @@ def test_syntax_error_is_located(tmp_path: Path) -> None:
     assert problem.source_line == "    renders: {}"
 
 
+@pytest.mark.parametrize(
+    ("spec", "line", "column", "shown"),
+    [
+        # An unclosed flow mapping on the last line, with and without a final newline.
+        ('version: 1\nvideos:\n  a: {steps: ["x"]\n', 3, 19, '  a: {steps: ["x"]'),
+        ('version: 1\nvideos:\n  a: {steps: ["x"]', 3, 19, '  a: {steps: ["x"]'),
+        # An unclosed quote on the last line.
+        ('version: 1\nvideos:\n  a:\n    steps: ["unclosed\n', 4, 22, '    steps: ["unclosed'),
+        # An unclosed bracket followed by blank lines: the last line that has text.
+        ("version: 1\nvideos: [\n\n   \n", 2, 10, "videos: ["),
+    ],
+)
+def test_a_syntax_error_at_the_end_of_the_file_shows_the_last_line_and_a_caret(
+    tmp_path: Path, spec: str, line: int, column: int, shown: str
+) -> None:
+    problem = only_problem(tmp_path, spec)
+    assert problem.message.startswith("YAML syntax error at the end of the file: ")
+    assert (problem.line, problem.column) == (line, column)
+    assert problem.source_line == shown
+    # The caret sits just after the last character written.
+    text, caret = problem.render().splitlines()[1:3]
+    assert text == "    " + shown
+    assert caret == "    " + " " * len(shown) + "^"
+    # A context mark past the text names a line that exists, too.
+    assert f"at line {len(spec.splitlines()) + 1})" not in problem.message
+
+
+def test_a_syntax_error_inside_the_file_is_not_said_to_be_at_its_end(tmp_path: Path) -> None:
+    problem = only_problem(tmp_path, "version: 1\nvideos:\n  a:\n    steps: [x\n  b: 1\n")
+    assert problem.message.startswith("YAML syntax error: ")
+    assert (problem.line, problem.source_line) == (5, "  b: 1")
+
+
 def test_template_at_start_of_flow_item_is_a_syntax_error_with_its_line(tmp_path: Path) -> None:
     # The classic trap: an unquoted {{ ... }} inside [...] is read as a nested mapping.
     spec = """\

@@ -234,17 +234,42 @@ def _syntax_problem(
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark is not None else None
     column = mark.column + 1 if mark is not None else None
+    line, column, at_end = _past_the_text(source, line, column)
     problem = (exc.problem or "invalid YAML").strip()
     if problem.startswith("but found another document") or "single document" in (exc.context or ""):
         message = "a spec is a single YAML document: remove the second `---`"
     else:
-        message = f"YAML syntax error: {problem}"
+        where = " at the end of the file" if at_end else ""
+        message = f"YAML syntax error{where}: {problem}"
         if exc.context and exc.context_mark is not None and exc.context_mark is not mark:
-            message += f" ({exc.context} at line {exc.context_mark.line + 1})"
+            context_line, _, _ = _past_the_text(source, exc.context_mark.line + 1, None)
+            message += f" ({exc.context} at line {context_line})"
     text = source.line(line) or ""
     if "\t" in text:
         message += "; tabs are not allowed for indentation in YAML, use spaces"
     problems.add(source, line, column, message)
+
+
+def _past_the_text(
+    source: SourceText, line: int | None, column: int | None
+) -> tuple[int | None, int | None, bool]:
+    """Move a mark that lies past the last written character to just after it.
+
+    YAML notices an unclosed quote or bracket only when the file ends, and marks the end of
+    the stream: a line after the last one, or blank lines at the end. Nothing can be shown
+    there, so the problem points just after the last character written, on its line, and
+    says it is at the end of the file. Returns ``(line, column, moved)``.
+    """
+    if line is None:
+        return line, column, False
+    rest = source.lines[line - 1 :] if line >= 1 else source.lines
+    if any(text.strip() for text in rest):
+        return line, column, False
+    written = [number for number, text in enumerate(source.lines, 1) if text.strip()]
+    if not written:
+        return line, column, True
+    last = written[-1]
+    return last, len(source.lines[last - 1].rstrip()) + 1, True
 
 
 def _position(mark: Any) -> Position:
