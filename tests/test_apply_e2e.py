@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from apply_support import (
     Builder,
     Ledger,
+    RewritingTransport,
     actions,
     apply_through,
     check_outputs,
@@ -26,6 +28,8 @@ from apply_support import (
 from engine_client import EngineFactory
 
 from parafraim_build.cache import RunCache
+from parafraim_build.console.plan_view import format_credits
+from parafraim_build.emulator.state import Transaction
 from parafraim_build.lock_model import Lock, VideoLock
 
 pytest_plugins = ("engine_fixtures",)
@@ -81,10 +85,14 @@ def test_a_no_op_rebuild_makes_no_api_request(builder: Builder) -> None:
     result = builder.apply()
     assert result["changes"] is False
     assert result["requests"] == {}
+    # Nothing ran, so nothing was spent; no balance is read to say so.
+    assert result["spentCredits"] == 0
+    assert result["balance"] == {"before": None, "after": None}
     assert builder.requests() == before
     text = builder.run("apply", "--yes")
     assert text.exit_code == 0
-    assert "No changes" in text.stdout
+    assert text.stdout == "No changes: every video is up to date. Nothing to apply.\n"
+    assert builder.run("plan").stdout.endswith("\nNo changes: every video is up to date.\n")
     assert builder.requests() == before
     assert builder.lock_path.read_bytes() == lock_bytes
 
@@ -217,6 +225,9 @@ def test_a_lost_output_is_copied_from_the_run_cache(builder: Builder) -> None:
     assert after["total"] == before["total"] + 1
     assert after["byRoute"]["GET /api/v1/me"] == before["byRoute"]["GET /api/v1/me"] + 1
     assert result["requests"] == {"GET": 1}
+    # A plan estimated at nothing that started no task or render reads no balance.
+    assert result["spentCredits"] == 0
+    assert result["balance"] == {"before": None, "after": None}
     check_outputs(builder.root, builder.lock())
 
 
@@ -539,3 +550,98 @@ def test_a_moved_output_leaves_nothing_at_its_old_place_when_its_video_stops_ear
     assert builder.apply()["ok"] is True
     assert check_outputs(builder.root, builder.lock()) == 2
     assert not (builder.root / "out").exists() or list((builder.root / "out").rglob("*")) == []
+
+
+# ----------------------------------------------------------------------------- credits spent
+
+
+def engine_charges(builder: Builder, before: Ledger) -> float:
+    """What the engine charged, net of refunds, for every message and render accepted since
+    ``before``: read from its own records, not from ``GET /credits``."""
+    state = builder.engine.engine.state
+    transactions: list[Transaction] = []
+    for entry in builder.ledger().since(before).entries:
+        if entry["kind"] == "message":
+            record: Any = state.tasks[entry["taskId"]]
+        elif entry["kind"] == "render":
+            record = state.jobs[entry["jobId"]]
+        else:
+            continue  # projects cost nothing
+        transactions += [record.charge] + ([record.refund] if record.refund else [])
+    return round(sum(tx.net for tx in transactions), 6)
+
+
+def test_apply_reports_what_its_run_spent_and_the_balance_around_it(builder: Builder) -> None:
+    builder.write(two_videos())
+    builder.apply()
+    # The second run edits one video; the first run's charges are in the account's recent
+    # transactions too, and are not this run's.
+    builder.write({**two_videos(), "alpha": video(*STEPS_A, "End on the logo.")})
+    balance, before = builder.balance(), builder.ledger()
+    result = builder.apply()
+    spent = engine_charges(builder, before)
+    assert spent > 0
+    assert result["spentCredits"] == pytest.approx(spent)
+    assert result["balance"] == {"before": balance, "after": builder.balance()}
+    assert balance - builder.balance() == pytest.approx(spent)
+    text = builder.run("apply", "--yes", "alpha", "--replace", "alpha")
+    assert text.exit_code == 0, text.output
+    assert "emulated" not in text.stdout
+    summary = text.stdout.splitlines()[-1]
+    assert summary.startswith("Apply: 1 of 1 videos done. Estimated credits: ")
+    assert f"credits (balance {format_credits(result['balance']['after'])} → " in summary
+    assert "other use of the account" not in summary
+
+
+def test_a_refunded_render_is_not_counted_as_spent(
+    make_engine: EngineFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(faults={"render_failure_rate": 1})
+    builder = Builder(engine, tmp_path / "site", monkeypatch)
+    builder.write({"beta": video(*STEPS_B, renders={"clip": {}})})
+    balance, before = builder.balance(), builder.ledger()
+    result = builder.apply(expect=1)
+    assert result["videos"][0]["status"] == "failed"
+    (job,) = builder.engine.engine.state.jobs.values()
+    assert job.refund is not None  # charged, then given back
+    (task,) = builder.engine.engine.state.tasks.values()
+    assert result["spentCredits"] == pytest.approx(task.charge.amount)
+    assert result["spentCredits"] == pytest.approx(engine_charges(builder, before))
+    assert result["balance"] == {"before": balance, "after": builder.balance()}
+
+
+class CreditsUnreadableAfter(RewritingTransport):
+    """The engine, except that every ``GET /credits`` after the first ``readable`` answers
+    without a balance (a body the client cannot use)."""
+
+    def __init__(self, readable: int) -> None:
+        super().__init__(self._answer)
+        self.readable = readable
+        self.reads = 0
+
+    def _answer(self, request: httpx.Request, body: dict[str, Any]) -> dict[str, Any]:
+        if request.method != "GET" or not request.url.path.endswith("/credits"):
+            return body
+        self.reads += 1
+        if self.reads <= self.readable:
+            return body
+        return {**body, "data": {"plan": body["data"].get("plan")}}
+
+
+def test_a_failed_read_after_the_run_leaves_the_figures_unknown_and_the_apply_done(
+    builder: Builder,
+) -> None:
+    builder.write(two_videos())
+    balance = builder.balance()
+    transport = CreditsUnreadableAfter(readable=1)  # the credit check's read, before the run
+    result = apply_through(builder, transport)
+    assert transport.reads == 2
+    assert result.ok
+    assert [video.status for video in result.videos] == ["ok", "ok"]
+    assert result.spent_credits is None
+    assert (result.balance_before, result.balance_after) == (balance, None)
+    document = result.to_json()
+    assert document["spentCredits"] is None
+    assert document["balance"] == {"before": balance, "after": None}
+    check_outputs(builder.root, builder.lock())
+    assert builder.plan()["changes"] is False
