@@ -19,6 +19,15 @@ many tasks at once. The benchmark prints:
 
 Every video has its own messages, so that no output can be copied from the run cache: the
 build pays for every render, as a first build does.
+
+The 1.25 target is for the stated sizes (40 videos, 1 s tasks, 1 s renders, concurrency 4).
+The quicker run misses it, and is meant only to check that the benchmark works: every
+operation also costs a fixed overhead that does not shrink with the task and render times
+(starting the ``apply`` process, starting ffmpeg for each render, the polling interval before
+a finished task or render is seen, the atomic lock write after each step). With 0.5 s tasks
+and fewer videos, that overhead is a larger share of a smaller lower bound, so the ratio to
+the bound grows even though the schedule is the same. With smaller settings the benchmark
+prints this caveat under its result.
 """
 
 from __future__ import annotations
@@ -152,12 +161,38 @@ async def naive_script(engine: RunningEngine, videos: int, folder: Path) -> floa
     return time.perf_counter() - started
 
 
+TARGET_RATIO = 1.25
+"""Wall time of ``apply`` over the lower bound, at the stated sizes."""
+STATED_VIDEOS = 40
+STATED_SECONDS = 1.0
+STATED_CONCURRENCY = 4
+
+
+def smaller_than_stated(args: argparse.Namespace) -> bool:
+    """Whether a run is smaller than the sizes the target is stated for."""
+    return (
+        args.videos < STATED_VIDEOS
+        or args.task_seconds < STATED_SECONDS
+        or args.render_seconds < STATED_SECONDS
+    )
+
+
+def quick_caveat() -> str:
+    """Why a smaller run's ratio says nothing about the target (see the module docstring)."""
+    return (
+        f"note: smaller than the stated sizes ({STATED_VIDEOS} videos, {STATED_SECONDS:g} s "
+        f"tasks and renders): the fixed cost of each operation (process start, ffmpeg start, "
+        f"polling, lock writes) does not shrink with them, so the ratio to the lower bound "
+        f"grows; the {TARGET_RATIO} target holds for the stated sizes only"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--videos", type=int, default=40)
-    parser.add_argument("--task-seconds", type=float, default=1.0)
-    parser.add_argument("--render-seconds", type=float, default=1.0)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--videos", type=int, default=STATED_VIDEOS)
+    parser.add_argument("--task-seconds", type=float, default=STATED_SECONDS)
+    parser.add_argument("--render-seconds", type=float, default=STATED_SECONDS)
+    parser.add_argument("--concurrency", type=int, default=STATED_CONCURRENCY)
     parser.add_argument("--skip-naive", action="store_true", help="only measure apply")
     args = parser.parse_args()
 
@@ -189,9 +224,11 @@ def main() -> None:
             wall, _ = run_apply(spec, engine, args.concurrency)
             first = engine.stats()["requests"]["total"] - before
             print(
-                f"apply:  {wall:6.1f} s  ratio {wall / bound:.2f}  (target <= 1.25; "
+                f"apply:  {wall:6.1f} s  ratio {wall / bound:.2f}  (target <= {TARGET_RATIO}; "
                 f"{first} API requests)"
             )
+            if smaller_than_stated(args):
+                print(quick_caveat())
             before = engine.stats()["requests"]["total"]
             again, _ = run_apply(spec, engine, args.concurrency)
             noop = engine.stats()["requests"]["total"] - before
