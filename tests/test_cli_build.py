@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -17,9 +18,13 @@ from pathlib import Path
 
 import pytest
 from apply_support import Builder, Ledger, actions, check_outputs, video, write_spec
+from click.testing import CliRunner, Result
 from engine_client import EngineFactory
 
+from parafraim_build.apply import ApplyResult
+from parafraim_build.cli import main
 from parafraim_build.connection import LOCAL_API_KEY
+from parafraim_build.console.apply_view import spent_text
 from parafraim_build.emulator import EngineConfig, start_engine
 from parafraim_build.lockfile import read_lock
 from parafraim_build.plan_model import ACTION_KINDS
@@ -114,7 +119,17 @@ def test_a_saved_plan_applies_exactly_and_is_refused_once_the_lock_changed(
     result = builder.run("plan", "--out", str(saved))
     assert result.exit_code == 0
     assert f"Saved the plan to {saved}" in result.stdout
-    applied = builder.apply(str(saved))
+    # The spec is not ./parafraim.yaml: the printed command names it.
+    assert printed_command(result) == [
+        "parafraim-build",
+        "apply",
+        "-f",
+        str(builder.spec),
+        str(saved),
+    ]
+    ran = run_printed(result, "--yes", "--json")
+    assert ran.exit_code == 0, ran.output
+    applied = json.loads(ran.stdout)
     assert applied["ok"] is True
     check_outputs(builder.root, builder.lock())
     # A plan saved now, then the lock moves on (another apply): the saved plan is stale.
@@ -128,12 +143,119 @@ def test_a_saved_plan_applies_exactly_and_is_refused_once_the_lock_changed(
     assert builder.lock_path.read_bytes() == lock_bytes
 
 
+def printed_command(result: Result) -> list[str]:
+    """The command ``plan --out`` printed (between backticks), as a shell would split it."""
+    found = re.search(r"apply it with `([^`]+)`\.$", result.stdout.strip())
+    assert found, result.stdout
+    return shlex.split(found.group(1))
+
+
+def run_printed(result: Result, *extra: str) -> Result:
+    """Run the printed command in-process, as printed (``extra`` added: no terminal here)."""
+    program, *args = printed_command(result)
+    assert program == "parafraim-build"
+    return CliRunner().invoke(main, [*args, *extra], catch_exceptions=False)
+
+
+def test_a_local_plan_of_another_spec_prints_an_apply_command_that_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "my site"
+    write_spec(root, {"solo": video("Open with our new product.", renders={"clip": {}})})
+    (root / "parafraim.yaml").rename(root / "launch spec.yaml")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    planned = runner.invoke(
+        main,
+        ["plan", "--local", "-f", "my site/launch spec.yaml", "--out", "my site/saved plan.json"],
+        catch_exceptions=False,
+    )
+    assert planned.exit_code == 0, planned.output
+    assert planned.stdout.strip().endswith(
+        "apply it with `parafraim-build apply -f 'my site/launch spec.yaml' --local "
+        "'my site/saved plan.json'`."
+    )
+    # What the message used to say fails: the plan was made for --local, and the spec is
+    # not ./parafraim.yaml.
+    bare = runner.invoke(main, ["apply", "--yes", "my site/saved plan.json"])
+    assert bare.exit_code == 1
+    applied = run_printed(planned, "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert "ok  solo  -> out/solo/clip.mp4" in applied.stdout
+    summary = applied.stdout.splitlines()[-1]
+    found = re.search(
+        r"; spent ([\d.]+) emulated credits of the local engine \(balance ([\d.]+) → ([\d.]+)\)$",
+        summary,
+    )
+    assert found, summary
+    spent, before, after = map(float, found.groups())
+    assert spent > 0
+    assert before - after == pytest.approx(spent)
+    lock = read_lock(root / ".parafraim" / "local" / "parafraim.lock")
+    assert lock is not None
+    assert check_outputs(root, lock) == 1
+
+
+def test_the_printed_command_keeps_variables_and_the_run_cache(builder: Builder) -> None:
+    spec = {"version": 1, "vars": {"product": "Acme"}, "outDir": "out"}
+    spec["videos"] = {"alpha": {"steps": ["Open with {{ product }}."], "renders": {}}}
+    builder.spec.write_text(json.dumps(spec))
+    cache = builder.root / "my cache"
+    saved = builder.root / "alpha"  # named like a video: only ./alpha is the file
+    result = builder.run(
+        "plan", "--var", "product=Flow & Co", "--cache-dir", str(cache), "--out", str(saved)
+    )
+    assert result.exit_code == 0, result.output
+    assert printed_command(result)[2:] == [
+        "-f",
+        str(builder.spec),
+        "--cache-dir",
+        str(cache),
+        "--var",
+        "product=Flow & Co",
+        str(saved),
+    ]
+    ran = run_printed(result, "--yes", "--json")
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.stdout)["ok"] is True
+    assert builder.ledger().messages() == ["Open with Flow & Co."]
+    relative = CliRunner().invoke(
+        main, ["plan", "-f", str(builder.spec), "--out", "alpha"], catch_exceptions=False
+    )
+    assert printed_command(relative)[-1] == "./alpha"
+
+
 def test_a_saved_plan_cannot_be_mixed_with_a_selection(builder: Builder) -> None:
     saved = builder.root / "plan.json"
     builder.run("plan", "--out", str(saved))
     mixed = builder.run("apply", "--yes", "alpha", str(saved))
     assert mixed.exit_code == 1
     assert "a saved plan already says which videos" in mixed.stderr
+
+
+def test_a_target_that_is_neither_a_plan_file_nor_a_video_says_so(builder: Builder) -> None:
+    before = builder.requests()
+    result = builder.run("apply", "--yes", "nosuch.json")
+    assert result.exit_code == 1
+    assert (
+        "error: nosuch.json: no such plan file and no video of that name in parafraim.yaml"
+        in result.stderr
+    )
+    assert "hint: the videos of parafraim.yaml are: alpha, beta;" in result.stderr
+    assert "`parafraim-build plan --out FILE`" in result.stderr
+    both = builder.run("apply", "--yes", "gamma", "alpha", "nosuch.json")
+    assert "gamma, nosuch.json: no such plan files and no videos of those names" in both.stderr
+    assert builder.requests() == before
+
+
+def test_a_video_only_the_lock_still_knows_can_be_named(builder: Builder) -> None:
+    builder.apply()
+    beta_clip = builder.root / builder.lock().videos["beta"].renders["clip"].path
+    builder.write({"alpha": SPEC["alpha"]})
+    removed = builder.apply("beta")
+    assert removed["ok"] is True
+    assert not beta_clip.exists()
+    assert set(builder.lock().videos) == {"alpha"}
 
 
 # -------------------------------------------------------------------------------- confirmation
@@ -437,6 +559,7 @@ def test_a_ci_apply_prints_timestamped_progress_and_a_summary(builder: Builder) 
     assert "beta: finished in" in text
     assert "ok  alpha  -> out/alpha/clip.mp4, out/alpha/teaser.gif" in result.stdout
     assert "Apply: 2 of 2 videos done." in result.stdout
+    assert re.search(r"\(estimate; [^)]+\); spent [\d.]+ credits \(balance ", result.stdout)
     assert not STAMPED.search(result.stdout)
 
 
@@ -450,6 +573,8 @@ def test_apply_json_reports_every_video_and_action(builder: Builder) -> None:
         "interrupted",
         "estimatedCredits",
         "costLabel",
+        "spentCredits",
+        "balance",
         "videos",
         "requests",
     }
@@ -468,3 +593,38 @@ def test_apply_json_reports_every_video_and_action(builder: Builder) -> None:
     assert alpha["outputs"] == ["out/alpha/clip.mp4", "out/alpha/teaser.gif"]
     assert result["requests"]["POST"] == 2 + 3 + 3
     json.dumps(result)
+
+
+# ------------------------------------------------------------------------- the spent summary
+
+
+def spent(
+    credits: float | None, before: float | None, after: float | None, *, local: bool = False
+) -> str:
+    result = ApplyResult(
+        spent_credits=credits, balance_before=before, balance_after=after, local=local
+    )
+    return spent_text(result)
+
+
+def test_the_balance_difference_is_called_out_only_when_it_is_not_the_runs() -> None:
+    assert spent(12.5, 500, 487.5) == "spent 12.5 credits (balance 500 → 487.5)"
+    assert spent(12.5, 500, 480) == (
+        "spent 12.5 credits (balance 500 → 480, which moved by 20: the difference includes "
+        "other use of the account)"
+    )
+    assert spent(2.1, 1_000_000, 999_997.9, local=True) == (
+        "spent 2.1 emulated credits of the local engine (balance 1000000 → 999997.9)"
+    )
+
+
+def test_unknown_figures_say_why() -> None:
+    assert spent(0, None, None) == "spent 0 credits"
+    assert spent(None, 500, None) == (
+        "credits spent: unknown (the balance could not be read after the run)"
+    )
+    assert spent(None, 500, 470) == (
+        "credits spent: unknown, some of this run's charges are no longer among the account's "
+        "recent transactions (balance 500 → 470)"
+    )
+    assert spent(3, None, 470) == "spent 3 credits (balance after the run 470)"

@@ -121,8 +121,8 @@ def spent_text(result: ApplyResult) -> str:
         return f"{unit} spent: unknown (the balance could not be read after the run)"
     else:
         text = (
-            f"{unit} spent: unknown (not all of this run's charges are among the account's "
-            "recent transactions)"
+            f"{unit} spent: unknown, some of this run's charges are no longer among the "
+            "account's recent transactions"
         )
     if before is not None and after is not None:
         balance = f"balance {format_credits(before)} → {format_credits(after)}"
