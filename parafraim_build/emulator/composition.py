@@ -58,15 +58,23 @@ class Scene:
     body: str
     duration: float
     background: str
+    # The duration was asked for explicitly ("a three second hook"): keeping the video at its
+    # target length changes the other scenes first (``data-fixed-duration``).
+    fixed: bool = False
 
 
 @dataclass(frozen=True)
 class Composition:
-    """A whole video: a title, an aspect ratio and the scenes in play order."""
+    """A whole video: a title, an aspect ratio and the scenes in play order.
+
+    ``target``: the length the video was asked to last ("a 20 second teaser"), which later
+    edits keep (``data-target-duration``); ``None`` when no length was asked for.
+    """
 
     title: str
     aspect_ratio: str
     scenes: tuple[Scene, ...]
+    target: float | None = None
 
     @property
     def duration(self) -> float:
@@ -117,6 +125,7 @@ class _StoryboardParser(HTMLParser):
         self.title_attr: str | None = None
         self.title_text: list[str] = []
         self.aspect_ratio: str | None = None
+        self.target: float | None = None
         self.scenes: list[Scene] = []
         self._in_title = False
         self._scene: dict[str, str] | None = None
@@ -138,6 +147,8 @@ class _StoryboardParser(HTMLParser):
                 self.title_attr = attributes["data-title"]
             if self.aspect_ratio is None and "data-aspect-ratio" in attributes:
                 self.aspect_ratio = attributes["data-aspect-ratio"]
+            if self.target is None and "data-target-duration" in attributes:
+                self.target = _parse_duration(attributes["data-target-duration"])
         if tag == "title" and self._scene is None:
             self._in_title = True
             return
@@ -219,6 +230,7 @@ class _StoryboardParser(HTMLParser):
                 body=clean_text("".join(self._body_parts)),
                 duration=duration,
                 background=background,
+                fixed=attributes.get("data-fixed-duration", "").strip().lower() == "true",
             )
         )
 
@@ -256,6 +268,7 @@ def parse_composition(html_text: str) -> Composition | None:
         title=title or DEFAULT_TITLE,
         aspect_ratio=aspect_ratio if aspect_ratio in ASPECT_RATIOS else DEFAULT_ASPECT_RATIO,
         scenes=tuple(parser.scenes),
+        target=parser.target,
     )
 
 
@@ -356,10 +369,12 @@ def _attr(value: str) -> str:
 
 def _scene_html(scene: Scene, index: int, count: int) -> str:
     background = scene.background if is_colour(scene.background) else PALETTE[0]
+    fixed = ' data-fixed-duration="true"' if scene.fixed else ""
     return (
         f'<section id="{_attr(scene.id)}" class="scene"'
         f' data-duration="{format_seconds(scene.duration)}"'
         f' data-background="{_attr(background)}"'
+        f"{fixed}"
         f' style="--bg: {background}; --fg: {text_colour(background)}">\n'
         f'<h2 class="scene-heading">{html.escape(scene.heading, quote=False)}</h2>\n'
         f'<p class="scene-body">{html.escape(scene.body, quote=False)}</p>\n'
@@ -381,6 +396,11 @@ def render_composition_html(composition: Composition) -> str:
         _scene_html(scene, index, count) for index, scene in enumerate(composition.scenes, 1)
     )
     title = html.escape(composition.title, quote=False)
+    target = (
+        ""
+        if composition.target is None
+        else f' data-target-duration="{format_seconds(composition.target)}"'
+    )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n'
@@ -396,6 +416,7 @@ def render_composition_html(composition: Composition) -> str:
         f' data-title="{_attr(composition.title)}"'
         f' data-aspect-ratio="{_attr(composition.aspect_ratio)}"'
         f' data-duration="{format_seconds(composition.duration)}"'
+        f"{target}"
         f' style="--ratio: {_attr(ratio)}">\n'
         '<header class="composition-header">\n'
         f'<h1 class="composition-title">{title}</h1>\n'

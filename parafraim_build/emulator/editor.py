@@ -33,16 +33,22 @@ from parafraim_build.emulator.composition import (
     format_seconds,
     parse_composition,
     render_composition_html,
+    text_colour,
 )
 from parafraim_build.emulator.phrases import (
     LANGUAGE_NAMES,
     Intent,
+    Note,
     Plain,
     RemoveScenes,
     ScaleDuration,
+    SceneCount,
+    SceneList,
     SetBackground,
     SetDuration,
+    SetLength,
     SetTitle,
+    ShortenHeadings,
     Target,
     Translate,
     parse_message,
@@ -58,6 +64,24 @@ SHORTEN_FACTOR = 0.75
 LENGTHEN_FACTOR = 1.25
 WORDS_PER_CHUNK = 4
 
+# Headings of the scenes "three scenes" adds to a video that has fewer; the seed picks.
+STOCK_HEADINGS = (
+    "Why it matters",
+    "How it works",
+    "See it in action",
+    "Made for you",
+    "What you get",
+    "Coming soon",
+    "Ready when you are",
+)
+# Selectors (their last part) that the editor reads as "the heading / body / card of every
+# scene": a template of the real service may use any of these for what ours calls h2 and p.
+_HEADING_SELECTORS = frozenset(
+    {"h1", "h2", "h3", "h4", "h5", "h6", ".scene-heading", ".headline", ".heading", ".title"}
+    | {".scene-title", "header"}
+)
+_BODY_SELECTORS = frozenset({"p", ".scene-body", ".body", ".text", ".subtitle", ".copy"})
+_CARD_SELECTORS = frozenset({"section", ".scene", ".card", ".slide", "section.scene"})
 _STYLE_WORDS = {"tight": "tighter and more direct", "bold": "bolder", "calm": "calmer"}
 _INDEX_KEYS = frozenset({"index", "sceneIndex", "scene_index", "sceneNumber", "position"})
 _SCENE_ID = re.compile(r"(?<![\w-])(scene-\d+)(?![\w-])")
@@ -106,6 +130,7 @@ class _Session:
     title: str
     aspect_ratio: str
     rng: random.Random
+    target: float | None = None
     scenes: list[Scene] = field(default_factory=list)
     keys: list[int] = field(default_factory=list)
     selected: list[int] = field(default_factory=list)  # keys, in selection order
@@ -128,7 +153,9 @@ class _Session:
         scenes = tuple(
             replace(scene, id=f"scene-{number}") for number, scene in enumerate(self.scenes, 1)
         )
-        return Composition(title=self.title, aspect_ratio=self.aspect_ratio, scenes=scenes)
+        return Composition(
+            title=self.title, aspect_ratio=self.aspect_ratio, scenes=scenes, target=self.target
+        )
 
     def snapshot(self, composition: Composition | None = None) -> None:
         html = render_composition_html(composition or self.composition())
@@ -160,6 +187,12 @@ class _Session:
         if target.kind == "selected":
             chosen = self.positions_of(self.selected) or self.positions_of(self.touched)
             return chosen or None
+        if target.kind == "named":
+            wanted = target.name.casefold()
+            named = [i for i, scene in enumerate(self.scenes) if scene.heading.casefold() == wanted]
+            if not named:
+                self.notes.append(f"No scene is called {_quote(target.name)}.")
+            return named
         valid = [number - 1 for number in target.numbers if 1 <= number <= count]
         missing = [number for number in target.numbers if not 1 <= number <= count]
         if missing:
@@ -204,6 +237,16 @@ class _Session:
             self.translate(intent)
         elif isinstance(intent, SetBackground):
             self.set_background(intent)
+        elif isinstance(intent, SetLength):
+            self.set_length(intent)
+        elif isinstance(intent, SceneCount):
+            self.scene_count(intent)
+        elif isinstance(intent, ShortenHeadings):
+            self.shorten_headings(intent)
+        elif isinstance(intent, Note):
+            self.note(intent)
+        elif isinstance(intent, SceneList):
+            self.scene_list(intent)
         else:
             self.plain(intent)
         self.snapshot()
@@ -254,7 +297,7 @@ class _Session:
             return
         seconds = _clamp(intent.seconds)
         for position in positions:
-            self.scenes[position] = replace(self.scenes[position], duration=seconds)
+            self.scenes[position] = replace(self.scenes[position], duration=seconds, fixed=True)
         self.touched = [self.keys[position] for position in positions]
         limit = "" if seconds == intent.seconds else " (a scene lasts 1 to 10 s)"
         if intent.target is not None and intent.target.kind == "each":
@@ -267,13 +310,28 @@ class _Session:
             )
 
     def scale_total(self, seconds: float) -> None:
-        """Scale every scene so that the video lasts ``seconds`` (within the limits)."""
-        count = len(self.scenes)
-        total = min(max(seconds, count * MIN_SCENE_SECONDS), MAX_TOTAL_SECONDS)
-        total = min(total, count * MAX_SCENE_SECONDS)
+        """Scale every scene so that the video lasts ``seconds`` (within the limits); later
+        edits keep that length."""
         current = math.fsum(scene.duration for scene in self.scenes)
+        self.target = _target(seconds)
+        self._distribute(list(range(len(self.scenes))), self.target)
+        total = math.fsum(scene.duration for scene in self.scenes)
+        self.touched = list(self.keys)
+        self.notes.append(
+            f"Scaled every scene so the video lasts {_seconds(total)} s "
+            f"(it lasted {_seconds(current)} s)."
+        )
+
+    def _distribute(self, positions: Sequence[int], total: float) -> None:
+        """Scale the scenes at ``positions`` so that together they last ``total`` seconds, as
+        near as the 1 to 10 s range per scene allows."""
+        count = len(positions)
+        if not count:
+            return
+        total = min(max(total, count * MIN_SCENE_SECONDS), count * MAX_SCENE_SECONDS)
+        current = math.fsum(self.scenes[position].duration for position in positions)
         factor = total / current
-        durations = [_clamp(scene.duration * factor) for scene in self.scenes]
+        durations = [_clamp(self.scenes[position].duration * factor) for position in positions]
         # Rounding to tenths leaves a residue: give it to the scenes that can take it.
         residue = round(total - math.fsum(durations), 1)
         for index in sorted(range(count), key=lambda i: -durations[i]):
@@ -282,13 +340,147 @@ class _Session:
             adjusted = _clamp(durations[index] + residue)
             residue = round(residue - (adjusted - durations[index]), 1)
             durations[index] = adjusted
-        for index, duration in enumerate(durations):
-            self.scenes[index] = replace(self.scenes[index], duration=duration)
-        self.touched = list(self.keys)
+        for position, duration in zip(positions, durations, strict=True):
+            self.scenes[position] = replace(self.scenes[position], duration=duration)
+
+    def set_length(self, intent: SetLength) -> None:
+        """Remember the length asked for; :meth:`keep_target` reaches it after the message."""
+        self.target = _target(intent.seconds)
+        limit = "" if self.target == intent.seconds else " (a video lasts at most 60 s)"
+        self.notes.append(f"The video will last {_seconds(self.target)} s in all{limit}.")
+
+    def keep_target(self) -> None:
+        """Bring the video to its target length by rescaling the scenes whose length nobody
+        asked for; a length asked for ("a three second hook") is kept, so a video whose other
+        scenes cannot take up the difference (1 to 10 s each) stays off its target."""
+        if self.target is None or not self.scenes:
+            return
+        current = math.fsum(scene.duration for scene in self.scenes)
+        if abs(current - self.target) < 0.05:
+            return
+        free = [i for i, scene in enumerate(self.scenes) if not scene.fixed]
+        pinned = math.fsum(scene.duration for scene in self.scenes if scene.fixed)
+        self._distribute(free, self.target - pinned)
+        total = math.fsum(scene.duration for scene in self.scenes)
+        if abs(total - current) < 0.05:
+            self.notes.append(
+                f"The video lasts {_seconds(total)} s, not the {_seconds(self.target)} s asked "
+                "for: the scenes given a length keep it."
+            )
+            return
+        reached = "" if abs(total - self.target) < 0.05 else " (as near as the scenes allow)"
         self.notes.append(
-            f"Scaled every scene so the video lasts {_seconds(math.fsum(durations))} s "
-            f"(it lasted {_seconds(current)} s)."
+            f"Kept the video at the {_seconds(self.target)} s asked for{reached}: the scenes "
+            f"were rescaled from {_seconds(current)} s to {_seconds(total)} s."
         )
+
+    def scene_count(self, intent: SceneCount) -> None:
+        """Add scenes until the video has ``count`` (never removes any)."""
+        count = min(intent.count, MAX_SCENES)
+        if len(self.scenes) >= count:
+            return
+        added: list[int] = []
+        used = {scene.heading for scene in self.scenes}
+        subject = intent.subject or self.title
+        while len(self.scenes) < count:
+            heading = self.rng.choice([h for h in STOCK_HEADINGS if h not in used] or ["Scene"])
+            used.add(heading)
+            body = body_variant(subject, self.rng)
+            position = len(self.scenes)
+            background = self.scenes[-1].background if self.scenes else self.new_background(0)
+            scene = Scene(
+                id="",
+                heading=heading,
+                body=body,
+                duration=self.new_duration(heading, body),
+                background=background if self.light(background) else self.new_background(position),
+            )
+            added.append(self.add(scene))
+        self.touched = added
+        positions = self.positions_of(added)
+        self.notes.append(f"Added {_scene_list(positions)} to make {count} scenes.")
+
+    @staticmethod
+    def light(colour: str) -> bool:
+        """A light background asked for on purpose is shared by the scenes added with it."""
+        return text_colour(colour) != "#FFFFFF"
+
+    def shorten_headings(self, intent: ShortenHeadings) -> None:
+        positions = self.default_positions(intent.target)
+        changed: list[int] = []
+        for position in positions:
+            scene = self.scenes[position]
+            if len(scene.heading) <= intent.limit:
+                continue
+            self.scenes[position] = replace(scene, heading=fit_heading(scene.heading, intent.limit))
+            changed.append(position)
+        self.touched = [self.keys[position] for position in changed]
+        if changed:
+            self.notes.append(
+                f"Shortened the headings of {_scene_list(changed)} to at most "
+                f"{intent.limit} characters."
+            )
+        else:
+            self.notes.append(f"Every heading already has at most {intent.limit} characters.")
+
+    def note(self, intent: Note) -> None:
+        if intent.reason == "keep":
+            self.notes.append(f"Kept as it is: {_quote(intent.clause.rstrip('.'))}.")
+        else:
+            self.notes.append(
+                f"Nothing changed for {_quote(intent.clause.rstrip('.'))}: this editor's "
+                "storyboard has one font and no motion."
+            )
+
+    def scene_list(self, intent: SceneList) -> None:
+        """Each item is a scene: it rewrites the next scene of the target, or, past the
+        target's last scene (or without a target), is inserted after it."""
+        positions = self.resolve(intent.target) if intent.target is not None else []
+        positions = sorted(set(positions or []))
+        keys = [self.keys[position] for position in positions]
+        insert_at = (positions[-1] + 1) if positions else len(self.scenes)
+        touched: list[int] = []
+        for index, item in enumerate(intent.items):
+            if index < len(keys):
+                position = self.keys.index(keys[index])
+                scene = self.scenes[position]
+                heading, body = self._text_for(item, scene.body)
+                self.scenes[position] = replace(
+                    scene,
+                    heading=heading,
+                    body=body,
+                    background=item.background or scene.background,
+                    **self._timing(item, scene),
+                )
+                touched.append(keys[index])
+                insert_at = position + 1
+            elif len(self.scenes) < MAX_SCENES:
+                heading, body = self._text_for(item)
+                scene = Scene(
+                    id="",
+                    heading=heading,
+                    body=body,
+                    duration=self.new_duration(heading, body),
+                    background=item.background or self.new_background(insert_at),
+                )
+                scene = replace(scene, **self._timing(item, scene))
+                touched.append(self.add(scene, insert_at))
+                insert_at += 1
+        self.touched = touched
+        if touched:
+            done = self.positions_of(touched)
+            self.notes.append(
+                f"Wrote {_scene_list(done)} from the list: "
+                + ", ".join(_quote(self.scenes[position].heading) for position in done)
+                + "."
+            )
+
+    @staticmethod
+    def _timing(intent: Plain, scene: Scene) -> dict[str, Any]:
+        """A scene length the clause asked for ("a three second hook") pins the scene."""
+        if intent.seconds is None:
+            return {"duration": scene.duration, "fixed": scene.fixed}
+        return {"duration": _clamp(intent.seconds), "fixed": True}
 
     def scale_duration(self, intent: ScaleDuration) -> None:
         positions = self.default_positions(intent.target)
@@ -301,7 +493,9 @@ class _Session:
                 duration += intent.seconds if intent.longer else -intent.seconds
             else:
                 duration *= LENGTHEN_FACTOR if intent.longer else SHORTEN_FACTOR
-            self.scenes[position] = replace(self.scenes[position], duration=_clamp(duration))
+            self.scenes[position] = replace(
+                self.scenes[position], duration=_clamp(duration), fixed=True
+            )
         after = [self.scenes[position].duration for position in positions]
         self.touched = [self.keys[position] for position in positions]
         verb = "Lengthened" if intent.longer else "Shortened"
@@ -352,6 +546,16 @@ class _Session:
             self.notes.append(f"{subject}: {intent.name} background ({intent.colour}).")
 
     def plain(self, intent: Plain) -> None:
+        count = len(self.scenes)
+        if (
+            intent.target is not None
+            and intent.target.kind == "scenes"
+            and intent.target.numbers == (count + 1,)
+            and count < MAX_SCENES
+        ):
+            # "Second scene: ..." on a one-scene video writes the scene that comes next.
+            self.add_scene(intent)
+            return
         positions = self.resolve(intent.target)
         if positions is None:
             positions = self.positions_of(self.selected) or None
@@ -385,8 +589,9 @@ class _Session:
             heading=heading,
             body=body,
             duration=self.new_duration(heading, body),
-            background=self.new_background(position),
+            background=intent.background or self.new_background(position),
         )
+        scene = replace(scene, **self._timing(intent, scene))
         self.touched = [self.add(scene)]
         self.draft([position])
         self.notes.append(
@@ -397,7 +602,13 @@ class _Session:
         for position in positions:
             scene = self.scenes[position]
             heading, body = self._text_for(intent, scene.body)
-            self.scenes[position] = replace(scene, heading=heading, body=body)
+            self.scenes[position] = replace(
+                scene,
+                heading=heading,
+                body=body,
+                background=intent.background or scene.background,
+                **self._timing(intent, scene),
+            )
         self.touched = [self.keys[position] for position in positions]
         self.draft(positions)
         self.notes.append(f"Rewrote {_scene_list(positions)}: {_quote(intent.heading)}.")
@@ -487,6 +698,7 @@ class ScriptedEditor:
             session.apply(intent)
         if not intents and existing is not None and existing.scenes:
             session.notes.append("The message had no words to act on; nothing changed.")
+        session.keep_target()
         session.cap_total()
         if self.nondeterministic:
             session.recolour(self._entropy)
@@ -530,7 +742,12 @@ class ScriptedEditor:
         project_name: str,
     ) -> _Session:
         if existing is not None:
-            session = _Session(title=existing.title, aspect_ratio=existing.aspect_ratio, rng=rng)
+            session = _Session(
+                title=existing.title,
+                aspect_ratio=existing.aspect_ratio,
+                rng=rng,
+                target=existing.target,
+            )
             for scene in existing.scenes:
                 session.add(replace(scene, duration=_clamp(scene.duration)))
             return session
@@ -547,17 +764,21 @@ class ScriptedEditor:
         rest = list(intents)
         body = ""
         first = rest[0] if rest else None
+        background = session.rng.choice(PALETTE)
         if isinstance(first, Plain):
             rest.pop(0)
             body = first.body if first.heading != session.title else ""
             body = with_mention(body, first.mention)
+            background = first.background or background
         opening = Scene(
             id="",
             heading=session.title,
             body=body,
             duration=session.new_duration(session.title, body),
-            background=session.rng.choice(PALETTE),
+            background=background,
         )
+        if isinstance(first, Plain):
+            opening = replace(opening, **_Session._timing(first, opening))
         session.touched = [session.add(opening)]
         session.draft([0])
         session.snapshot()
@@ -590,6 +811,35 @@ class ScriptedEditor:
         return keys
 
 
+def _target(seconds: float) -> float:
+    """A target length within what the editor makes: 1 to 60 s, in tenths."""
+    if not math.isfinite(seconds):
+        return MAX_TOTAL_SECONDS
+    return round(min(MAX_TOTAL_SECONDS, max(MIN_SCENE_SECONDS, seconds)), 1)
+
+
+def fit_heading(heading: str, limit: int) -> str:
+    """``heading`` cut at a word boundary to at most ``limit`` characters (a translation
+    marker such as ``[DE]`` counts: it is on screen too); one word is cut short with ``…``."""
+    words = heading.split(" ")
+    kept: list[str] = []
+    for word in words:
+        if len(" ".join([*kept, word])) > limit:
+            break
+        kept.append(word)
+    while len(kept) > 1 and kept[-1].lower().strip(",;:") in _TAIL_WORDS:
+        kept.pop()
+    text = " ".join(kept).rstrip(" ,;:-")
+    if not text or re.fullmatch(r"\[[A-Z0-9-]+\]", text):
+        return heading[: max(1, limit - 1)].rstrip() + "…"
+    return text
+
+
+_TAIL_WORDS = frozenset(
+    {"a", "an", "the", "of", "and", "or", "for", "to", "with", "in", "on", "at", "by", "from"}
+)
+
+
 def _leaves(value: Any, key: str = "", depth: int = 0) -> list[tuple[str, Any]]:
     """(key, scalar) pairs of an element of any shape, a few levels deep."""
     if depth > 3:
@@ -614,10 +864,33 @@ def _positions_for(value: str, ids: Sequence[str], texts: Sequence[tuple[str, st
     bare = value.strip().lstrip("#")
     if bare in ids:
         return [ids.index(bare)]
+    if _is_part_selector(value):
+        return list(range(len(ids)))
     folded = clean_text(value).casefold()
     if len(folded) > 2:
         return [index for index, (heading, body) in enumerate(texts) if folded in (heading, body)]
     return []
+
+
+_COMPOUND = re.compile(r"^(?P<tag>[a-zA-Z][a-zA-Z0-9]*)?(?P<classes>(?:\.[\w-]+)*)$")
+
+
+def _is_part_selector(value: str) -> bool:
+    """A CSS selector for a part every scene has (``h1``, ``.headline``, ``p``, ``.scene``).
+
+    Only the last compound counts ("main h1" is an ``h1``); pseudo-classes and attributes are
+    ignored. Such a selector matches that part in every scene, so it selects every scene.
+    """
+    parts = re.split(r"\s*[\s>+~]\s*", value.strip())
+    last = re.sub(r"\[[^\]]*\]|::?[\w-]+(?:\([^)]*\))?", "", parts[-1] if parts else "")
+    match = _COMPOUND.match(last.lower())
+    if match is None or not last:
+        return False
+    names = [f".{name}" for name in match.group("classes").split(".") if name]
+    if match.group("tag"):
+        names.append(match.group("tag"))
+    known = _HEADING_SELECTORS | _BODY_SELECTORS | _CARD_SELECTORS
+    return any(name in known for name in names)
 
 
 def _chunks(text: str) -> tuple[str, ...]:

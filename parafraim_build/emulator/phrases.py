@@ -14,7 +14,7 @@ from typing import Literal
 
 from parafraim_build.emulator.composition import clean_text
 
-TargetKind = Literal["scenes", "last", "selected", "each", "whole"]
+TargetKind = Literal["scenes", "last", "selected", "each", "whole", "named"]
 
 # Clauses longer than this are plain text: commands are short, and the limit keeps every
 # regular expression linear on a 10,000 character message.
@@ -101,6 +101,9 @@ COLOURS = {
     "gray": "#555B66",
     "black": "#111111",
     "white": "#F5F5F5",
+    "coral": "#FF6F59",
+    "dark": "#1B1F2A",
+    "light": "#EEF1F5",
 }
 
 # Words that turn a plain clause into a restyle of existing text instead of new text.
@@ -139,6 +142,10 @@ STYLES = {
             "enthusiastic",
             "louder",
             "dramatic",
+            "larger",
+            "bigger",
+            "stronger",
+            "heavier",
         }
     ),
     "calm": frozenset(
@@ -153,11 +160,13 @@ class Target:
 
     ``scenes``: the 1-based ``numbers``; ``last``: the last scene; ``selected``: the scenes of
     the request's selected elements; ``each``: every scene one by one ("every scene 3 s");
-    ``whole``: the video as a whole ("make the video 20 s" scales the total).
+    ``whole``: the video as a whole ("make the video 20 s" scales the total); ``named``: the
+    scenes whose heading is ``name`` ("the \"What is new\" scene").
     """
 
     kind: TargetKind
     numbers: tuple[int, ...] = ()
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -214,7 +223,8 @@ class Plain:
 
     ``target`` set: rewrite those scenes (or restyle them when ``style`` is set); ``adds``: the
     clause explicitly asks for a new scene; ``heading``/``body``: the text derived from it;
-    ``mention``: a name the clause asks the text to be "for" ("... for Acme").
+    ``mention``: a name the clause asks the text to be "for" ("... for Acme"); ``seconds``: the
+    scene's own length ("a three second hook"); ``background``: "on a coral background".
     """
 
     clause: str
@@ -224,9 +234,64 @@ class Plain:
     style: str | None = None
     adds: bool = False
     mention: str | None = None
+    seconds: float | None = None
+    background: str | None = None
 
 
-Intent = SetTitle | RemoveScenes | SetDuration | ScaleDuration | Translate | SetBackground | Plain
+@dataclass(frozen=True)
+class SetLength:
+    """The video should last ``seconds`` in all ("a 20 second teaser"); later edits keep it."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SceneCount:
+    """The video should have at least ``count`` scenes ("three short scenes"), about
+    ``subject`` (the name the clause is "for", if any)."""
+
+    count: int
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class ShortenHeadings:
+    """Cut every target heading longer than ``limit`` characters at a word boundary."""
+
+    target: Target | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class Note:
+    """A clause about something a storyboard does not have (fonts, motion) or keeps as is."""
+
+    clause: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SceneList:
+    """A numbered or bulleted list of scenes: they replace ``target``'s scenes, in order."""
+
+    target: Target | None
+    items: tuple[Plain, ...]
+
+
+Intent = (
+    SetTitle
+    | RemoveScenes
+    | SetDuration
+    | ScaleDuration
+    | Translate
+    | SetBackground
+    | Plain
+    | SetLength
+    | SceneCount
+    | ShortenHeadings
+    | Note
+    | SceneList
+)
 
 # ------------------------------------------------------------------------ scene targets
 
@@ -238,8 +303,8 @@ _REF_SELECTED = re.compile(
     r"(?:the )?(?:selected|highlighted|chosen|current|clicked)(?: scenes?| elements?| ones?)?)"
 )
 _REF_LAST = re.compile(
-    r"(?:the )?(?:(?:last|final|closing|ending|end) (?:scene|card|slide)|outro|ending|closing|"
-    r"end card|call to action|cta)"
+    r"(?:the )?(?:(?:last|final|closing|ending|end) (?:scene|card|slide|frame)|outro|ending|"
+    r"closing|end card|call to action|cta)"
 )
 _REF_FIRST = re.compile(
     r"(?:the )?(?:(?:first|opening|intro|introductory) (?:scene|card|slide)|opening|intro|"
@@ -256,6 +321,9 @@ _REF_WHOLE = re.compile(
 _REF_NUMBERED = re.compile(
     r"(?:the )?(?:scenes?|cards?|slides?) ?#?(?P<list>\d{1,3}(?:(?: ?, ?| and | ?& ?| to | ?- ?)"
     r"(?:(?:scene|card|slide) )?#?\d{1,3})*)"
+)
+_REF_NAMED = re.compile(
+    r'(?:the )?(?:"(?P<a>[^"]{1,60})"|“(?P<b>[^”]{1,60})”) (?:scene|card|slide)'
 )
 _REF_ORDINAL = re.compile(
     r"(?:the )?(?P<ord>" + "|".join(_ORDINALS) + r"|\d{1,3}(?:st|nd|rd|th)) (?:scene|card|slide)"
@@ -296,6 +364,9 @@ def parse_target(text: str) -> Target | None:
     ordinal = _REF_ORDINAL.fullmatch(phrase)
     if ordinal:
         return Target("scenes", (_ordinal(ordinal.group("ord")),))
+    named = _REF_NAMED.fullmatch(clean_text(text).strip(" .!?;:,"))
+    if named:
+        return Target("named", name=clean_text(named.group("a") or named.group("b")))
     return None
 
 
@@ -306,6 +377,7 @@ def find_target(text: str) -> tuple[Target, str] | None:
     """
     phrase = clean_text(text)
     patterns: tuple[tuple[re.Pattern[str], Target | None], ...] = (
+        (_REF_NAMED, None),
         (_REF_NUMBERED, None),
         (_REF_ORDINAL, None),
         (_REF_FIRST, Target("scenes", (1,))),
@@ -380,10 +452,15 @@ _SHORTER = re.compile(
     r"(?: by (?P<n>\d{1,3}(?:\.\d{1,2})?) ?(?:s|sec|secs|seconds?))?"
 )
 _TRANSLATE = (
-    re.compile(_PLEASE + r"translate(?: (?P<ref>.*?))? (?:to|into|in) (?P<lang>[a-z][a-z-]{0,30})"),
+    re.compile(
+        _PLEASE + r"translate(?: (?P<ref>.*?))? (?:to|into|in) "
+        r"(?:the language (?:with the )?(?:code|tag) )?[\"'“‘]?(?P<lang>[a-z][a-z-]{0,30})[\"'”’]?"
+        r"(?:,? (?:keeping|leaving|but|except|without changing) .*)?"
+    ),
     re.compile(_PLEASE + r"(?:rewrite|redo|write) (?P<ref>.+?) in (?P<lang>[a-z][a-z-]{0,30})"),
 )
-_COLOUR_VALUE = r"(?P<c>#[0-9a-f]{6}|" + "|".join(COLOURS) + r")"
+# A hex colour may be described first: "our brand navy (#1B2A4A)".
+_COLOUR_VALUE = r"(?:(?:[a-z]+ ){0,3}\(?(?=#))?(?P<c>#[0-9a-f]{6}|" + "|".join(COLOURS) + r")\)?"
 _BACKGROUND = (
     re.compile(
         _PLEASE + r"(?:make|set|change|turn|paint|colou?r) (?:the )?(?:background|colou?r|"
@@ -425,7 +502,15 @@ def _command(clause: str) -> Intent | None:
             if title:
                 return SetTitle(clean_text(title))
     text = _normalise(clause)
-    for matcher in (_duration_command, _remove_command, _translate_command, _colour_command):
+    matchers = (
+        _duration_command,
+        _hold_command,
+        _headings_command,
+        _remove_command,
+        _translate_command,
+        _colour_command,
+    )
+    for matcher in matchers:
         intent = matcher(text)
         if intent is not None:
             return intent
@@ -518,6 +603,7 @@ _LEAD = re.compile(
 )
 _ADD = re.compile(
     r"^(?:add|insert|append|include|create|write|show|put in|start with|end with|finish with|"
+    r"open with|open on|begin with|"
     r"close with|wrap up with|new)\b\s*"
     r"(?:(?:a|an|one|another|new|extra|more|final|closing|short|quick)\s+)*"
     r"(?:(?:scene|slide|card|section|part|shot)s?\b)?\s*"
@@ -545,7 +631,17 @@ _STOP_TAIL = frozenset(
     | {"that", "this", "our", "your"}
 )
 
+# Text in straight or curly double quotes (single quotes are apostrophes too often).
+_QUOTED = re.compile(r'"([^"]{1,200})"|“([^”]{1,200})”')
 HEADING_WORDS = 6
+
+
+def quotes(text: str) -> list[str]:
+    """The non-empty phrases in double quotes, in order."""
+    found = (clean_text(m.group(1) or m.group(2)) for m in _QUOTED.finditer(clean_text(text)))
+    return [phrase for phrase in found if phrase]
+
+
 HEADING_MAX = 60
 BODY_MAX = 220
 
@@ -568,6 +664,16 @@ def derive_text(topic: str) -> tuple[str, str]:
     ``Heading: body`` is taken literally; otherwise the heading is the first few words and the
     body is the whole topic as a sentence.
     """
+    quoted = quotes(topic)
+    if quoted:
+        # The words in quotes are what the scene shows: "Plan the week": shared boards ...
+        heading = _shorten(_capitalise(quoted[0]), HEADING_MAX)
+        rest = _QUOTED.sub("", clean_text(topic), count=1)
+        if len(quoted) > 1:
+            return heading, _sentence(quoted[1])
+        rest = re.sub(r"\s*,(?:\s*,)+", ",", clean_text(rest)).strip(" ,;:-.")
+        rest = re.sub(r"^(?:as|is|for|with|says?|reads?)\b\s*", "", rest, flags=re.IGNORECASE)
+        return heading, (_sentence(rest) if len(rest.split()) > 2 else heading)
     topic = _strip_quotes(clean_text(topic))
     if ":" in topic:
         head, _, rest = topic.partition(":")
@@ -624,6 +730,11 @@ _RESTYLE_VERBS = (
 _COMPARATIVE = re.compile(r"(?P<less>less\b)?(?:more|a bit|a little|slightly|much|way|far)?\b")
 _OPPOSITE = {"bold": "calm", "calm": "bold"}
 _MANNER_ONLY = frozenset().union(*STYLES.values()) | {"and", "a", "bit", "little", "please", "much"}
+# "Make the headline of the first scene larger": what is restyled, not new text.
+_RESTYLED_PARTS = frozenset(
+    {"the", "of", "headline", "headlines", "heading", "headings", "title", "titles", "text"}
+    | {"font", "type", "lettering", "its", "their", "it", "them", "all", "every", "each"}
+)
 
 
 def _restyle(rest: str, topic: str) -> str | None:
@@ -636,7 +747,8 @@ def _restyle(rest: str, topic: str) -> str | None:
     match = _COMPARATIVE.match(topic.lower())
     comparative = match is not None and bool(match.group(0))
     # "more direct", or nothing but manner words ("punchier", "bolder and shorter").
-    if not comparative and not set(re.findall(r"[a-z]+", topic.lower())) <= _MANNER_ONLY:
+    words = set(re.findall(r"[a-z]+", topic.lower()))
+    if not comparative and not words <= _MANNER_ONLY | _RESTYLED_PARTS:
         return None
     style = _style(topic)
     if style is not None and match is not None and match.group("less"):
@@ -649,6 +761,11 @@ _MENTION = re.compile(r"\bfor (?P<name>[A-Z0-9][\w&'.-]*(?: [A-Z0-9][\w&'.-]*){0
 
 def _plain(clause: str) -> Plain:
     text = clean_text(clause)
+    seconds: float | None = None
+    timed = _scene_seconds(text)
+    if timed is not None:
+        seconds, text = timed
+    colour = _ON_COLOUR.search(text)
     lead_free = _LEAD.sub("", text)
     adds = bool(_ADDS.match(lead_free))
     target: Target | None = None
@@ -669,7 +786,183 @@ def _plain(clause: str) -> Plain:
         style=style,
         adds=adds,
         mention=mention.group("name").rstrip(".") if mention else None,
+        seconds=seconds,
+        background=COLOURS[colour.group("c").lower()] if colour else None,
     )
+
+
+# ------------------------------------------------------- lengths, counts, lists, notes
+
+_UNITS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60}
+_WORD_NUMBER = (
+    r"(?:(?:"
+    + "|".join(_TENS)
+    + r")(?:[ -](?:"
+    + "|".join(list(_UNITS)[:9])
+    + r"))?|"
+    + "|".join(sorted(_UNITS, key=len, reverse=True))
+    + r")"
+)
+_AMOUNT = r"(?P<n>\d{1,3}(?:\.\d{1,2})?|" + _WORD_NUMBER + r")"
+_UNIT = r"(?:s|sec|secs|second|seconds)\b"
+# "a 20 second teaser", "a 30-second launch explainer", "a 15 s vertical video": the whole.
+_VIDEO_NOUNS = (
+    r"(?:video|teaser|clip|explainer|trailer|spot|ad|advert|film|movie|reel|story|promo|"
+    r"animation|commercial|intro|recap|cut)s?"
+)
+_LENGTH = re.compile(
+    r"\b(?:an? )?"
+    + _AMOUNT
+    + r"[ -]?"
+    + _UNIT
+    + r"(?: long)? (?P<kind>(?:[\w-]+ ){0,3}?"
+    + _VIDEO_NOUNS
+    + r")\b",
+    re.IGNORECASE,
+)
+# "This is a 30 second explainer", "Make it a 20 second video": nothing but the length.
+_LENGTH_ONLY = re.compile(
+    r"(?:(?:this|it) is|it's|this'll be|make (?:this|it)(?: into)?|turn (?:this|it) into|"
+    r"keep (?:this|it|the video) (?:at|to|as)|we want|i want|i'd like)\s*:?\s*"
+    r"(?:(?:a|an|the)\s+)?(?P<kind>.*)",
+    re.IGNORECASE,
+)
+# "a three second hook", "Second scene, six seconds": the length of the scene in the clause.
+_SCENE_SECONDS = re.compile(r"\b(?:an? )?" + _AMOUNT + r"[ -]?" + _UNIT + r"(?: long)?", re.I)
+# "three short scenes", "in 4 scenes": how many scenes the video should have.
+_COUNT = re.compile(
+    r"\b(?P<n>\d{1,2}|" + "|".join(list(_UNITS)[1:12]) + r") (?:(?:short|quick|simple|"
+    r"separate|bold|clear|distinct|brief|little|more) )?(?:scenes|cards|slides)\b",
+    re.IGNORECASE,
+)
+# "on a coral background", "on white": the colour of the scene the clause writes.
+_ON_COLOUR = re.compile(
+    r"\bon (?:an? )?(?:(?:clean|plain|solid|soft|deep|warm|cool|simple) )?(?P<c>"
+    + "|".join(COLOURS)
+    + r")(?: background)?\b",
+    re.IGNORECASE,
+)
+_HOLD = re.compile(
+    _PLEASE + r"(?:hold|keep|leave) (?P<ref>.+?) (?:on screen )?(?:for|another|an extra) "
+    r"(?P<n>\d{1,3}(?:\.\d{1,2})?|"
+    + _WORD_NUMBER
+    + r") ?(?:more |extra )?"
+    + _UNIT
+    + r"(?: longer| more)?"
+)
+_SHORTEN_HEADINGS = re.compile(
+    _PLEASE + r"(?:shorten|cut down|trim|abbreviate) (?:any|every|each|all(?: the)?|the|long) "
+    r"(?:long )?(?:headlines?|headings?|titles?)(?P<rest>.*)"
+)
+_LIMIT = re.compile(
+    r"(?:longer|more) than (?P<n>\d{1,3}|" + _WORD_NUMBER + r") (?:characters|chars|letters)"
+)
+_ONE_LINE = re.compile(r"(?:fits?|fitting) on (?:one|a single) line")
+ONE_LINE_CHARACTERS = 20
+# Clauses about what a storyboard of still cards does not have: fonts, motion, sound.
+_NOT_MODELLED = re.compile(
+    r"\b(?:fonts?|typefaces?|line spacing|letter spacing|kerning|animations?|animated|animate|"
+    r"transitions?|zoom(?:s|ing)?|pans?|fades?|motion|music|voice-?over|sound effects?|"
+    r"safe area|frame so)\b",
+    re.IGNORECASE,
+)
+_KEEP = re.compile(r"^(?:keep|leave|don't change|do not change|make sure)\b", re.IGNORECASE)
+
+
+def number_value(text: str) -> float | None:
+    """``20``, ``2.5``, ``twenty``, ``twenty-five`` -> the number; None otherwise."""
+    word = text.strip().lower()
+    if re.fullmatch(r"\d{1,3}(?:\.\d{1,2})?", word):
+        return float(word)
+    parts = re.split(r"[ -]", word)
+    if len(parts) == 1:
+        value = _UNITS.get(word, _TENS.get(word))
+        return None if value is None else float(value)
+    if len(parts) == 2 and parts[0] in _TENS and parts[1] in _UNITS and _UNITS[parts[1]] < 10:
+        return float(_TENS[parts[0]] + _UNITS[parts[1]])
+    return None
+
+
+def _length(clause: str) -> tuple[float, str] | None:
+    """The whole video's length a clause states, and the clause without the number."""
+    if len(clause) > _COMMAND_MAX * 2:
+        return None
+    match = _LENGTH.search(clause)
+    if match is None:
+        return None
+    seconds = number_value(match.group("n"))
+    if seconds is None or seconds <= 0:
+        return None
+    rest = clean_text(clause[: match.start()] + "a " + match.group("kind") + clause[match.end() :])
+    return seconds, rest
+
+
+def _scene_seconds(clause: str) -> tuple[float, str] | None:
+    """A scene length stated inside a plain clause, and the clause without it."""
+    match = _SCENE_SECONDS.search(clause)
+    if match is None:
+        return None
+    seconds = number_value(match.group("n"))
+    if seconds is None or seconds <= 0:
+        return None
+    rest = clean_text(clause[: match.start()] + " " + clause[match.end() :])
+    rest = re.sub(r"\s*,\s*(?=[:,.;])|\s+(?=[,:;.])", "", rest)
+    return seconds, rest.strip(" ,;")
+
+
+def _count(clause: str) -> int | None:
+    match = _COUNT.search(clause)
+    if match is None:
+        return None
+    value = number_value(match.group("n"))
+    return int(value) if value is not None and 1 <= value <= 12 else None
+
+
+def _hold_command(text: str) -> Intent | None:
+    match = _HOLD.fullmatch(text)
+    if match is None:
+        return None
+    target = parse_target(match.group("ref"))
+    seconds = number_value(match.group("n"))
+    if target is None or seconds is None or target.kind == "whole":
+        return None
+    return ScaleDuration(target, True, seconds)
+
+
+def _headings_command(text: str) -> Intent | None:
+    match = _SHORTEN_HEADINGS.fullmatch(text)
+    if match is None:
+        return None
+    rest = match.group("rest")
+    limit = _LIMIT.search(rest)
+    if limit is not None:
+        value = number_value(limit.group("n"))
+        if value is None or value < 1:
+            return None
+        characters = int(value)
+    elif _ONE_LINE.search(rest) or not rest.strip():
+        characters = ONE_LINE_CHARACTERS
+    else:
+        return None
+    found = find_target(rest)
+    return ShortenHeadings(found[0] if found else None, characters)
+
+
+def _note(clause: str) -> Note | None:
+    """A clause that asks for nothing a storyboard of cards has (no words in quotes)."""
+    text = _LEAD.sub("", clean_text(clause))
+    if quotes(text) or (_ADDS.match(text) and not _NOT_MODELLED.search(text)):
+        return None
+    if _NOT_MODELLED.search(text):
+        return Note(text, "motion and fonts")
+    if _KEEP.match(text) and find_target(text) is None:
+        return Note(text, "keep")
+    return None
 
 
 # --------------------------------------------------------------------------- splitting
@@ -678,10 +971,24 @@ _SENTENCES = re.compile(r"[\n;]+|(?<=[.!?])\s+")
 _AND = re.compile(r"(,? (?:and then|and also|and|then|also|plus) )", re.IGNORECASE)
 
 
+def _sentences(message: str) -> list[str]:
+    """The message cut at sentence ends, never inside double quotes ("Rocket is here.")."""
+    quoted = [match.span() for match in _QUOTED.finditer(message)]
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCES.finditer(message):
+        if any(low < match.start() < high for low, high in quoted):
+            continue
+        pieces.append(message[start : match.start()])
+        start = match.end()
+    pieces.append(message[start:])
+    return pieces
+
+
 def split_clauses(message: str) -> list[str]:
     """Sentences, each cut again before an ``and`` that starts a documented command."""
     clauses: list[str] = []
-    for sentence in _SENTENCES.split(message):
+    for sentence in _sentences(message):
         sentence = clean_text(sentence)
         if not sentence:
             continue
@@ -698,9 +1005,125 @@ def split_clauses(message: str) -> list[str]:
     return [clause for clause in clauses if clause.strip(" .!?,;:")]
 
 
+_LIST_LINE = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+(?P<item>\S.*)$")
+_INLINE_ITEM = re.compile(r"(?<=\S)\s+(?P<n>\d{1,2})[.)]\s+(?=\S)")
+
+
+def _inline_lists(message: str) -> str:
+    """``... scenes: 1. A 2. B`` written on one line: each item on a line of its own."""
+    colon = re.search(r":\s+1[.)]\s+\S", message)
+    if colon is None:
+        return message
+    head, tail = message[: colon.start() + 1], message[colon.start() + 1 :].lstrip()
+    expected = 2
+    out: list[str] = []
+    last = 0
+    for match in _INLINE_ITEM.finditer(tail):
+        if int(match.group("n")) != expected:
+            continue
+        out.append(tail[last : match.start()])
+        last = match.start() + len(match.group(0)) - len(match.group(0).lstrip())
+        expected += 1
+    out.append(tail[last:])
+    return head + "\n" + "\n".join(out)
+
+
+def _unwrap(lines: list[str]) -> list[str]:
+    """Lines wrapped inside a sentence joined again: a line that goes on in lower case (or
+    with a quote) after a line without a sentence end, unless it is a command of its own."""
+    out: list[str] = []
+    for line in lines:
+        text = line.strip()
+        previous = out[-1].rstrip() if out else ""
+        if (
+            text
+            and previous
+            and not _LIST_LINE.match(line)
+            and not _LIST_LINE.match(out[-1])
+            and previous[-1] not in ".!?;…"
+            and (text[0].islower() or text[0] in '"“')
+            and _command(text) is None
+        ):
+            out[-1] = f"{previous} {text}"
+        else:
+            out.append(line)
+    return out
+
+
+def _units(message: str) -> list[str | tuple[str, list[str]]]:
+    """Plain text and lists: a list is its introduction (the sentence ending in ``:`` just
+    before it, or ``""``) and its items; the last item keeps only its first sentence."""
+    units: list[str | tuple[str, list[str]]] = []
+    text: list[str] = []
+    items: list[str] = []
+
+    def close_list() -> None:
+        if not items:
+            return
+        last = _sentences(items[-1])
+        items[-1] = last[0]
+        before = "\n".join(text).rstrip()
+        intro = ""
+        if before.endswith(":"):
+            sentences = _sentences(before)
+            intro = sentences[-1]
+            before = " ".join(sentences[:-1])
+        if before.strip():
+            units.append(before)
+        units.append((intro, list(items)))
+        text.clear()
+        items.clear()
+        text.append(" ".join(last[1:]))
+
+    for line in _unwrap(_inline_lists(message).split("\n")):
+        listed = _LIST_LINE.match(line)
+        if listed:
+            items.append(listed.group("item"))
+            continue
+        close_list()
+        text.append(line)
+    close_list()
+    rest = "\n".join(text)
+    if rest.strip():
+        units.append(rest)
+    return units
+
+
+def _clause_intents(clause: str) -> list[Intent]:
+    """The intents of one clause: a command, a note, or plain text, with a stated length and
+    scene count after it (a length is applied when the whole message has been)."""
+    after: list[Intent] = []
+    length = _length(clause)
+    if length is not None:
+        seconds, clause = length
+        after.append(SetLength(seconds))
+        if _LENGTH_ONLY.fullmatch(clause.strip(" .!")):
+            return after
+    command = _command(clause)
+    if command is not None:
+        return [command, *after]
+    plain = _plain(clause)
+    if plain.style is None and plain.target is None:
+        note = _note(clause)
+        if note is not None:
+            return [note, *after]
+    count = _count(clause)
+    if count is not None:
+        after.insert(0, SceneCount(count, plain.mention))
+    return [plain, *after]
+
+
 def parse_message(message: str) -> tuple[Intent, ...]:
     """Every intent of a message, in the order they are stated. Never raises."""
     intents: list[Intent] = []
-    for clause in split_clauses(message):
-        intents.append(_command(clause) or _plain(clause))
+    for unit in _units(message):
+        if isinstance(unit, tuple):
+            intro, items = unit
+            found = find_target(intro) if intro else None
+            plains = tuple(_plain(item) for item in items if item.strip(" .!?,;:"))
+            if plains:
+                intents.append(SceneList(found[0] if found else None, plains))
+            continue
+        for clause in split_clauses(unit):
+            intents.extend(_clause_intents(clause))
     return tuple(intents)
