@@ -26,6 +26,7 @@ from parafraim_build.emulator.editor import (
     MIN_SCENE_SECONDS,
     EditOutcome,
     ScriptedEditor,
+    fit_heading,
 )
 
 BASE = Composition(
@@ -456,3 +457,149 @@ def test_any_message_gives_a_valid_composition(
     assert outcome.html_updates[-1] == outcome.html
     assert "".join(outcome.text_chunks) == outcome.message
     assert outcome.message
+
+
+# ------------------------------------------------- natural phrases (examples, starter)
+
+
+def test_a_stated_length_sets_the_whole_and_later_edits_keep_it() -> None:
+    composition, outcome = edit("This is a 20 second launch video.")
+    assert composition.target == 20.0
+    assert composition.duration == pytest.approx(20.0)
+    assert len(composition.scenes) == 3
+    assert "Kept the video at the 20 s asked for" in outcome.message
+    # A later message adds a scene: the video still lasts 20 s.
+    later, _ = edit("Add a scene about pricing", html=outcome.html)
+    assert len(later.scenes) == 4
+    assert later.target == 20.0
+    assert later.duration == pytest.approx(20.0)
+
+
+def test_a_blank_project_with_length_and_scene_count() -> None:
+    message = (
+        "Create a 20 second teaser for Rocket, the new product from Acme: "
+        "three short scenes with bold headlines on a clean light background."
+    )
+    composition, outcome = edit(message, html="", project_name="Acme Rocket teaser")
+    assert len(composition.scenes) == 3
+    assert composition.duration == pytest.approx(20.0)
+    assert composition.scenes[0].heading == "Acme Rocket teaser"
+    assert len(set(headings(composition))) == 3
+    # "on a clean light background" gives every scene of the message the light colour.
+    assert {scene.background for scene in composition.scenes} == {"#EEF1F5"}
+    assert "Added scenes 2 and 3 to make 3 scenes." in outcome.message
+
+
+def test_a_scene_given_a_length_keeps_it_while_the_others_take_up_the_target() -> None:
+    first, _ = edit("Create a 15 second vertical video.", html="", project_name="Offer")
+    second, outcome = edit(
+        'Open with a three second hook: "Still paying monthly?" on a coral background.',
+        html=render_composition_html(first),
+    )
+    hook = second.scenes[0]
+    assert (hook.heading, hook.duration, hook.fixed, hook.background) == (
+        "Still paying monthly?",
+        3.0,
+        True,
+        "#FF6F59",
+    )
+    assert "not the 15 s asked for" in outcome.message
+    third, _ = edit('Second scene, six seconds: "30% off".', html=render_composition_html(second))
+    fourth, _ = edit('End with the outro: "Link in bio".', html=render_composition_html(third))
+    assert [scene.duration for scene in fourth.scenes] == [3.0, 6.0, 6.0]
+    assert [scene.fixed for scene in fourth.scenes] == [True, True, False]
+
+
+def test_naming_the_scene_after_the_last_adds_it() -> None:
+    composition, outcome = edit('Scene 4: "Pricing", from 9 euros a month.')
+    assert headings(composition) == [*HEADINGS, "Pricing"]
+    assert "Added scene 4" in outcome.message
+
+
+def test_a_list_replaces_the_named_scene_and_inserts_the_rest_after_it() -> None:
+    message = (
+        'Replace the "What is new" scene with three scenes:\n'
+        '1. "Plan": boards.\n2. "Meet less": async updates.\n3. "Find it": one search.'
+    )
+    composition, outcome = edit(message)
+    assert headings(composition) == ["Meet Acme", "Plan", "Meet less", "Find it", "Available today"]
+    assert composition.scenes[1].duration == BASE.scenes[1].duration
+    assert "Wrote scenes 2, 3 and 4 from the list" in outcome.message
+
+
+def test_a_list_without_a_scene_to_replace_is_added_at_the_end() -> None:
+    composition, _ = edit('Show the numbers: 1. "12,400": sign-ups. 2. "99.98%": uptime.')
+    assert headings(composition) == [*HEADINGS, "12,400", "99.98%"]
+
+
+@pytest.mark.parametrize(
+    "selector", ["h1", "h2", ".headline", "main .scene-heading", "p", "section.scene", ".card"]
+)
+def test_a_selector_for_a_part_of_every_scene_selects_every_scene(selector: str) -> None:
+    composition, outcome = edit("Make it punchier", selected=[{"selector": selector}])
+    assert all(
+        (new.heading, new.body) != (old.heading, old.body)
+        for new, old in zip(composition.scenes, BASE.scenes, strict=True)
+    )
+    assert "Made scenes 1, 2 and 3 tighter" in outcome.message
+
+
+def test_a_selector_scoped_to_a_scene_selects_that_scene_only() -> None:
+    selected = [{"selector": "#scene-1 h1"}, {"selector": "#scene-1 .eyebrow"}]
+    composition, _ = edit("Make it bolder", selected=selected)
+    assert composition.scenes[0].heading == "Meet Acme!"
+    assert composition.scenes[1:] == BASE.scenes[1:]
+
+
+def test_an_unknown_selector_selects_nothing() -> None:
+    _, outcome = edit("Make it bolder", selected=[{"selector": ".eyebrow"}])
+    assert "None of the selected elements is a scene" in outcome.message
+
+
+def test_make_the_headline_of_a_scene_larger_and_bolder_restyles_it() -> None:
+    composition, outcome = edit(
+        "Make the headline of the first scene larger and bolder.",
+        selected=[{"selector": "#scene-1 h1"}],
+    )
+    assert composition.scenes[0].heading == "Meet Acme!"
+    assert composition.scenes[1:] == BASE.scenes[1:]
+    assert "Made scene 1 bolder." in outcome.message
+
+
+def test_shorten_headlines_cuts_the_long_ones_at_a_word() -> None:
+    composition, outcome = edit(
+        "Keep the headline font and shorten any headline longer than twelve characters.",
+        selected=[{"selector": ".headline"}],
+    )
+    assert headings(composition) == ["Meet Acme", "What is new", "Available"]
+    assert "Shortened the headings of scene 3 to at most 12 characters." in outcome.message
+    assert "Nothing changed for “Keep the headline font”" in outcome.message
+
+
+def test_fit_heading_keeps_a_marker_and_cuts_one_long_word() -> None:
+    assert fit_heading("[DE] This week in review", 12) == "[DE] This"
+    assert fit_heading("[JA] Supercalifragilistic", 12) == "[JA] Superc…"
+
+
+def test_translate_with_a_language_code_marks_every_scene() -> None:
+    composition, _ = edit(
+        'Translate every on-screen text to the language with the code "de", keeping numbers.'
+    )
+    assert all(heading.startswith("[DE] ") for heading in headings(composition))
+
+
+def test_hold_the_final_frame_lengthens_the_last_scene_and_pins_it() -> None:
+    composition, outcome = edit("Hold the final frame for two seconds.")
+    assert composition.scenes[-1].duration == BASE.scenes[-1].duration + 2
+    assert composition.scenes[-1].fixed
+    assert "Lengthened scene 3 from 4 s to 6 s." in outcome.message
+
+
+def test_natural_phrases_are_deterministic_per_seed() -> None:
+    message = "Create a 20 second teaser for Rocket: three short scenes."
+    first = ScriptedEditor(seed=3).edit("", message, project_name="Rocket")
+    again = ScriptedEditor(seed=3).edit("", message, project_name="Rocket")
+    assert first == again
+    other = ScriptedEditor(seed=4).edit("", message, project_name="Rocket")
+    assert parse_composition(other.html) is not None
+    assert parse_composition(other.html).duration == pytest.approx(20.0)  # type: ignore[union-attr]

@@ -7,15 +7,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from parafraim_build.emulator.phrases import (
+    ONE_LINE_CHARACTERS,
+    Note,
     Plain,
     RemoveScenes,
     ScaleDuration,
+    SceneCount,
+    SceneList,
     SetBackground,
     SetDuration,
+    SetLength,
     SetTitle,
+    ShortenHeadings,
     Target,
     Translate,
     derive_text,
+    number_value,
     parse_message,
     parse_target,
     split_clauses,
@@ -144,3 +151,137 @@ def test_parse_message_never_raises(message: str) -> None:
         if isinstance(intent, Plain):
             assert len(intent.heading) <= 60
             assert len(intent.body) <= 220
+
+
+# ------------------------------------------------- natural phrases (examples, starter)
+
+
+@pytest.mark.parametrize(
+    ("message", "seconds"),
+    [
+        ("Create a 20 second teaser for Rocket.", 20.0),
+        ("A 30-second launch explainer for the website.", 30.0),
+        ("Make a 15 s vertical video for stories.", 15.0),
+        ("Create a twenty-five second promo.", 25.0),
+        ("This is a thirty second clip.", 30.0),
+    ],
+)
+def test_a_stated_video_length_is_a_set_length(message: str, seconds: float) -> None:
+    assert SetLength(seconds) in parse_message(message)
+
+
+def test_a_clause_that_only_states_the_length_adds_no_text() -> None:
+    assert parse_message("This is a 30 second launch explainer for Northwind Flow.") == (
+        SetLength(30.0),
+    )
+
+
+def test_a_scene_count_follows_its_clause() -> None:
+    intents = parse_message("Create a teaser for Rocket: three short scenes with bold headlines.")
+    assert isinstance(intents[0], Plain)
+    assert intents[1] == SceneCount(3, "Rocket")
+    assert parse_message("Tell it in 4 scenes.")[1] == SceneCount(4, None)
+
+
+def test_a_scene_length_inside_a_plain_clause_is_the_scenes_own() -> None:
+    (plain,) = parse_message('Open with a three second hook: "Still paying monthly?" on coral.')
+    assert isinstance(plain, Plain)
+    assert plain.seconds == 3.0
+    assert plain.target == Target("scenes", (1,))
+    assert plain.heading == "Still paying monthly?"
+    assert plain.background == "#FF6F59"
+
+
+def test_quoted_text_is_the_heading_and_a_second_quote_the_body() -> None:
+    (plain,) = parse_message('Add a scene: "Launch day" in large type, "Join us" beneath it.')
+    assert isinstance(plain, Plain)
+    assert (plain.heading, plain.body) == ("Launch day", "Join us.")
+
+
+def test_sentences_are_not_cut_inside_quotes_or_at_a_wrapped_line() -> None:
+    message = (
+        'End with an outro: the logo on a dark\nbackground, the line "Rocket is here." beneath.'
+    )
+    assert len(parse_message(message)) == 1
+    assert split_clauses('Say "Hi. Bye." now. Remove scene 2') == [
+        'Say "Hi. Bye." now.',
+        "Remove scene 2",
+    ]
+
+
+def test_a_numbered_list_is_a_scene_list_for_its_introductions_scene() -> None:
+    message = (
+        'Replace the "What is new" scene with three scenes:\n'
+        '1. "Plan": shared boards.\n2. "Meet less": async updates.\n- "Find it": one search.'
+    )
+    (scene_list,) = parse_message(message)
+    assert isinstance(scene_list, SceneList)
+    assert scene_list.target == Target("named", name="What is new")
+    assert [(item.heading, item.body) for item in scene_list.items] == [
+        ("Plan", "Shared boards."),
+        ("Meet less", "Async updates."),
+        ("Find it", "One search."),
+    ]
+
+
+def test_a_list_written_on_one_line_is_a_list_too() -> None:
+    intents = parse_message('Show the numbers: 1. "12,400": sign-ups. 2. "99.98%": uptime. Thanks.')
+    assert isinstance(intents[0], SceneList)
+    assert intents[0].target is None
+    assert [item.heading for item in intents[0].items] == ["12,400", "99.98%"]
+    assert isinstance(intents[1], Plain)
+    assert intents[1].heading == "Thanks"
+
+
+@pytest.mark.parametrize(
+    ("message", "limit"),
+    [
+        ("Shorten any headline that no longer fits on one line.", ONE_LINE_CHARACTERS),
+        ("shorten every headline longer than twelve characters", 12),
+        ("Shorten the headlines longer than 18 characters.", 18),
+    ],
+)
+def test_shorten_headlines(message: str, limit: int) -> None:
+    assert parse_message(message) == (ShortenHeadings(None, limit),)
+
+
+def test_font_and_motion_clauses_are_notes_and_keep_splits_off() -> None:
+    intents = parse_message("Keep the headline font and shorten any headline longer than 9 chars")
+    assert isinstance(intents[0], Note)
+    assert intents[1] == ShortenHeadings(None, 9)
+    (note,) = parse_message("Add a gentle upward swipe animation as a hint.")
+    assert isinstance(note, Note)
+    # A manner wins over the motion words in the same clause.
+    (plain,) = parse_message("Make the opening more direct: cut the slow zoom.")
+    assert isinstance(plain, Plain)
+    assert plain.style == "tight"
+
+
+def test_translate_to_a_quoted_language_code_with_a_keeping_tail() -> None:
+    message = 'Translate every on-screen text to the language with the code "de", keeping numbers.'
+    assert parse_message(message) == (Translate(None, "de"),)
+
+
+def test_hold_the_final_frame_lengthens_the_last_scene() -> None:
+    assert parse_message("Hold the final frame for two seconds.") == (
+        ScaleDuration(Target("last"), True, 2.0),
+    )
+
+
+def test_a_described_hex_colour_in_parentheses() -> None:
+    assert parse_message("Make the background of every scene our brand navy (#1B2A4A).") == (
+        SetBackground(Target("each"), "#1B2A4A", "#1b2a4a"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("20", 20.0), ("2.5", 2.5), ("three", 3.0), ("twenty-five", 25.0), ("sixty", 60.0)],
+)
+def test_number_value(text: str, value: float) -> None:
+    assert number_value(text) == value
+
+
+def test_number_value_refuses_other_words() -> None:
+    assert number_value("many") is None
+    assert number_value("twenty-twelve") is None

@@ -83,6 +83,7 @@ _HEADING_SELECTORS = frozenset(
 _BODY_SELECTORS = frozenset({"p", ".scene-body", ".body", ".text", ".subtitle", ".copy"})
 _CARD_SELECTORS = frozenset({"section", ".scene", ".card", ".slide", "section.scene"})
 _STYLE_WORDS = {"tight": "tighter and more direct", "bold": "bolder", "calm": "calmer"}
+_CSS_KEYS = frozenset({"selector", "css", "cssSelector", "querySelector", "query"})
 _INDEX_KEYS = frozenset({"index", "sceneIndex", "scene_index", "sceneNumber", "position"})
 _SCENE_ID = re.compile(r"(?<![\w-])(scene-\d+)(?![\w-])")
 
@@ -806,7 +807,7 @@ class ScriptedEditor:
                 if isinstance(value, int) and key in _INDEX_KEYS:
                     pick(value - 1)
                 elif isinstance(value, str):
-                    for position in _positions_for(value, ids, texts):
+                    for position in _positions_for(value, ids, texts, css=key in _CSS_KEYS):
                         pick(position)
         return keys
 
@@ -856,15 +857,18 @@ def _leaves(value: Any, key: str = "", depth: int = 0) -> list[tuple[str, Any]]:
     return [(key, value)]
 
 
-def _positions_for(value: str, ids: Sequence[str], texts: Sequence[tuple[str, str]]) -> list[int]:
-    """Scene positions a selector, id or element text refers to."""
+def _positions_for(
+    value: str, ids: Sequence[str], texts: Sequence[tuple[str, str]], *, css: bool = False
+) -> list[int]:
+    """Scene positions a selector, id or element text refers to; ``css``: the value is a
+    selector, so a part every scene has (``h1``) selects every scene."""
     found = [ids.index(match) for match in _SCENE_ID.findall(value) if match in ids]
     if found:
         return found
     bare = value.strip().lstrip("#")
     if bare in ids:
         return [ids.index(bare)]
-    if _is_part_selector(value):
+    if css and _is_part_selector(value):
         return list(range(len(ids)))
     folded = clean_text(value).casefold()
     if len(folded) > 2:

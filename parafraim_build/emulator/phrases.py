@@ -460,7 +460,7 @@ _TRANSLATE = (
     re.compile(_PLEASE + r"(?:rewrite|redo|write) (?P<ref>.+?) in (?P<lang>[a-z][a-z-]{0,30})"),
 )
 # A hex colour may be described first: "our brand navy (#1B2A4A)".
-_COLOUR_VALUE = r"(?:(?:[a-z]+ ){0,3}\(?(?=#))?(?P<c>#[0-9a-f]{6}|" + "|".join(COLOURS) + r")\)?"
+_COLOUR_VALUE = r"(?:(?:[a-z]+ ){1,3}\((?=#))?(?P<c>#[0-9a-f]{6}|" + "|".join(COLOURS) + r")\)?"
 _BACKGROUND = (
     re.compile(
         _PLEASE + r"(?:make|set|change|turn|paint|colou?r) (?:the )?(?:background|colou?r|"
@@ -673,7 +673,7 @@ def derive_text(topic: str) -> tuple[str, str]:
             return heading, _sentence(quoted[1])
         rest = re.sub(r"\s*,(?:\s*,)+", ",", clean_text(rest)).strip(" ,;:-.")
         rest = re.sub(r"^(?:as|is|for|with|says?|reads?)\b\s*", "", rest, flags=re.IGNORECASE)
-        return heading, (_sentence(rest) if len(rest.split()) > 2 else heading)
+        return heading, _sentence(rest or quoted[0])
     topic = _strip_quotes(clean_text(topic))
     if ":" in topic:
         head, _, rest = topic.partition(":")
