@@ -84,3 +84,13 @@ def test_gitignore_already_complete_is_left_alone(tmp_path: Path) -> None:
     (tmp_path / ".gitignore").write_text("out/\n.parafraim/\nparafraim.lock.lck\n")
     assert init_project(tmp_path).gitignore_added == ()
     assert (tmp_path / ".gitignore").read_text() == "out/\n.parafraim/\nparafraim.lock.lck\n"
+
+
+def test_the_starters_selection_names_the_scene_its_message_edits() -> None:
+    # "Make the headline of the first scene ..." selects the first scene's heading, so the
+    # local engine's editor changes exactly what was selected.
+    text = starter_text("parafraim.yaml")
+    assert 'selectedElements: [{selector: "#scene-1 h1"}]' in text
+    assert "Create a 20 second teaser" in text
+    assert "three short scenes" in text
+    assert starter_text("prompts/outro.md").startswith("Turn the last scene into a five second")

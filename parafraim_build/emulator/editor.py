@@ -9,7 +9,7 @@ Deterministic: with ``nondeterministic=False`` the outcome depends only on the s
 inputs, because every choice (a colour, a duration, a wording) comes from a ``random.Random``
 seeded with a hash of all of them. With ``nondeterministic=True`` the last scene it touched
 also gets a random background, so the same message on the same HTML gives different HTML,
-like the real service (``api.md``, "What the page does not say" 2).
+like the real service, whose page never promises that an edit repeats.
 """
 
 from __future__ import annotations
