@@ -196,7 +196,9 @@ def test_a_local_plan_of_another_spec_prints_an_apply_command_that_works(
     assert check_outputs(root, lock) == 1
 
 
-def test_the_printed_command_keeps_variables_and_the_run_cache(builder: Builder) -> None:
+def test_the_printed_command_keeps_variables_and_the_run_cache(
+    builder: Builder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = {"version": 1, "vars": {"product": "Acme"}, "outDir": "out"}
     spec["videos"] = {"alpha": {"steps": ["Open with {{ product }}."], "renders": {}}}
     builder.spec.write_text(json.dumps(spec))
@@ -219,10 +221,10 @@ def test_the_printed_command_keeps_variables_and_the_run_cache(builder: Builder)
     assert ran.exit_code == 0, ran.output
     assert json.loads(ran.stdout)["ok"] is True
     assert builder.ledger().messages() == ["Open with Flow & Co."]
-    relative = CliRunner().invoke(
-        main, ["plan", "-f", str(builder.spec), "--out", "alpha"], catch_exceptions=False
-    )
-    assert printed_command(relative)[-1] == "./alpha"
+    monkeypatch.chdir(builder.root)
+    relative = CliRunner().invoke(main, ["plan", "--out", "alpha"], catch_exceptions=False)
+    assert relative.exit_code == 0, relative.output
+    assert printed_command(relative) == ["parafraim-build", "apply", "./alpha"]
 
 
 def test_a_saved_plan_cannot_be_mixed_with_a_selection(builder: Builder) -> None:
