@@ -125,7 +125,10 @@ def load_plan_file(path: Path) -> SavedPlan:
 
 def check_saved_plan(saved: SavedPlan, *, spec: Spec, lock_digest: str, plan: Plan) -> None:
     """``StalePlanError`` unless ``plan`` (made now, with ``saved.options``) is the saved one."""
-    hint = "run `parafraim-build plan --out FILE` again, review it, then apply the new file"
+    hint = (
+        "make the plan again (`parafraim-build plan --out FILE` with the same -f, --local and "
+        "--var), review it, then apply the new file"
+    )
     if str(spec.path.resolve()) != saved.spec_path:
         raise StalePlanError(
             f"the plan was made for {saved.spec_path}, not {spec.path.resolve()}", hint=hint

@@ -416,6 +416,21 @@ def test_local_runs_keep_their_own_lock_and_never_touch_parafraim_lock(tmp_path:
     assert service_lock.read_text() == "# a lock of the real service, not ours to touch\n"
 
 
+def test_a_misspelt_template_in_a_local_plan_points_at_the_local_catalogue(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "site"
+    write_spec(root, {"solo": video("Open with our new product.", template="Product lunch")})
+    planned = Builder.local(root).run("plan", "--local")
+    assert planned.exit_code == 1
+    assert "no template is named exactly 'Product lunch'" in planned.stderr
+    assert "did you mean 'Product launch'?" in planned.stderr
+    assert "`parafraim-build templates --local` lists them" in planned.stderr
+    listed = CliRunner().invoke(main, ["templates", "--local", "--q", "launch"])
+    assert listed.exit_code == 0, listed.output
+    assert "Product launch" in listed.stdout
+
+
 def test_a_local_lock_whose_engine_was_deleted_says_to_start_over_locally(
     tmp_path: Path,
 ) -> None:

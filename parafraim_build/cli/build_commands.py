@@ -200,7 +200,8 @@ def apply(
     if not assume_yes and not sys.stdin.isatty():
         raise ConfigError(
             "apply asks for confirmation, but there is no terminal to ask on",
-            hint="pass --yes to apply without asking (review `parafraim-build plan` first)",
+            hint="pass --yes to apply without asking (review the plan first: "
+            "`parafraim-build plan` with the same -f, --local, --var and videos)",
         )
 
     def confirm(plan: Plan) -> bool:
