@@ -13,34 +13,27 @@ made-up one for everybody.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from parafraim_build.api import lookups
-from parafraim_build.cli.options import DEFAULT_SPEC, json_option, local_option, verbose_option
+from parafraim_build.cli.options import (
+    json_option,
+    local_option,
+    spec_file_option_for,
+    verbose_option,
+)
 from parafraim_build.config import ApiSettings, settings_from_env
 from parafraim_build.connection import embedded_engine, lookup_state_dir
 from parafraim_build.console import account_view
 from parafraim_build.workspace import workspace_for
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _local_state_option(func: F) -> F:
-    """``-f/--file SPEC``: where ``--local`` finds the engine state of that spec's runs."""
-    return click.option(
-        "-f",
-        "--file",
-        "spec_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=DEFAULT_SPEC,
-        show_default=True,
-        help="With --local: the spec whose local runs to look at (.parafraim/local/ beside it).",
-    )(func)
+_local_state_option = spec_file_option_for(
+    "With --local: the spec whose local runs to look at (.parafraim/local/ beside it)."
+)
 
 
 @contextmanager

@@ -15,8 +15,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_SPEC = "parafraim.yaml"
 
 
-def spec_file_option(func: F) -> F:
-    """``-f/--file SPEC``: the spec to read, ``./parafraim.yaml`` by default."""
+def spec_file_option_for(help_text: str) -> Callable[[F], F]:
+    """``-f/--file SPEC`` (``./parafraim.yaml`` by default), with the command's own help."""
     return click.option(
         "-f",
         "--file",
@@ -24,8 +24,12 @@ def spec_file_option(func: F) -> F:
         type=click.Path(dir_okay=False, path_type=Path),
         default=DEFAULT_SPEC,
         show_default=True,
-        help="The spec file to read.",
-    )(func)
+        help=help_text,
+    )
+
+
+spec_file_option: Callable[[F], F] = spec_file_option_for("The spec file to read.")
+"""``-f/--file SPEC``: the spec to read."""
 
 
 def var_option(func: F) -> F:
