@@ -124,7 +124,7 @@ async def apply_spec(
     The result says what the run spent (``ApplyResult.spent_credits``, from one ``GET
     /credits`` after the run; see ``_account_for_credits``).
     """
-    with LockStore(workspace.lock_path, spec_path=spec.path) as store:
+    with LockStore(workspace.lock_path, local=workspace.local, spec_path=spec.path) as store:
         digest = lock_digest(workspace.lock_path)
         for path in sweep_interrupted_writes(workspace, spec, store.lock):
             log.info("removed %s, left by an interrupted run", path)

@@ -38,7 +38,6 @@ __all__ = [
     "LOCAL_LOCK_HEADER",
     "LockStore",
     "check_owner",
-    "is_local_lock",
     "lock_digest",
     "parse_lock",
     "read_lock",
@@ -127,13 +126,15 @@ class LockStore:
     Entering takes a non-blocking file lock on ``<lock>.lck`` (the kernel releases it when
     the process dies, so a crash never leaves a stale lock) and reads the lock. Every
     ``update``/``write`` rewrites the file atomically, and only when the content changed.
+    ``local`` is whether this is the lock of ``--local`` runs (``Workspace.local``): it is
+    written with ``LOCAL_LOCK_HEADER``, which says not to commit it.
     """
 
-    def __init__(self, path: Path, *, spec_path: Path | None = None) -> None:
+    def __init__(self, path: Path, *, local: bool = False, spec_path: Path | None = None) -> None:
         self.path = path
         self._spec_label = str(spec_path) if spec_path is not None else str(path)
         self._file_lock = FileLock(str(path) + ".lck", timeout=0)
-        self._local = is_local_lock(path)
+        self._local = local
         self._guard = threading.Lock()
         self._lock: Lock | None = None
         self._written: str | None = None
@@ -219,14 +220,6 @@ class LockStore:
     def _require_open(self) -> None:
         if not self._open:
             raise LockError(f"{self.path} is not held: use LockStore as a context manager")
-
-
-def is_local_lock(path: Path) -> bool:
-    """Whether ``path`` is the lock of ``--local`` runs (``.parafraim/local/parafraim.lock``).
-
-    Told by its place: ``workspace`` puts it there and nowhere else.
-    """
-    return path.parts[-len(Path(LOCAL_LOCK).parts) :] == Path(LOCAL_LOCK).parts
 
 
 def check_owner(lock: Lock, base_url: str, account_id: str, *, source: str = "the lock") -> None:

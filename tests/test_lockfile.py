@@ -22,7 +22,6 @@ from parafraim_build.lockfile import (
     ABSENT_DIGEST,
     LOCAL_LOCK_HEADER,
     LockStore,
-    is_local_lock,
     lock_digest,
     parse_lock,
     read_lock,
@@ -145,8 +144,9 @@ def test_the_local_lock_says_it_is_a_throwaway_and_the_real_one_asks_to_be_commi
     spec = tmp_path / "parafraim.yaml"
     written = {}
     for local in (False, True):
-        path = workspace_for(spec, local=local).lock_path
-        with LockStore(path) as store:
+        workspace = workspace_for(spec, local=local)
+        path = workspace.lock_path
+        with LockStore(path, local=workspace.local) as store:
             store.check_owner(BASE, ACCOUNT)
             store.update(lambda lock: lock.with_template("Intro", "tpl-2"))
         written[local] = path.read_text(encoding="utf-8")
@@ -168,16 +168,24 @@ def test_a_local_lock_with_the_old_header_gets_the_new_one_at_its_next_change(
     path = tmp_path / LOCAL_LOCK
     path.parent.mkdir(parents=True)
     path.write_text(dump_lock(sample_lock()), encoding="utf-8")
-    with LockStore(path) as store:
+    with LockStore(path, local=True) as store:
         store.check_owner(BASE, ACCOUNT)
         store.update(lambda lock: lock.remove_render("launch", "hd"))
     assert path.read_text(encoding="utf-8").startswith(LOCAL_LOCK_HEADER)
 
 
-def test_only_the_place_of_the_local_lock_makes_a_local_lock(tmp_path: Path) -> None:
-    assert is_local_lock(tmp_path / ".parafraim" / "local" / "parafraim.lock")
-    assert not is_local_lock(tmp_path / "parafraim.lock")
-    assert not is_local_lock(tmp_path / "local" / "parafraim.lock")
+def test_the_store_is_told_which_lock_is_local_and_does_not_guess_from_the_path(
+    tmp_path: Path,
+) -> None:
+    # A lock in the local lock's place but not said to be local keeps the committed header,
+    # and one said to be local gets the throwaway header wherever it lives.
+    cases = {tmp_path / LOCAL_LOCK: False, tmp_path / "elsewhere" / "my.lock": True}
+    for path, local in cases.items():
+        with LockStore(path, local=local) as store:
+            store.check_owner(BASE, ACCOUNT)
+            store.update(lambda lock: lock.with_template("Intro", "tpl-2"))
+        header = LOCAL_LOCK_HEADER if local else LOCK_HEADER
+        assert path.read_text(encoding="utf-8").startswith(header)
 
 
 @pytest.mark.parametrize(
