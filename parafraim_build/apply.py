@@ -219,7 +219,9 @@ def spent_by_run(
     it can have missed nothing: every task and job has its charge there (a refund comes after
     its charge, so it is there too), or the oldest transaction shown predates the run (then an
     operation without a charge was free). Otherwise None: some of the run's charges may have
-    fallen out of the window.
+    fallen out of the window. The first rule rests on the documented billing: one charge per
+    operation (a message when it is sent, a render precharged when it starts), and at most a
+    refund after it; a service that charged an operation twice could be under-counted there.
     """
     operations = set(tasks) | set(jobs)
     if not operations:

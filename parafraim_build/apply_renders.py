@@ -130,7 +130,7 @@ class RenderActions:
         # (composition, config) this service made before is copied, not paid for again (never
         # another service's: a --local storyboard is not the service's render).
         restored = await asyncio.to_thread(
-            ctx.cache.restore_output, key, dest, service=ctx.identity
+            ctx.cache.restore_output, key, dest, service=ctx.identity, account=ctx.account_id
         )
         if restored is not None:
             self.book.record_output(
@@ -339,7 +339,11 @@ class RenderActions:
             if moved is not None:
                 return moved
         restored = await asyncio.to_thread(
-            self.ctx.cache.restore_output, key, dest, service=self.ctx.identity
+            self.ctx.cache.restore_output,
+            key,
+            dest,
+            service=self.ctx.identity,
+            account=self.ctx.account_id,
         )
         if restored is None:
             if action.source_path is not None and action.job_id is not None:
@@ -405,6 +409,7 @@ class RenderActions:
             key,
             dest,
             service=self.ctx.identity,
+            account=self.ctx.account_id,
             sha256=got.sha256,
             size=got.size,
             format=config.format,

@@ -17,9 +17,9 @@ and locks, so every entry is scoped by what makes it true, and by nothing more:
   a file and its job id are that service's render. The local engine's storyboard is not the
   service's video, and its job id means nothing to the service, so it must never land in a
   service's lock. They are not per account: a file the service rendered is that service's
-  output of that composition and config, whoever paid for it (a job id from another account
-  only costs a render if the file must be fetched again: the job is not found, so it is
-  rendered again);
+  output of that composition and config, whoever paid for it. Its job id is the paying
+  account's, though: another account cannot fetch it and must not find it in its committed
+  lock, so a copy handed to another account comes without one;
 * **compositions and durations** globally: they are content-addressed (keyed by the
   composition's sha256), so the same key is the same fact everywhere;
 * **checksums** (the stat memo) by absolute path: a fact about this machine's disk.
@@ -81,6 +81,11 @@ def resolve_cache_dir(
     return spec_path.parent / ".parafraim" / "cache"
 
 
+_LAYOUT_KEY = ("layout",)
+# The layout of output entries: 2 = keyed by (service, render key).
+_OUTPUTS_BY_SERVICE = 2
+
+
 def _norm_url(base_url: str) -> str:
     """The service identity entries are scoped by: a base URL without its trailing slash."""
     return base_url.rstrip("/")
@@ -132,8 +137,8 @@ class ProjectHistory:
 class CachedOutput:
     """An output file kept in the cache under its render key, for one service.
 
-    ``job_id`` is the job of that service that made the file (an account's job: see the
-    module's note on scopes).
+    ``job_id`` is the job of that service that made the file, when the account asking is the
+    one that paid for it; None for another account (see the module's note on scopes).
     """
 
     key: str
@@ -170,6 +175,7 @@ class RunCache:
                 size_limit=output_size_limit,
                 eviction_policy="least-recently-used",
             )
+            self._drop_unscoped_outputs()
 
     def __enter__(self) -> RunCache:
         return self
@@ -302,18 +308,26 @@ class RunCache:
         path: Path,
         *,
         service: str,
+        account: str,
         sha256: str,
         size: int,
         format: str,
         job_id: str | None,
     ) -> None:
-        """Keep a copy of a verified output of ``service`` (its base URL) under its render key.
+        """Keep a copy of a verified output of ``service`` (its base URL) under its render key,
+        with the job ``account`` paid for.
 
         Per service, not per account: the same render key on another service (``--local``'s
         engine and the real one) is another file, kept apart and never offered to it.
         """
         key = _output_key(service, render_key)
-        meta = {"sha256": sha256, "size": size, "format": format, "jobId": job_id}
+        meta = {
+            "sha256": sha256,
+            "size": size,
+            "format": format,
+            "jobId": job_id,
+            "accountId": account,
+        }
         with self._guard("store an output"):
             if self._meta.get(("output", *key)) == meta and key in self._outputs:
                 return
@@ -322,12 +336,13 @@ class RunCache:
             self._meta.set(("output", *key), meta)
 
     def restore_output(
-        self, render_key: str, destination: Path, *, service: str
+        self, render_key: str, destination: Path, *, service: str, account: str
     ) -> CachedOutput | None:
         """Copy ``service``'s cached output to ``destination`` (atomically), verified by sha256.
 
         None when the cache does not have it for that service (another service's copy of the
-        same render key is never used) or its copy is damaged (then it is dropped).
+        same render key is never used) or its copy is damaged (then it is dropped). Its job
+        id is None unless ``account`` paid for it.
         A failure to write ``destination`` (a read-only folder, a folder in the file's place)
         is a ``LocalWriteError`` naming it: the disk must be fixed, and deleting the cache
         would only cost a download or a render. Only a failure of the cache itself is the
@@ -335,7 +350,7 @@ class RunCache:
         """
         key = _output_key(service, render_key)
         with self._guard("restore an output"):
-            cached = self._cached_output(key)
+            cached = self._cached_output(key, account)
             handle = self._outputs.get(key, read=True) if cached else None
             if cached is None or handle is None:
                 return None
@@ -350,42 +365,49 @@ class RunCache:
         replace_into(temp, destination)
         return cached
 
-    def _cached_output(self, key: tuple[str, str]) -> CachedOutput | None:
+    def _cached_output(self, key: tuple[str, str], account: str | None) -> CachedOutput | None:
         meta = self._meta.get(("output", *key))
         if not isinstance(meta, dict):
             return None
+        paid_by_account = account is not None and meta.get("accountId") == account
         return CachedOutput(
             key=key[1],
             sha256=meta["sha256"],
             size=meta["size"],
             format=meta["format"],
-            job_id=meta.get("jobId"),
+            job_id=meta.get("jobId") if paid_by_account else None,
         )
 
-    def _service_outputs(self, service: str) -> dict[str, CachedOutput]:
-        """The outputs kept for ``service``, by render key; older entries are dropped.
-
-        Versions before outputs were scoped kept them under the bare render key: which
-        service made such a file is unknown (perhaps ``--local``'s engine), so it is never
-        offered to any lock, and dropping it when met frees its space at once.
-        """
+    def _service_outputs(self, service: str, account: str | None) -> dict[str, CachedOutput]:
+        """The outputs kept for ``service``, by render key."""
         outputs: dict[str, CachedOutput] = {}
-        unscoped: list[str] = []
         for key in self._outputs.iterkeys():
-            if isinstance(key, str):
-                unscoped.append(key)
-            elif (
+            if (
                 isinstance(key, tuple)
                 and len(key) == 2
                 and key[0] == service
                 and isinstance(key[1], str)
-                and (cached := self._cached_output(key)) is not None
+                and (cached := self._cached_output(key, account)) is not None
             ):
                 outputs[key[1]] = cached
-        for render_key in unscoped:
-            self._outputs.delete(render_key)
-            self._meta.delete(("output", render_key))
         return outputs
+
+    def _drop_unscoped_outputs(self) -> None:
+        """Once per cache folder: drop the outputs of versions before outputs were scoped.
+
+        They were kept under the bare render key: which service made such a file is unknown
+        (perhaps ``--local``'s engine), so it may never be offered to any lock. Their records
+        go too, also those whose file was already evicted.
+        """
+        if self._meta.get(_LAYOUT_KEY) == _OUTPUTS_BY_SERVICE:
+            return
+        for key in list(self._outputs.iterkeys()):
+            if isinstance(key, str):
+                self._outputs.delete(key)
+        for key in list(self._meta.iterkeys()):
+            if isinstance(key, tuple) and len(key) == 2 and key[0] == "output":
+                self._meta.delete(key)
+        self._meta.set(_LAYOUT_KEY, _OUTPUTS_BY_SERVICE)
 
     # ------------------------------------------------------------------------ costs
 
@@ -457,7 +479,7 @@ class RunCache:
         with self._guard("read"):
             histories = self._meta.get(("histories", url, account_id), {}) if account_id else {}
             costs = self._meta.get(("costs", url, account_id), {}) if account_id else {}
-            outputs = self._service_outputs(url)
+            outputs = self._service_outputs(url, account_id)
             durations = self._meta.get(("durations",), {})
             templates = self._meta.get(("templates", url), {})
         return CacheView(

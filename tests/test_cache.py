@@ -134,16 +134,23 @@ def test_outputs_are_stored_and_restored_verified(cache: RunCache, tmp_path: Pat
     source.write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()
     cache.store_output(
-        "rk", source, service=BASE, sha256=digest, size=len(data), format="mp4", job_id="j-1"
+        "rk",
+        source,
+        service=BASE,
+        account="acc",
+        sha256=digest,
+        size=len(data),
+        format="mp4",
+        job_id="j-1",
     )
     expected = CachedOutput(key="rk", sha256=digest, size=len(data), format="mp4", job_id="j-1")
     assert cache.view(BASE, "acc").outputs == {"rk": expected}
     source.unlink()  # the cache has its own copy
     target = tmp_path / "out" / "v" / "hd.mp4"
-    assert cache.restore_output("rk", target, service=BASE) == expected
+    assert cache.restore_output("rk", target, service=BASE, account="acc") == expected
     assert target.read_bytes() == data
     assert [p.name for p in target.parent.iterdir()] == ["hd.mp4"]  # no temporary left
-    assert cache.restore_output("unknown", tmp_path / "x.mp4", service=BASE) is None
+    assert cache.restore_output("unknown", tmp_path / "x.mp4", service=BASE, account="acc") is None
     # Readable like a downloaded output (an ordinary new file), not only by its owner.
     assert target.stat().st_mode & 0o777 == ordinary_mode(tmp_path)
 
@@ -156,23 +163,43 @@ def test_outputs_are_kept_per_service(cache: RunCache, tmp_path: Path) -> None:
         source.write_bytes(data)
         digest = hashlib.sha256(data).hexdigest()
         cache.store_output(
-            "rk", source, service=service, sha256=digest, size=len(data), format="mp4", job_id=job
+            "rk",
+            source,
+            service=service,
+            account="acc",
+            sha256=digest,
+            size=len(data),
+            format="mp4",
+            job_id=job,
         )
-    assert cache.view(LOCAL, None).outputs["rk"].job_id == "local-job"
+    assert cache.view(LOCAL, "acc").outputs["rk"].job_id == "local-job"
     assert cache.view(BASE, "acc").outputs["rk"].job_id == "real-job"  # trailing "/" is one URL
-    assert cache.view(BASE, "another-account").outputs["rk"].job_id == "real-job"  # not per account
+    # Not per account: another account is offered the file, but not the job it cannot fetch.
+    assert (
+        cache.view(BASE, "another-account").outputs["rk"].sha256 == hashlib.sha256(real).hexdigest()
+    )
+    assert cache.view(BASE, "another-account").outputs["rk"].job_id is None
+    theirs = cache.restore_output("rk", tmp_path / "theirs.mp4", service=BASE, account="another")
+    assert theirs is not None
+    assert theirs.job_id is None
+    assert (tmp_path / "theirs.mp4").read_bytes() == real
     assert cache.view("https://staging.parafraim.com", "acc").outputs == {}
     to_real, to_local = tmp_path / "real" / "rk.mp4", tmp_path / "local" / "rk.mp4"
-    restored = cache.restore_output("rk", to_real, service=BASE)
+    restored = cache.restore_output("rk", to_real, service=BASE, account="acc")
     assert restored is not None
     assert restored.job_id == "real-job"
     assert to_real.read_bytes() == real
-    restored = cache.restore_output("rk", to_local, service=LOCAL + "/")
+    restored = cache.restore_output("rk", to_local, service=LOCAL + "/", account="acc")
     assert restored is not None
     assert restored.job_id == "local-job"
     assert to_local.read_bytes() == local
     elsewhere = tmp_path / "staging" / "rk.mp4"
-    assert cache.restore_output("rk", elsewhere, service="https://staging.parafraim.com") is None
+    assert (
+        cache.restore_output(
+            "rk", elsewhere, service="https://staging.parafraim.com", account="acc"
+        )
+        is None
+    )
     assert not elsewhere.exists()
 
 
@@ -180,13 +207,22 @@ def test_a_damaged_copy_of_one_service_leaves_the_others(cache: RunCache, tmp_pa
     source = tmp_path / "hd.mp4"
     source.write_bytes(b"good bytes")
     digest = hashlib.sha256(b"good bytes").hexdigest()
-    cache.store_output("rk", source, service=BASE, sha256=digest, size=10, format="mp4", job_id="a")
     cache.store_output(
-        "rk", source, service=LOCAL, sha256="f" * 64, size=10, format="mp4", job_id="b"
+        "rk", source, service=BASE, account="acc", sha256=digest, size=10, format="mp4", job_id="a"
     )
-    assert cache.restore_output("rk", tmp_path / "l.mp4", service=LOCAL) is None
+    cache.store_output(
+        "rk",
+        source,
+        service=LOCAL,
+        account="acc",
+        sha256="f" * 64,
+        size=10,
+        format="mp4",
+        job_id="b",
+    )
+    assert cache.restore_output("rk", tmp_path / "l.mp4", service=LOCAL, account="acc") is None
     assert cache.view(LOCAL, None).outputs == {}
-    assert cache.restore_output("rk", tmp_path / "r.mp4", service=BASE) is not None
+    assert cache.restore_output("rk", tmp_path / "r.mp4", service=BASE, account="acc") is not None
 
 
 def test_an_output_kept_before_outputs_were_scoped_is_never_offered(tmp_path: Path) -> None:
@@ -195,11 +231,8 @@ def test_an_output_kept_before_outputs_were_scoped_is_never_offered(tmp_path: Pa
     source = tmp_path / "old.mp4"
     source.write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()
-    with RunCache(folder) as cache:
-        cache.store_output(
-            "kept", source, service=BASE, sha256=digest, size=len(data), format="mp4", job_id="j"
-        )
-    # What an older version wrote: the copy under the bare render key, its metadata beside.
+    # What an older version wrote: the copy under the bare render key, its metadata beside,
+    # and the metadata of another whose file was evicted since.
     with (
         diskcache.Cache(str(folder / "outputs")) as outputs,
         diskcache.Cache(str(folder / "meta")) as meta,
@@ -207,29 +240,51 @@ def test_an_output_kept_before_outputs_were_scoped_is_never_offered(tmp_path: Pa
         with source.open("rb") as handle:
             outputs.set("rk", handle, read=True)
         meta.set(("output", "rk"), {"sha256": digest, "size": len(data), "format": "mp4"})
+        meta.set(("output", "evicted"), {"sha256": digest, "size": len(data), "format": "mp4"})
     with RunCache(folder) as cache:
+        cache.store_output(
+            "kept",
+            source,
+            service=BASE,
+            account="acc",
+            sha256=digest,
+            size=len(data),
+            format="mp4",
+            job_id="j",
+        )
         for service in (BASE, LOCAL):
             assert "rk" not in cache.view(service, "acc").outputs
             target = tmp_path / "out" / "rk.mp4"
-            assert cache.restore_output("rk", target, service=service) is None
+            assert cache.restore_output("rk", target, service=service, account="acc") is None
             assert not target.exists()
         assert set(cache.view(BASE, "acc").outputs) == {"kept"}
     with (
         diskcache.Cache(str(folder / "outputs")) as outputs,
         diskcache.Cache(str(folder / "meta")) as meta,
     ):
-        assert "rk" not in outputs  # dropped when met: it frees its space at once
+        assert "rk" not in outputs  # dropped when the cache opens: it frees its space at once
         assert ("output", "rk") not in meta
+        assert ("output", "evicted") not in meta
+        assert (BASE, "kept") in outputs
+    with RunCache(folder) as cache:  # once only: the new layout's entries stay
+        assert set(cache.view(BASE, "acc").outputs) == {"kept"}
 
 
 def test_a_damaged_cached_output_is_dropped_not_restored(cache: RunCache, tmp_path: Path) -> None:
     source = tmp_path / "hd.mp4"
     source.write_bytes(b"actual bytes")
     cache.store_output(
-        "rk", source, service=BASE, sha256="f" * 64, size=12, format="mp4", job_id=None
+        "rk",
+        source,
+        service=BASE,
+        account="acc",
+        sha256="f" * 64,
+        size=12,
+        format="mp4",
+        job_id=None,
     )
     target = tmp_path / "out" / "hd.mp4"
-    assert cache.restore_output("rk", target, service=BASE) is None
+    assert cache.restore_output("rk", target, service=BASE, account="acc") is None
     assert not target.exists()
     assert list(target.parent.iterdir()) == []
     assert cache.view(BASE, "acc").outputs == {}
@@ -243,7 +298,7 @@ def test_a_destination_that_cannot_be_written_is_not_a_cache_failure(
     source.write_bytes(b"mp4 bytes")
     digest = hashlib.sha256(b"mp4 bytes").hexdigest()
     cache.store_output(
-        "rk", source, service=BASE, sha256=digest, size=9, format="mp4", job_id="j-1"
+        "rk", source, service=BASE, account="acc", sha256=digest, size=9, format="mp4", job_id="j-1"
     )
     out = tmp_path / "out"
     if blocked == "folder-in-place":
@@ -253,7 +308,7 @@ def test_a_destination_that_cannot_be_written_is_not_a_cache_failure(
         out.write_bytes(b"a file where the output folder goes")
         target = out / "v" / "hd.mp4"
     with pytest.raises(LocalWriteError, match=r"cannot write .*out/v/hd\.mp4") as info:
-        cache.restore_output("rk", target, service=BASE)
+        cache.restore_output("rk", target, service=BASE, account="acc")
     # The disk is at fault, not the cache: its hint never says to delete the cache.
     assert "run cache" not in info.value.message
     assert "delete that folder" not in (info.value.hint or "")
@@ -271,6 +326,7 @@ def test_outputs_beyond_the_size_limit_are_evicted(tmp_path: Path) -> None:
                 f"k{index}",
                 path,
                 service=BASE,
+                account="acc",
                 sha256=f"s{index}",
                 size=10_000,
                 format="mp4",

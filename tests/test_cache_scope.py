@@ -100,7 +100,7 @@ def test_a_local_storyboard_never_lands_in_the_services_lock(
     assert actions(plan, "launch") == [("copy_cached", "clip")]
 
 
-def test_a_job_of_another_account_on_the_same_service_is_rendered_again_when_needed(
+def test_a_copy_for_another_account_on_the_same_service_records_no_job_id(
     make_engine: EngineFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Two accounts of one service: an engine, then another on the same address.
@@ -115,17 +115,20 @@ def test_a_job_of_another_account_on_the_same_service_is_rendered_again_when_nee
     assert second.engine.base_url == first.engine.base_url
     second.write(CLIP_ONLY)
     second.apply()
-    # Outputs are the service's, whoever paid: the file is copied, with the other account's job.
+    # Outputs are the service's, whoever paid: the file is copied, but not the other
+    # account's job id, which this account cannot fetch and its committed lock must not show.
     ours = second.lock()
     assert ours.accountId != theirs.accountId
     clip = ours.videos["launch"].renders["clip"]
-    assert clip.jobId == theirs.videos["launch"].renders["clip"].jobId
+    assert theirs.videos["launch"].renders["clip"].jobId is not None
+    assert clip.jobId is None
+    assert clip.sha256 == theirs.videos["launch"].renders["clip"].sha256
     assert second.ledger().kinds()["render"] == 0
-    # That job id only matters when the file must be fetched again without the cache: this
-    # account's service does not know the job, so it is rendered again (and recorded).
+    # Without the file and the cache there is no job to download it from: it is rendered
+    # again (and recorded with this account's job).
     (second.root / clip.path).unlink()
     shutil.rmtree(os.environ["PARAFRAIM_CACHE_DIR"])
-    assert actions(second.plan(), "launch") == [("download", "clip")]
+    assert actions(second.plan(), "launch") == [("render", "clip")]
     second.apply()
     again = second.lock().videos["launch"].renders["clip"]
     assert again.jobId in rendered_jobs(second.ledger())
