@@ -3,8 +3,9 @@
 ``open_connection`` is an async context manager that yields a ``Connection``: a client, the
 identity the lock and the run cache record (the base URL, or ``local://engine`` for the
 embedded engine, whose port changes on every run) and whether prices are the engine's.
-``embedded_engine`` starts the same engine for a look-up (``templates --local``) and yields the
-settings that reach it.
+``embedded_engine`` starts the same engine for a look-up (``credits --local``) and yields the
+settings that reach it; by default it only reads the state, so a look-up changes nothing of
+it and works beside a running ``apply --local``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import httpx
 
 from parafraim_build.api.client import ParafraimClient
 from parafraim_build.config import ApiSettings, settings_from_env
+from parafraim_build.errors import ConfigError
 from parafraim_build.workspace import LOCAL_IDENTITY, Workspace
 
 if TYPE_CHECKING:
@@ -57,7 +59,7 @@ async def open_connection(
             yield Connection(client=client, identity=settings.base_url, local=False)
         return
 
-    engine = await asyncio.to_thread(_start_local_engine, workspace.engine_state_dir)
+    engine = await asyncio.to_thread(_start_build_engine, workspace)
     try:
         async with ParafraimClient(_settings_for(engine), transport=transport) as client:
             yield Connection(client=client, identity=LOCAL_IDENTITY, local=True)
@@ -66,13 +68,16 @@ async def open_connection(
 
 
 @contextmanager
-def embedded_engine(state_dir: Path | None) -> Iterator[ApiSettings]:
+def embedded_engine(state_dir: Path | None, *, read_only: bool = True) -> Iterator[ApiSettings]:
     """The engine of ``--local`` for the block, and the settings that reach it.
 
     ``state_dir`` is the engine state ``--local`` builds keep (``Workspace.engine_state_dir``);
-    ``None`` starts a fresh engine in memory, which writes nothing.
+    ``None`` starts a fresh engine in memory, which writes nothing. ``read_only`` (a look-up)
+    reads the state as it is now and never changes it: no lock is taken, interrupted work is
+    not resumed (the next ``apply --local`` must find it as it was left), nothing is saved.
+    ``read_only=False`` is the engine of a build, owning the state while it runs.
     """
-    engine = _start_local_engine(state_dir)
+    engine = _start_local_engine(state_dir, read_only=read_only)
     try:
         yield _settings_for(engine)
     finally:
@@ -89,7 +94,22 @@ def lookup_state_dir(workspace: Workspace) -> Path | None:
     return state_dir if state_dir.is_dir() else None
 
 
-def _start_local_engine(state_dir: Path | None) -> RunningEngine:
+def _start_build_engine(workspace: Workspace) -> RunningEngine:
+    """The engine of a ``--local`` build, owning the workspace's state while it runs."""
+    from parafraim_build.emulator.store import StateBusyError
+
+    try:
+        return _start_local_engine(workspace.engine_state_dir)
+    except StateBusyError as exc:
+        # The engine's own hint names --state-dir, an option of the engine command only.
+        raise ConfigError(
+            f"the local engine's state of {workspace.spec_path.name} is in use "
+            f"({workspace.engine_state_dir})",
+            hint="an `apply --local` of this spec is running; try again when it ends",
+        ) from exc
+
+
+def _start_local_engine(state_dir: Path | None, *, read_only: bool = False) -> RunningEngine:
     # Imported here: the engine pulls in uvicorn and starlette, which a real run never needs.
     from parafraim_build.emulator import EngineConfig, start_engine
 
@@ -100,6 +120,7 @@ def _start_local_engine(state_dir: Path | None) -> RunningEngine:
         render_seconds=LOCAL_RENDER_SECONDS,
         credits=1_000_000,
         project_limit=10_000,
+        read_only=read_only,
     )
     return start_engine(config)
 

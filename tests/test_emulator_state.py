@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -446,3 +447,65 @@ def test_a_state_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(ConfigError, match="state directory"):
         Engine(fast_config(state_dir=blocker))
+
+
+def _shas(root: Path) -> dict[str, str]:
+    """Every file of a folder by its sha256: equal only when no byte changed."""
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_a_read_only_engine_changes_nothing_and_leaves_interrupted_work_to_the_owner(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    first = make_engine(state_dir=state_dir, render_seconds=30, task_seconds=30)
+    with EngineClient(first) as client:
+        project = client.new_project(templateId=WEEKLY_RECAP)
+        job_id = client.render(project["id"])
+        other = client.new_project(templateId=PRODUCT_LAUNCH)
+        task_id = client.send(other["id"], "Shorten every scene.")
+        time.sleep(0.2)
+    first.stop()  # a render and a task left unfinished, as by a killed apply
+    (state_dir / "files" / f".{job_id}.mp4.abc.part").write_bytes(b"half a video")
+    before = _shas(state_dir)
+
+    reader = make_engine(state_dir=state_dir, read_only=True)
+    with EngineClient(reader) as client:
+        time.sleep(0.3)  # a resumed task or render would have moved by now
+        assert client.data(client.get(f"/render-jobs/{job_id}"))["status"] != "complete"
+        assert client.data(client.get(f"/tasks/{task_id}"))["status"] == "running"
+        assert len(client.data(client.get("/projects"))) == 2
+        client.data(client.get("/credits"))
+    reader.stop()
+    assert _shas(state_dir) == before
+
+    # The owner's next start finds the work as it was left, and finishes it.
+    owner = make_engine(state_dir=state_dir)
+    with EngineClient(owner) as client:
+        assert client.wait_job(job_id)["status"] == "complete"
+        assert client.wait_task(task_id)["status"] == "completed"
+
+
+def test_a_read_only_engine_reads_a_state_another_engine_holds(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    owner = make_engine(state_dir=state_dir)
+    with EngineClient(owner) as client:
+        client.new_project(name="made by the owner")
+    reader = make_engine(state_dir=state_dir, read_only=True)
+    with EngineClient(reader) as client:
+        names = [item["name"] for item in client.data(client.get("/projects"))]
+        assert names == ["made by the owner"]
+        client.new_project(name="kept in memory only")
+    reader.stop()
+    with EngineClient(owner) as client:  # the owner was not disturbed
+        client.new_project(name="still the owner's")
+    owner.stop()
+    with EngineClient(make_engine(state_dir=state_dir)) as client:
+        names = sorted(item["name"] for item in client.data(client.get("/projects")))
+        assert names == ["made by the owner", "still the owner's"]

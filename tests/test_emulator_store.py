@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from parafraim_build.emulator.store import DirectoryStore, MemoryStore, write_atomically
+from parafraim_build.emulator.store import (
+    DirectoryStore,
+    MemoryStore,
+    SnapshotStore,
+    StateBusyError,
+    write_atomically,
+)
 from parafraim_build.errors import ConfigError
 
 
@@ -90,3 +96,47 @@ def test_one_directory_serves_one_store_at_a_time(tmp_path: Path) -> None:
     second.close()
     assert (tmp_path / "engine.lock").exists()  # a leftover lock file blocks nothing
     DirectoryStore(tmp_path).close()
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(root)): path.read_bytes() for path in root.rglob("*") if path.is_file()
+    }
+
+
+def test_a_snapshot_reads_a_held_directory_and_changes_nothing(tmp_path: Path) -> None:
+    owner = DirectoryStore(tmp_path)  # an engine is using the directory
+    owner.save("projects", "p1", {"seq": 1}).result()
+    owner.save("jobs", "j1", {"seq": 2}).result()
+    owner.save_stats({"requests": {"total": 1}}).result()
+    (tmp_path / "jobs" / ".tmp-j2.json.abc").write_text("{half")
+    (tmp_path / "files" / ".j1.mp4.xyz.part").write_bytes(b"partial video")
+    before = _tree(tmp_path)
+    snapshot = SnapshotStore(tmp_path)
+    loaded = snapshot.load()
+    snapshot.save("projects", "p2", {"seq": 3}).result()
+    snapshot.save_stats({"requests": {"total": 9}}).result()
+    snapshot.close()
+    assert [record.data for record in loaded.records["jobs"]] == [{"seq": 2}]
+    assert [record.data for record in loaded.records["projects"]] == [{"seq": 1}]
+    assert loaded.stats == {"requests": {"total": 1}}
+    assert _tree(tmp_path) == before  # leftovers kept: they belong to the owner
+    assert not snapshot.files_dir.exists()  # its own temporary folder, not the state's
+    owner.close()
+
+
+def test_a_snapshot_of_a_folder_without_records_is_empty(tmp_path: Path) -> None:
+    snapshot = SnapshotStore(tmp_path / "nothing-yet")
+    loaded = snapshot.load()
+    snapshot.close()
+    assert loaded.records == {"projects": [], "tasks": [], "jobs": []}
+    assert loaded.account_path is None
+    assert not (tmp_path / "nothing-yet").exists()
+
+
+def test_a_held_directory_is_refused_with_its_own_error(tmp_path: Path) -> None:
+    owner = DirectoryStore(tmp_path)
+    with pytest.raises(StateBusyError, match="another engine uses the state directory"):
+        DirectoryStore(tmp_path)
+    owner.close()
+    DirectoryStore(tmp_path).close()  # released with the owner

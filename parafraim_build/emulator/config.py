@@ -118,7 +118,9 @@ class EngineConfig:
     spent this calendar month (UTC), so restarting a state directory with another value moves
     the balance. ``public_url`` is the base of every ``videoUrl`` (and the ``result`` event's
     copy of it) when clients reach the engine by another address than the one it binds, e.g.
-    behind a proxy; by default links use the bound address.
+    behind a proxy; by default links use the bound address. ``read_only`` reads ``state_dir``
+    once and never changes it (no lock, no clean-up, no resumed work, writes kept in memory):
+    the engine of a look-up beside a build that may be using the directory.
     """
 
     api_key: str = field(default=DEFAULT_API_KEY, repr=False)
@@ -134,6 +136,7 @@ class EngineConfig:
     nondeterministic: bool = False
     faults: FaultConfig = FaultConfig()
     public_url: str | None = None
+    read_only: bool = False
 
     def problems(self) -> list[str]:
         """What is wrong with these values, one sentence each; empty when usable."""

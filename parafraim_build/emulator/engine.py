@@ -37,7 +37,13 @@ from parafraim_build.emulator.state import (
     new_uuid,
 )
 from parafraim_build.emulator.stats import RequestStats
-from parafraim_build.emulator.store import DirectoryStore, LoadedState, MemoryStore, Store
+from parafraim_build.emulator.store import (
+    DirectoryStore,
+    LoadedState,
+    MemoryStore,
+    SnapshotStore,
+    Store,
+)
 from parafraim_build.emulator.tasks import Editor, TaskService
 from parafraim_build.emulator.templates import CATALOGUE, TemplateDef
 from parafraim_build.emulator.validation import parse_body, require_not_blank
@@ -53,8 +59,13 @@ _MEDIA_TYPES = {"mp4": "video/mp4", "gif": "image/gif"}
 
 
 def open_store(config: EngineConfig) -> Store:
-    """Where the state lives: a directory with ``state_dir``, else memory."""
-    return DirectoryStore(config.state_dir) if config.state_dir is not None else MemoryStore()
+    """Where the state lives: a directory with ``state_dir`` (only read with ``read_only``),
+    else memory."""
+    if config.state_dir is None:
+        return MemoryStore()
+    if config.read_only:
+        return SnapshotStore(config.state_dir)
+    return DirectoryStore(config.state_dir)
 
 
 def build_state(loaded: LoadedState, config: EngineConfig, store: Store, now: float) -> EngineState:
@@ -154,9 +165,14 @@ class Engine:
     # --------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        """In the server's loop: resume unfinished work, start saving request counters."""
-        self.tasks.resume()
-        self.renders.resume()
+        """In the server's loop: resume unfinished work, start saving request counters.
+
+        A ``read_only`` engine resumes nothing: the unfinished work belongs to the engine that
+        owns the state directory, whose next start must find it as it was left.
+        """
+        if not self.config.read_only:
+            self.tasks.resume()
+            self.renders.resume()
         if self.core.store.persistent:
             self._flusher = asyncio.get_running_loop().create_task(self._flush_stats_forever())
 

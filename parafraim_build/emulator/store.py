@@ -22,7 +22,10 @@ second engine is refused with a ``ConfigError``. The lock is an OS lock: it disa
 crashed process, and a stale ``engine.lock`` file never blocks anything.
 
 ``MemoryStore`` keeps nothing (the engine without ``--state-dir``); its rendered files live in
-a temporary folder that is removed on stop.
+a temporary folder that is removed on stop. ``SnapshotStore`` is a ``MemoryStore`` that starts
+from what a state directory holds: the read-only engine of a look-up (``credits --local``)
+takes no lock, tidies nothing and writes nothing there, so it can read a directory that the
+engine of an ``apply --local`` holds, and leaves interrupted work for that engine to resume.
 """
 
 from __future__ import annotations
@@ -48,6 +51,14 @@ KINDS = ("projects", "tasks", "jobs")
 LOCK_NAME = "engine.lock"
 ACCOUNT_NAME = "engine.json"
 _TEMP_PREFIX = ".tmp-"
+
+
+class StateBusyError(ConfigError):
+    """Another engine holds the state directory (its ``engine.lock``).
+
+    A ``ConfigError`` whose hint suits the engine command (``--state-dir``); callers that
+    start the engine on a directory of their own choosing say something of their own.
+    """
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,24 @@ class MemoryStore:
         shutil.rmtree(self.files_dir, ignore_errors=True)
 
 
+class SnapshotStore(MemoryStore):
+    """A state directory read once, then kept in memory: nothing is ever written to it.
+
+    For look-ups (``credits --local``): they must see what the local runs left without
+    changing it, also while an engine of ``apply --local`` holds the directory. So no lock is
+    taken, leftovers are not cleaned up, and the engine's writes go nowhere (its rendered
+    files to a temporary folder, as with ``MemoryStore``).
+    """
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+
+    def load(self) -> LoadedState:
+        """What the directory holds now, untouched."""
+        return read_state_dir(self.root, tidy=False)
+
+
 class DirectoryStore:
     """Records as JSON files under ``root``, written atomically in order by one thread."""
 
@@ -126,47 +155,7 @@ class DirectoryStore:
 
     def load(self) -> LoadedState:
         """Everything in the directory; leftovers of interrupted writes are removed."""
-        loaded = LoadedState()
-        account_file = self.root / ACCOUNT_NAME
-        if account_file.exists():
-            document = self._read(account_file)
-            version = document.get("version")
-            if not isinstance(version, int) or version > STATE_VERSION:
-                raise ConfigError(
-                    f"{account_file} was written by a newer engine (format {version!r})",
-                    hint="upgrade parafraim-build or use another --state-dir",
-                )
-            loaded.account = document.get("account")
-            loaded.account_path = account_file
-        for kind in KINDS:
-            for path in sorted((self.root / kind).iterdir()):
-                if path.name.startswith(_TEMP_PREFIX):
-                    path.unlink(missing_ok=True)
-                elif path.suffix == ".json":
-                    loaded.records[kind].append(LoadedRecord(path, self._read(path)))
-        for path in self.files_dir.glob(".*"):
-            # A render interrupted by a stop leaves its hidden partial file behind.
-            path.unlink(missing_ok=True)
-        stats_file = self.root / "stats.json"
-        if stats_file.exists():
-            loaded.stats = self._read(stats_file)
-        return loaded
-
-    @staticmethod
-    def _read(path: Path) -> dict[str, Any]:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"the engine's state file {path} cannot be read: {exc}",
-                hint="restore it from a backup, or remove the state directory to start afresh",
-            ) from exc
-        if not isinstance(data, dict):
-            raise ConfigError(
-                f"the engine's state file {path} is not a JSON object",
-                hint="restore it from a backup, or remove the state directory to start afresh",
-            )
-        return data
+        return read_state_dir(self.root, tidy=True)
 
     # ----------------------------------------------------------------- writing
 
@@ -198,6 +187,74 @@ class DirectoryStore:
             self._lock.release()
 
 
+def read_state_dir(root: Path, *, tidy: bool) -> LoadedState:
+    """The raw records of the state directory ``root``.
+
+    ``tidy`` removes the leftovers of interrupted writes (temporary records, partial render
+    files): only the engine that holds the directory may, as the writer they belong to could
+    still be running otherwise. Records are read children first (jobs, tasks, then
+    projects): an engine writes a project before any task or job of it, so a directory that
+    another engine is writing to still reads as a whole where every record's project exists.
+    """
+    loaded = LoadedState()
+    account_file = root / ACCOUNT_NAME
+    if account_file.exists():
+        document = _read(account_file)
+        version = document.get("version")
+        if not isinstance(version, int) or version > STATE_VERSION:
+            raise ConfigError(
+                f"{account_file} was written by a newer engine (format {version!r})",
+                hint="upgrade parafraim-build or use another --state-dir",
+            )
+        loaded.account = document.get("account")
+        loaded.account_path = account_file
+    for kind in reversed(KINDS):
+        for path in _listing(root / kind):
+            if path.name.startswith(_TEMP_PREFIX):
+                if tidy:
+                    path.unlink(missing_ok=True)
+            elif path.suffix == ".json":
+                loaded.records[kind].append(LoadedRecord(path, _read(path)))
+    if tidy:
+        for path in (root / "files").glob(".*"):
+            # A render interrupted by a stop leaves its hidden partial file behind.
+            path.unlink(missing_ok=True)
+    stats_file = root / "stats.json"
+    if stats_file.exists():
+        loaded.stats = _read(stats_file)
+    return loaded
+
+
+def _listing(folder: Path) -> list[Path]:
+    """The files of ``folder`` in name order; none when it does not exist (yet)."""
+    try:
+        return sorted(folder.iterdir())
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise ConfigError(
+            f"the engine's state folder {folder} cannot be read: {exc.strerror or exc}",
+            hint="check its permissions, or remove the state directory to start afresh",
+        ) from exc
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """One JSON object file; ``ConfigError`` naming it when it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"the engine's state file {path} cannot be read: {exc}",
+            hint="restore it from a backup, or remove the state directory to start afresh",
+        ) from exc
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"the engine's state file {path} is not a JSON object",
+            hint="restore it from a backup, or remove the state directory to start afresh",
+        )
+    return data
+
+
 def _lock_directory(root: Path) -> FileLock:
     """The held lock of ``root``, or ``ConfigError`` when another engine holds it."""
     # Not thread-local: the engine takes the lock on one thread and releases it on another.
@@ -205,7 +262,7 @@ def _lock_directory(root: Path) -> FileLock:
     try:
         lock.acquire(timeout=0)
     except Timeout as exc:
-        raise ConfigError(
+        raise StateBusyError(
             f"another engine uses the state directory {root}",
             hint="stop that engine first, or pass another --state-dir",
         ) from exc
@@ -222,4 +279,4 @@ def write_atomically(path: Path, payload: bytes) -> None:
     atomic_write_bytes(path, payload, prefix=f"{_TEMP_PREFIX}{path.name}.", suffix="")
 
 
-Store = MemoryStore | DirectoryStore
+Store = MemoryStore | SnapshotStore | DirectoryStore
