@@ -603,3 +603,22 @@ def test_natural_phrases_are_deterministic_per_seed() -> None:
     other = ScriptedEditor(seed=4).edit("", message, project_name="Rocket")
     assert parse_composition(other.html) is not None
     assert parse_composition(other.html).duration == pytest.approx(20.0)  # type: ignore[union-attr]
+
+
+def test_a_five_second_intro_is_the_opening_scenes_length_not_the_videos() -> None:
+    composition, outcome = edit("Start with a five second intro showing the logo.")
+    assert composition.target is None
+    opening = composition.scenes[0]
+    assert (opening.duration, opening.fixed) == (5.0, True)
+    assert durations(composition)[1:] == durations(BASE)[1:]
+    # No target was stored, so a later scene makes the video longer, not squeezed into 5 s.
+    later, _ = edit("Add a scene about pricing", html=outcome.html)
+    assert later.target is None
+    assert later.duration > composition.duration
+
+
+def test_a_scene_about_a_topic_with_a_motion_word_is_added() -> None:
+    composition, outcome = edit("Add a scene about the summer music festival on light pollution.")
+    assert headings(composition) == [*HEADINGS, "Summer music festival on light pollution"]
+    assert composition.scenes[-1].background != "#EEF1F5"
+    assert "Nothing changed" not in outcome.message

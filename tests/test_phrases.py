@@ -285,3 +285,111 @@ def test_number_value(text: str, value: float) -> None:
 def test_number_value_refuses_other_words() -> None:
     assert number_value("many") is None
     assert number_value("twenty-twelve") is None
+
+
+# --------------------------------------- topics are not requests (motion, lengths, colours)
+
+
+@pytest.mark.parametrize(
+    ("message", "heading"),
+    [
+        ("Add a scene about our new frying pans.", "Our new frying pans"),
+        ("Add a scene about the summer music festival.", "Summer music festival"),
+        ("Add a slide on motion design.", "Motion design"),
+        ("Add a scene for the Font Foundry meetup.", "Font Foundry meetup"),
+    ],
+)
+def test_a_scene_about_a_motion_or_font_topic_is_added(message: str, heading: str) -> None:
+    (plain,) = parse_message(message)
+    assert isinstance(plain, Plain)
+    assert (plain.adds, plain.heading) == (True, heading)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Add a gentle swipe animation",
+        "add background music",
+        "Use a Japanese font with generous line spacing",
+        "Add a slow pan across the product shot",
+        "Add a fade to black on the last scene",
+        "Talk over it with a voice-over about pricing",
+    ],
+)
+def test_asking_for_motion_fonts_or_sound_is_a_note(message: str) -> None:
+    (note,) = parse_message(message)
+    assert isinstance(note, Note)
+
+
+def test_a_length_before_a_scene_noun_is_that_scenes_own_not_the_videos() -> None:
+    (plain,) = parse_message("Start with a five second intro showing the logo.")
+    assert isinstance(plain, Plain)
+    assert (plain.seconds, plain.target) == (5.0, Target("scenes", (1,)))
+    assert plain.clause == "Start with an intro showing the logo."
+    (story,) = parse_message("Add a 4 second story of how we started.")
+    assert isinstance(story, Plain)
+    assert (story.seconds, story.adds) == (4.0, True)
+
+
+@pytest.mark.parametrize(
+    ("message", "seconds"),
+    [
+        ("Create a 20 second recap of the week.", 20.0),
+        ("A 30-second explainer for the website.", 30.0),
+        ("Cut a 15 s video for stories.", 15.0),
+    ],
+)
+def test_the_whole_video_nouns_still_set_the_length(message: str, seconds: float) -> None:
+    assert SetLength(seconds) in parse_message(message)
+
+
+def test_a_scene_added_into_the_video_with_a_length_is_a_scene() -> None:
+    (plain,) = parse_message("End with a 5 second recap of the offer.")
+    assert isinstance(plain, Plain)
+    assert (plain.seconds, plain.adds) == (5.0, True)
+
+
+def test_a_length_keeps_its_article_before_a_vowel() -> None:
+    (plain, length) = parse_message("Create an 8 second explainer about pricing.")
+    assert length == SetLength(8.0)
+    assert isinstance(plain, Plain)
+    assert plain.clause == "Create an explainer about pricing."
+
+
+@pytest.mark.parametrize(
+    ("message", "background"),
+    [
+        ("Add a scene about pricing on a light background.", "#EEF1F5"),
+        ("Add a scene about pricing on a clean light background.", "#EEF1F5"),
+        ("Add a scene about pricing on a dark background.", "#1B1F2A"),
+        ('End with the logo on white with "Link in bio" underneath.', "#F5F5F5"),
+        ("Add a scene about pricing on white.", "#F5F5F5"),
+        ("Add a scene about pricing on a coral background.", "#FF6F59"),
+        ("Add a scene about pricing on a dark blue background.", "#2B6CB0"),
+        ("Add a scene on light pollution.", None),
+        ("Add a scene on dark matter.", None),
+        ("Add a scene on coral reefs.", None),
+        ("Add a scene on black holes.", None),
+        ("Add a scene on light.", None),
+    ],
+)
+def test_on_a_colour_is_a_background_but_a_colourful_topic_is_not(
+    message: str, background: str | None
+) -> None:
+    (plain,) = parse_message(message)
+    assert isinstance(plain, Plain)
+    assert plain.background == background
+
+
+@pytest.mark.parametrize("message", ["make the background red)", "make scene 2 blue)"])
+def test_a_colour_never_takes_a_closing_parenthesis_without_its_opening(message: str) -> None:
+    assert not any(isinstance(intent, SetBackground) for intent in parse_message(message))
+
+
+def test_a_scene_length_taken_out_leaves_its_article_agreeing() -> None:
+    (plain,) = parse_message("Open with a three second hook: a bold question.")
+    assert isinstance(plain, Plain)
+    assert plain.clause == "Open with a hook: a bold question."
+    (ending,) = parse_message("Make it a five second.")
+    assert isinstance(ending, Plain)
+    assert ending.clause == "Make it."

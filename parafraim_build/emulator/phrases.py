@@ -459,8 +459,13 @@ _TRANSLATE = (
     ),
     re.compile(_PLEASE + r"(?:rewrite|redo|write) (?P<ref>.+?) in (?P<lang>[a-z][a-z-]{0,30})"),
 )
-# A hex colour may be described first: "our brand navy (#1B2A4A)".
-_COLOUR_VALUE = r"(?:(?:[a-z]+ ){1,3}\((?=#))?(?P<c>#[0-9a-f]{6}|" + "|".join(COLOURS) + r")\)?"
+# A hex colour may be described first: "our brand navy (#1B2A4A)". The closing parenthesis
+# is read only after its opening one, so "make it red)" is not a colour command.
+_COLOUR_VALUE = (
+    r"(?:(?:[a-z]+ ){1,3}(?P<paren>\()(?=#))?(?P<c>#[0-9a-f]{6}|"
+    + "|".join(COLOURS)
+    + r")(?(paren)\))"
+)
 _BACKGROUND = (
     re.compile(
         _PLEASE + r"(?:make|set|change|turn|paint|colou?r) (?:the )?(?:background|colou?r|"
@@ -811,18 +816,27 @@ _WORD_NUMBER = (
 _AMOUNT = r"(?P<n>\d{1,3}(?:\.\d{1,2})?|" + _WORD_NUMBER + r")"
 _UNIT = r"(?:s|sec|secs|second|seconds)\b"
 # "a 20 second teaser", "a 30-second launch explainer", "a 15 s vertical video": the whole.
+# Nouns that name a part of a video ("intro", "story", "cut") are not here: "a five second
+# intro" is the length of a scene, like "a three second hook".
 _VIDEO_NOUNS = (
-    r"(?:video|teaser|clip|explainer|trailer|spot|ad|advert|film|movie|reel|story|promo|"
-    r"animation|commercial|intro|recap|cut)s?"
+    r"(?:video|teaser|clip|explainer|trailer|spot|ad|advert|film|movie|reel|promo|"
+    r"animation|commercial|recap)s?"
 )
 _LENGTH = re.compile(
-    r"\b(?:an? )?"
+    r"\b(?P<article>an? )?"
     + _AMOUNT
     + r"[ -]?"
     + _UNIT
     + r"(?: long)? (?P<kind>(?:[\w-]+ ){0,3}?"
     + _VIDEO_NOUNS
-    + r")\b",
+    + r")\b(?! (?:scene|slide|card|shot|section)s?\b)",
+    re.IGNORECASE,
+)
+# "Start with a five second recap", "Add a 5 second promo": what a clause puts into the video
+# is a scene of it, whatever it is called, so its length is the scene's.
+_INTO_VIDEO = re.compile(
+    r"^(?:(?:start|open|begin|end|finish|close|wrap up|wrap it up)(?: it)? (?:with|on)|"
+    r"add|insert|append|include|put in)\b",
     re.IGNORECASE,
 )
 # "This is a 30 second explainer", "Make it a 20 second video": nothing but the length.
@@ -833,18 +847,24 @@ _LENGTH_ONLY = re.compile(
     re.IGNORECASE,
 )
 # "a three second hook", "Second scene, six seconds": the length of the scene in the clause.
-_SCENE_SECONDS = re.compile(r"\b(?:an? )?" + _AMOUNT + r"[ -]?" + _UNIT + r"(?: long)?", re.I)
+_SCENE_SECONDS = re.compile(
+    r"\b(?P<article>an? )?" + _AMOUNT + r"[ -]?" + _UNIT + r"(?: long)?", re.IGNORECASE
+)
 # "three short scenes", "in 4 scenes": how many scenes the video should have.
 _COUNT = re.compile(
     r"\b(?P<n>\d{1,2}|" + "|".join(list(_UNITS)[1:12]) + r") (?:(?:short|quick|simple|"
     r"separate|bold|clear|distinct|brief|little|more) )?(?:scenes|cards|slides)\b",
     re.IGNORECASE,
 )
-# "on a coral background", "on white": the colour of the scene the clause writes.
+# "on a coral background", "on white": the colour of the scene the clause writes. A colour
+# followed by another noun is a topic ("on coral reefs", "on black holes"), and "light" and
+# "dark" are colours only before "background" ("on light pollution", "on dark matter").
 _ON_COLOUR = re.compile(
-    r"\bon (?:an? )?(?:(?:clean|plain|solid|soft|deep|warm|cool|simple) )?(?P<c>"
+    r"\bon (?:an? )?(?:(?:clean|plain|solid|soft|deep|warm|cool|simple|pale|bright|light|dark) )?"
+    r"(?P<c>"
     + "|".join(COLOURS)
-    + r")(?: background)?\b",
+    + r")(?: background\b|(?<!light)(?<!dark)(?=\s*(?:[,.;:!?)]|$)|\s+(?:with|and|beneath|"
+    r"underneath|below|under|behind|above|in|at|as|then|while|but|so|for|to|from)\b))",
     re.IGNORECASE,
 )
 _HOLD = re.compile(
@@ -867,8 +887,17 @@ ONE_LINE_CHARACTERS = 20
 # Clauses about what a storyboard of still cards does not have: fonts, motion, sound.
 _NOT_MODELLED = re.compile(
     r"\b(?:fonts?|typefaces?|line spacing|letter spacing|kerning|animations?|animated|animate|"
-    r"transitions?|zoom(?:s|ing)?|pans?|fades?|motion|music|voice-?over|sound effects?|"
+    r"transitions?|zoom(?:s|ing)?|pan|panning|fades?|motion|music|voice-?over|sound effects?|"
     r"safe area|frame so)\b",
+    re.IGNORECASE,
+)
+# Where a clause starts saying what the new text is about; a not-modelled word after it is the
+# topic ("a scene about our frying pans", "a slide on motion design", "for the music festival"),
+# not what the clause asks for ("add background music", "use a Japanese font").
+_TOPIC = re.compile(
+    r"\b(?:about|regarding|concerning|covering|explaining|describing|introducing|announcing|"
+    r"celebrating|showing|featuring|for|called|titled|named|headed|"
+    r"on the (?:topic|subject) of|(?:scene|slide|card|section|part|shot)s? on)\b.*",
     re.IGNORECASE,
 )
 _KEEP = re.compile(r"^(?:keep|leave|don't change|do not change|make sure)\b", re.IGNORECASE)
@@ -895,10 +924,16 @@ def _length(clause: str) -> tuple[float, str] | None:
     match = _LENGTH.search(clause)
     if match is None:
         return None
+    if _INTO_VIDEO.match(_LEAD.sub("", clean_text(clause))):
+        return None
     seconds = number_value(match.group("n"))
     if seconds is None or seconds <= 0:
         return None
-    rest = clean_text(clause[: match.start()] + "a " + match.group("kind") + clause[match.end() :])
+    kind = match.group("kind")
+    article = ""
+    if match.group("article"):
+        article = "an " if kind[:1].lower() in tuple("aeiou") else "a "
+    rest = clean_text(clause[: match.start()] + article + kind + clause[match.end() :])
     return seconds, rest
 
 
@@ -910,7 +945,13 @@ def _scene_seconds(clause: str) -> tuple[float, str] | None:
     seconds = number_value(match.group("n"))
     if seconds is None or seconds <= 0:
         return None
-    rest = clean_text(clause[: match.start()] + " " + clause[match.end() :])
+    after = clause[match.end() :]
+    # "a five second intro" -> "an intro": the article stays, agreeing with the next word.
+    following = after.lstrip()[:1].lower()
+    article = " "
+    if match.group("article") and following.isalpha():
+        article = " an " if following in "aeiou" else " a "
+    rest = clean_text(clause[: match.start()] + article + after)
     rest = re.sub(r"\s*,\s*(?=[:,.;])|\s+(?=[,:;.])", "", rest)
     return seconds, rest.strip(" ,;")
 
@@ -954,12 +995,18 @@ def _headings_command(text: str) -> Intent | None:
 
 
 def _note(clause: str) -> Note | None:
-    """A clause that asks for nothing a storyboard of cards has (no words in quotes)."""
+    """A clause that asks for nothing a storyboard of cards has (no words in quotes).
+
+    Only the part before the clause's topic counts: "Add a gentle swipe animation" asks for
+    motion, "Add a scene about the summer music festival" asks for a scene.
+    """
     text = _LEAD.sub("", clean_text(clause))
-    if quotes(text) or (_ADDS.match(text) and not _NOT_MODELLED.search(text)):
+    if quotes(text):
         return None
-    if _NOT_MODELLED.search(text):
+    if _NOT_MODELLED.search(_TOPIC.sub("", text)):
         return Note(text, "motion and fonts")
+    if _ADDS.match(text):
+        return None
     if _KEEP.match(text) and find_target(text) is None:
         return Note(text, "keep")
     return None
