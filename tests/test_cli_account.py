@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import socket
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from engine_client import WEEKLY_RECAP, EngineClient
 
 from parafraim_build.api.client import ParafraimClient
 from parafraim_build.api.models import CreateProjectRequest, ProjectSummary, TemplateSummary
@@ -156,22 +158,108 @@ def test_templates_local_lists_the_engine_catalogue_without_a_key_or_files(
 def test_projects_and_credits_local_read_the_state_beside_the_spec(project_dir: Path) -> None:
     spec = project_dir / "site" / "videos.yaml"
     spec.parent.mkdir()
-    # Before any local run: a fresh engine answers, and nothing is written.
-    assert invoke("projects", "--local", "-f", str(spec)).stdout.strip() == "no projects yet"
+    spec.write_text("version: 1\nvideos: {}\n")
+    # Before any local run: a fresh engine answers, says so, and nothing is written.
+    fresh = invoke("projects", "--local", "-f", str(spec))
+    assert fresh.stdout.strip() == "no projects yet"
+    assert fresh.stderr == ("no local runs of site/videos.yaml yet: showing a fresh local engine\n")
     assert not (spec.parent / LOCAL_DIR).exists()
 
     async def create(settings: ApiSettings) -> None:
         async with ParafraimClient(settings) as client:
             await client.create_project(CreateProjectRequest(name="made by a local run"))
 
-    with embedded_engine(spec.parent / LOCAL_ENGINE_DIR) as settings:
+    with embedded_engine(spec.parent / LOCAL_ENGINE_DIR, read_only=False) as settings:
         asyncio.run(create(settings))
     listed = json.loads(invoke("projects", "--local", "-f", str(spec), "--json").stdout)
     assert [p["name"] for p in listed] == ["made by a local run"]
     # The current folder has no local runs: its engine knows no project.
     assert json.loads(invoke("projects", "--local", "--json").stdout) == []
-    balance = json.loads(invoke("credits", "--local", "-f", str(spec), "--json").stdout)
-    assert balance["plan"] == "local"
+    balance = invoke("credits", "--local", "-f", str(spec), "--json")
+    assert json.loads(balance.stdout)["plan"] == "local"
+    assert balance.stderr == ""  # it has local runs: no note
+
+
+def _shas(root: Path) -> dict[str, str]:
+    """Every file of a folder by its sha256: equal only when no byte changed."""
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _killed_apply_state(spec: Path) -> tuple[Path, str]:
+    """The local state of ``spec`` as an ``apply --local`` killed mid-render leaves it: a
+    pending render, its half-written hidden file, saved request counters. Returns the state
+    folder and the render job's id."""
+    state_dir = spec.parent / LOCAL_ENGINE_DIR
+    running = start_engine(EngineConfig(api_key=KEY, state_dir=state_dir, render_seconds=30))
+    try:
+        with EngineClient(running) as client:
+            project = client.new_project(templateId=WEEKLY_RECAP, name="mid-render")
+            job_id = client.render(project["id"])
+    finally:
+        running.stop()
+    (state_dir / "files" / f".{job_id}.mp4.k1ll3d.part").write_bytes(b"half a video")
+    assert (state_dir / "stats.json").is_file()
+    return state_dir, job_id
+
+
+def test_local_look_ups_change_no_byte_of_the_state(project_dir: Path) -> None:
+    spec = project_dir / "parafraim.yaml"
+    spec.write_text("version: 1\nvideos: {}\n")
+    state_dir, job_id = _killed_apply_state(spec)
+    before = _shas(state_dir)
+    for command in ("credits", "projects"):
+        for args in ((), ("-f", str(spec))):
+            result = invoke(command, "--local", *args, "--json")
+            assert result.exit_code == 0, result.output
+    assert json.loads(invoke("projects", "--local", "--json").stdout)[0]["name"] == "mid-render"
+    assert _shas(state_dir) == before
+    # The next local run still finds the render it has to finish.
+    job = json.loads((state_dir / "jobs" / f"{job_id}.json").read_text())
+    assert job["status"] != "complete"
+
+
+def test_a_look_up_works_while_an_apply_holds_the_local_state(project_dir: Path) -> None:
+    spec = project_dir / "parafraim.yaml"
+    spec.write_text("version: 1\nvideos: {}\n")
+    with embedded_engine(project_dir / LOCAL_ENGINE_DIR, read_only=False) as settings:
+
+        async def create() -> None:
+            async with ParafraimClient(settings) as client:
+                await client.create_project(CreateProjectRequest(name="being applied"))
+
+        asyncio.run(create())
+        result = invoke("projects", "--local", "--json")
+        assert result.exit_code == 0, result.output
+        assert [p["name"] for p in json.loads(result.stdout)] == ["being applied"]
+        assert invoke("credits", "--local").exit_code == 0
+
+
+def test_a_local_look_up_of_a_missing_spec_is_an_error(project_dir: Path) -> None:
+    result = invoke("credits", "--local", "-f", "typo.yaml")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("typo.yaml: the spec does not exist\n")
+    assert "hint: check the path given to -f, or run `parafraim-build init`" in result.stderr
+    # Without -f, the default spec need not exist: a fresh engine, and a note on stderr.
+    default = invoke("credits", "--local", "--json")
+    assert default.exit_code == 0
+    assert json.loads(default.stdout)["balance"] == 1_000_000
+    assert "no local runs of parafraim.yaml yet" in default.stderr
+    assert list(project_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["credits", "projects"])
+def test_f_without_local_is_a_usage_error(command: str, project_dir: Path) -> None:
+    (project_dir / "parafraim.yaml").write_text("version: 1\nvideos: {}\n")
+    result = CliRunner().invoke(main, [command, "-f", "parafraim.yaml"])
+    assert result.exit_code == 2
+    assert "-f/--file names the spec whose local runs to look at: use it with --local" in (
+        result.stderr
+    )
 
 
 def test_a_missing_key_is_one_line_and_exit_1(

@@ -7,7 +7,9 @@ which the group's handler prints as one line (and a hint) with exit code 1.
 ``credits``, ``templates`` and ``projects`` take ``--local``: they ask the embedded engine of
 ``plan --local`` and ``apply --local`` instead (no key needed), so that a hint naming one of
 them works for a local build too. ``whoami`` does not: the local engine's account is the same
-made-up one for everybody.
+made-up one for everybody. ``credits`` and ``projects`` read the local state of a spec (``-f``,
+only with ``--local``) through a read-only engine: a look-up never changes that state, and
+works while an ``apply --local`` of the spec is running.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
+from parafraim_build import console
 from parafraim_build.api import lookups
 from parafraim_build.cli.options import (
     json_option,
@@ -29,6 +33,7 @@ from parafraim_build.cli.options import (
 from parafraim_build.config import ApiSettings, settings_from_env
 from parafraim_build.connection import embedded_engine, lookup_state_dir
 from parafraim_build.console import account_view
+from parafraim_build.spec.loader import display_name, missing_spec_error
 from parafraim_build.workspace import workspace_for
 
 _local_state_option = spec_file_option_for(
@@ -36,12 +41,35 @@ _local_state_option = spec_file_option_for(
 )
 
 
+def _lookup_spec(*, local: bool, spec_file: Path) -> Path | None:
+    """The spec whose local state a look-up reads; ``None`` for the real service.
+
+    ``-f`` only means something with ``--local``: without, it is a usage error rather than
+    silently ignored. A spec named with ``-f`` must exist, as for every other command, so
+    that a typo is not mistaken for a spec without local runs. The default spec need not:
+    ``credits --local`` in any folder shows what a fresh local engine would.
+    """
+    context = click.get_current_context()
+    given = context.get_parameter_source("spec_file") is not ParameterSource.DEFAULT
+    if not local:
+        if given:
+            raise click.UsageError(
+                "-f/--file names the spec whose local runs to look at: use it with --local"
+            )
+        return None
+    # A folder is refused by the option itself (dir_okay=False).
+    if given and not spec_file.exists() and not spec_file.is_symlink():
+        raise missing_spec_error(display_name(spec_file))
+    return spec_file
+
+
 @contextmanager
 def _service(*, local: bool, spec_file: Path | None = None) -> Iterator[ApiSettings]:
     """Settings for the real service from the environment, or for the embedded engine.
 
-    With ``spec_file`` the engine reads the state that spec's local runs keep; without, it
-    starts fresh in memory (the template catalogue is built in, the same in every state).
+    With ``spec_file`` the engine reads, without changing it, the state that spec's local runs
+    keep; before any local run it starts fresh in memory, and says so on stderr. Without a
+    spec (``templates``) it starts fresh in memory: the catalogue is the same in every state.
     """
     if not local:
         yield settings_from_env()
@@ -49,7 +77,11 @@ def _service(*, local: bool, spec_file: Path | None = None) -> Iterator[ApiSetti
     state_dir = None
     if spec_file is not None:
         state_dir = lookup_state_dir(workspace_for(spec_file, local=True))
-    with embedded_engine(state_dir) as settings:
+        if state_dir is None:
+            console.err(
+                f"no local runs of {display_name(spec_file)} yet: showing a fresh local engine"
+            )
+    with embedded_engine(state_dir, read_only=True) as settings:
         yield settings
 
 
@@ -70,7 +102,9 @@ def whoami(as_json: bool) -> None:
 @json_option
 def credits(local: bool, spec_file: Path, as_json: bool) -> None:
     """Show the credit balance, this month's usage and recent transactions."""
-    with _service(local=local, spec_file=spec_file) as settings:
+    with _service(
+        local=local, spec_file=_lookup_spec(local=local, spec_file=spec_file)
+    ) as settings:
         found = asyncio.run(lookups.fetch_credits(settings))
     account_view.print_credits(found, as_json=as_json)
 
@@ -95,7 +129,9 @@ def templates(query: str | None, category: str | None, local: bool, as_json: boo
 @json_option
 def projects(local: bool, spec_file: Path, as_json: bool) -> None:
     """List every project of the account (every page)."""
-    with _service(local=local, spec_file=spec_file) as settings:
+    with _service(
+        local=local, spec_file=_lookup_spec(local=local, spec_file=spec_file)
+    ) as settings:
         found = asyncio.run(lookups.fetch_projects(settings))
     account_view.print_projects(found, as_json=as_json)
 
