@@ -38,7 +38,7 @@ from parafraim_build.plan_model import (
     VideoPlan,
 )
 from parafraim_build.plan_renders import PlanInputs, plan_removed, plan_renders, plan_undeclared
-from parafraim_build.pricing_estimate import CostModel
+from parafraim_build.pricing_estimate import ASSUMED_DURATION_SECONDS, CostModel
 from parafraim_build.spec.models import Spec, Video
 
 
@@ -133,7 +133,17 @@ def make_plan(
         and video.template.name is not None
         and (lock is None or lock.templates.get(video.template.name) is None)
     }
-    return Plan(videos=tuple(plans), cost_label=costs.label, template_pins=pins)
+    return Plan(videos=tuple(plans), cost_label=_cost_label(costs, plans), template_pins=pins)
+
+
+def _cost_label(costs: CostModel, plans: list[VideoPlan]) -> str:
+    """What the estimate rests on, and how many renders had to assume a length: the price of
+    a render grows with its length, which is only known once its composition is made."""
+    assumed = sum(action.length_assumed for video in plans for action in video.actions)
+    if not assumed:
+        return costs.label
+    renders = "render" if assumed == 1 else "renders"
+    return f"{costs.label}; {assumed} {renders} priced at an assumed {ASSUMED_DURATION_SECONDS:g} s"
 
 
 def _check_selection(

@@ -688,6 +688,22 @@ def test_fractional_credits_stay_fractional() -> None:
     assert plan.cost_label == "test prices"
 
 
+def test_the_cost_label_counts_renders_priced_at_an_assumed_length() -> None:
+    v = video("launch", "x", renders={"hd": HD, "gif": GIF})
+    assert plan_of(spec(v)).cost_label == "test prices; 2 renders priced at an assumed 10 s"
+    # Once the video's composition has a known length, its renders are priced at that.
+    item = built(v)
+    lock, outputs = lock_of(("launch", item))
+    changed = video("launch", "x", "y", renders={"hd": HD, "gif": GIF})
+    known = CacheView(durations={item.entry.steps[-1].compositionSha256: 12.0})
+    plan = plan_of(spec(changed), lock, outputs, known)
+    assert [kind for kind, _ in actions(plan)] == ["send_message", "render", "render"]
+    assert plan.cost_label == "test prices"
+    assert plan_of(spec(changed), lock, outputs).cost_label == (
+        "test prices; 2 renders priced at an assumed 10 s"
+    )
+
+
 # ------------------------------------------------- property: plan, apply, plan
 
 
