@@ -136,7 +136,7 @@ class RenderActions:
             self.book.record_output(
                 name, key, restored.job_id, relpath, restored.sha256, restored.size, config
             )
-            return f"copied from the run cache, {megabytes(restored.size)}"
+            return f"{relpath}, copied from the run cache, {megabytes(restored.size)}"
         # Priced again now that the composition exists: the plan may have had to assume its
         # length, and --max-credits must hold against what the render really costs.
         duration = ctx.durations.get(entry.composition_sha256)

@@ -295,7 +295,10 @@ def test_replace_builds_the_video_in_a_new_project(builder: Builder) -> None:
     # outputs the run cache already holds, so nothing is rendered again.
     assert new.renders() == []
     outcomes = [a["outcome"] for a in result["videos"][0]["actions"] if "render" in a]
-    assert all(outcome.startswith("copied from the run cache") for outcome in outcomes)
+    assert all(
+        re.fullmatch(r"out/alpha/\w+\.\w+, copied from the run cache, .* MB", outcome)
+        for outcome in outcomes
+    ), outcomes
     assert len(outcomes) == 2
     assert lock.videos["beta"] == old.videos["beta"]
     check_outputs(builder.root, lock)
