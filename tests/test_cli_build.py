@@ -648,3 +648,19 @@ def test_unknown_figures_say_why() -> None:
         "recent transactions (balance 500 → 470)"
     )
     assert spent(3, None, 470) == "spent 3 credits (balance after the run 470)"
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_a_missing_spec_hints_how_to_start_one_not_to_fix_it(
+    command: str, project_dir: Path
+) -> None:
+    args = [command, "--local", "-f", "sub/videos.yaml"] + (["--yes"] if command == "apply" else [])
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "sub/videos.yaml: the spec does not exist",
+        "1 problem found",
+        "hint: check the path given to -f, "
+        "or run `parafraim-build init sub` to start a parafraim.yaml there",
+    ]
+    assert list(project_dir.iterdir()) == []

@@ -80,13 +80,17 @@ def test_validate_errors_go_to_stderr_with_exit_1(project_dir: Path) -> None:
 def test_validate_missing_spec(project_dir: Path) -> None:
     code, _, err = run("validate", "-f", "nope.yaml")
     assert code == 1
-    assert err.startswith(
-        "nope.yaml: the spec does not exist: check the path given to -f, "
-        "or run `parafraim-build init` to start a parafraim.yaml there"
+    # The hint says how to get a spec there: there is nothing to fix and validate again.
+    assert err == (
+        "nope.yaml: the spec does not exist\n"
+        "1 problem found\n"
+        "hint: check the path given to -f, "
+        "or run `parafraim-build init` to start a parafraim.yaml there\n"
     )
     _, _, err = run("validate", "-f", "demo/parafraim.yaml")
-    assert err.startswith(
-        "demo/parafraim.yaml: the spec does not exist: run `parafraim-build init demo` to start one"
+    assert err.splitlines()[0] == "demo/parafraim.yaml: the spec does not exist"
+    assert err.splitlines()[-1] == (
+        "hint: run `parafraim-build init demo` to start one, or pass -f SPEC"
     )
     # The command the message names makes the spec that was asked for.
     assert run("init", "demo")[0] == 0

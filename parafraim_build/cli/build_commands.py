@@ -18,7 +18,6 @@ import click
 from parafraim_build.apply import ApplySettings
 from parafraim_build.build import apply_spec, plan_spec
 from parafraim_build.cli.options import (
-    DEFAULT_SPEC,
     json_option,
     local_option,
     parse_variables,
@@ -26,6 +25,7 @@ from parafraim_build.cli.options import (
     var_option,
     verbose_option,
 )
+from parafraim_build.commands import command_words
 from parafraim_build.console import apply_view
 from parafraim_build.console.plan_view import print_plan
 from parafraim_build.errors import ConfigError
@@ -246,18 +246,15 @@ def apply_command(
     so the command works from the folder ``plan`` ran in; a plan file named like one of
     ``video_keys`` gets a ``./``, or apply would take it for that video.
     """
-    command = ["parafraim-build", "apply"]
-    if spec_file != Path(DEFAULT_SPEC):
-        command += ["-f", str(spec_file)]
-    if local:
-        command.append("--local")
-    if cache_dir is not None:
-        command += ["--cache-dir", str(cache_dir)]
-    for pair in variables:
-        command += ["--var", pair]
     target = str(plan_file)
-    command.append(f"./{target}" if target in video_keys else target)
-    return command
+    return command_words(
+        "apply",
+        spec_file=spec_file,
+        variables=variables,
+        local=local,
+        cache_dir=cache_dir,
+        extra=[f"./{target}" if target in video_keys else target],
+    )
 
 
 def _split_targets(

@@ -8,11 +8,10 @@ from typing import Any, TypeVar
 
 import click
 
+from parafraim_build.commands import DEFAULT_SPEC
 from parafraim_build.logs import configure_logging
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-DEFAULT_SPEC = "parafraim.yaml"
 
 
 def spec_file_option_for(help_text: str) -> Callable[[F], F]:

@@ -14,8 +14,8 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
+from parafraim_build.commands import DEFAULT_SPEC, PROGRAM, command_line
 from parafraim_build.errors import SpecError
-from parafraim_build.logs import redact
 from parafraim_build.spec.expand import Expander
 from parafraim_build.spec.models import Spec
 from parafraim_build.spec.problems import ProblemCollector
@@ -53,21 +53,21 @@ def load_spec(path: Path, *, variables: Mapping[str, str] | None = None) -> Spec
 
 
 def validate_command(display: str, variables: Mapping[str, str] | None = None) -> str:
-    """``parafraim-build validate`` for the spec shown as ``display``, with these ``--var``s.
+    """``parafraim-build validate`` for the spec shown as ``display``, with these ``--var``s
+    (quoted, redacted, ``-f`` only when needed: ``commands.command_line``)."""
+    return command_line("validate", spec_file=display, variables=variables or {})
 
-    ``-f`` only when the spec is not ``./parafraim.yaml`` (the default); values are quoted
-    for a POSIX shell and anything that looks like an API key is redacted.
+
+def missing_spec_error(display: str) -> SpecError:
+    """The error for a spec that does not exist at ``display`` (as typed or shown).
+
+    Its hint is how to get one there (``init``, or the right path), not "fix the spec".
     """
-    words = ["parafraim-build", "validate"]
-    if os.path.normpath(display) != DEFAULT_SPEC_NAME:
-        words += ["-f", display]
-    for key, value in (variables or {}).items():
-        words += ["--var", f"{key}={value}"]
-    return redact(shlex.join(words))
-
-
-DEFAULT_SPEC_NAME = "parafraim.yaml"
-"""The spec every command reads when ``-f`` is not given (``cli.options.DEFAULT_SPEC``)."""
+    problems = ProblemCollector()
+    problems.add_file(display, "the spec does not exist")
+    error = SpecError(problems.problems())
+    error.hint = _start_one(display)
+    return error
 
 
 def display_name(path: Path) -> str:
@@ -93,8 +93,7 @@ def _load(
         problems.add_file(display, f"the spec cannot be read: {exc}")
         return None
     if missing:
-        problems.add_file(display, f"the spec does not exist: {_start_one(display)}")
-        return None
+        raise missing_spec_error(display)
     text = read_text(path, display, problems, "spec")
     if text is None:
         return None
@@ -121,10 +120,10 @@ def _load(
 def _start_one(display: str) -> str:
     """How to get a spec at ``display``: ``init`` writes ``parafraim.yaml`` in a folder."""
     folder, name = posixpath.split(display.replace(os.sep, "/"))
-    init = shlex.join(["parafraim-build", "init", *([folder] if folder else [])])
-    if name == DEFAULT_SPEC_NAME:
+    init = shlex.join([PROGRAM, "init", *([folder] if folder else [])])
+    if name == DEFAULT_SPEC:
         return f"run `{init}` to start one, or pass -f SPEC"
-    return f"check the path given to -f, or run `{init}` to start a {DEFAULT_SPEC_NAME} there"
+    return f"check the path given to -f, or run `{init}` to start a {DEFAULT_SPEC} there"
 
 
 def _out_dir(reporter: Reporter, raw: str, root: Path, variables: Variables) -> Path | None:
