@@ -23,11 +23,12 @@ from engine_client import EngineFactory
 
 from parafraim_build.apply import ApplyResult
 from parafraim_build.cli import main
-from parafraim_build.connection import LOCAL_API_KEY
+from parafraim_build.connection import LOCAL_API_KEY, embedded_engine
 from parafraim_build.console.apply_view import spent_text
 from parafraim_build.emulator import EngineConfig, start_engine
 from parafraim_build.lockfile import read_lock
 from parafraim_build.plan_model import ACTION_KINDS
+from parafraim_build.workspace import LOCAL_ENGINE_DIR
 
 pytest_plugins = ("engine_fixtures",)
 
@@ -664,3 +665,18 @@ def test_a_missing_spec_hints_how_to_start_one_not_to_fix_it(
         "or run `parafraim-build init sub` to start a parafraim.yaml there",
     ]
     assert list(project_dir.iterdir()) == []
+
+
+def test_a_local_build_whose_engine_state_is_busy_says_an_apply_is_running(
+    project_dir: Path,
+) -> None:
+    (project_dir / "parafraim.yaml").write_text(
+        "version: 1\nvideos:\n  clip:\n    steps: [Hi.]\n", encoding="utf-8"
+    )
+    with embedded_engine(project_dir / LOCAL_ENGINE_DIR, read_only=False):
+        result = CliRunner().invoke(main, ["apply", "--local", "--yes"])
+    assert result.exit_code == 1, result.output
+    assert "hint: an `apply --local` of this spec is running; try again when it ends" in (
+        result.stderr
+    )
+    assert "--state-dir" not in result.stderr  # an option of the engine command only
