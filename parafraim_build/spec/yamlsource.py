@@ -8,6 +8,7 @@ data types of YAML come out: no Python objects, whatever tags the file carries.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,6 +225,24 @@ def _oversized(root: yaml.Node) -> str | None:
     return None
 
 
+def _is_unquoted_template(node: yaml.MappingNode) -> bool:
+    """Whether ``node`` is what an unquoted ``{{ x }}`` parses to.
+
+    That is a flow mapping whose single key is itself a flow mapping and whose value is
+    empty; nobody writes such a complex key on purpose in a spec.
+    """
+    if not node.flow_style or len(node.value) != 1:
+        return False
+    key, value = node.value[0]
+    return (
+        isinstance(key, yaml.MappingNode)
+        and bool(key.flow_style)
+        and isinstance(value, yaml.ScalarNode)
+        and value.tag == _NULL
+        and value.value == ""
+    )
+
+
 class _TooDeep(Exception):
     """Raised inside ``_oversized`` to unwind a measurement that went too deep."""
 
@@ -245,9 +264,62 @@ def _syntax_problem(
             context_line, _, _ = _past_the_text(source, exc.context_mark.line + 1, None)
             message += f" ({exc.context} at line {context_line})"
     text = source.line(line) or ""
+    unquoted = _unquoted_template(source, line)
+    if unquoted is not None:
+        line, column, message = unquoted
+        text = source.line(line) or ""
     if "\t" in text:
         message += "; tabs are not allowed for indentation in YAML, use spaces"
     problems.add(source, line, column, message)
+
+
+# A block value that starts with ``{{`` (after ``key:`` or a list's ``-``), up to a comment.
+_TEMPLATE_VALUE = re.compile(
+    r"""^[ \t]*(?:-[ \t]+)*"""
+    r"""(?:(?P<key>"[^"]*"|'[^']*'|[^\s#'"{\[\-][^#]*?|-[^\s#]+?)[ \t]*:[ \t]+)?"""
+    r"""(?P<value>\{\{.*?)(?:[ \t]+#.*)?$"""
+)
+
+
+def _unquoted_template(source: SourceText, line: int | None) -> tuple[int, int, str] | None:
+    """The position and message for a syntax error caused by an unquoted ``{{ ... }}`` value.
+
+    ``name: {{ brand }} teaser`` is a flow mapping followed by stray text, so YAML stops
+    with "did not find expected key" somewhere after it. The offending line, or the line
+    before it when the stray text went on to the next one, is searched for a block value
+    that starts with ``{{``; the problem then points at that value and says to quote it.
+    """
+    if line is None:
+        return None
+    for number in (line, line - 1):
+        text = source.line(number)
+        match = _TEMPLATE_VALUE.match(text) if text is not None else None
+        if match is None or (
+            match.group("key") is None and "-" not in text[: match.start("value")]
+        ):
+            continue
+        key = match.group("key")
+        return number, match.start("value") + 1, unquoted_template_message(key, match["value"])
+    return None
+
+
+def unquoted_template_message(key: str | None, value: str) -> str:
+    """Why ``value`` (written unquoted after ``key:``, or as a list item) must be quoted."""
+    value = value.rstrip()
+    end = value.find("}}")
+    misread = value[: end + 2] if end >= 0 else value
+    written = f"{key}: {_quote(value)}" if key is not None else _quote(value)
+    return (
+        f"`{misread}` must be quoted: YAML reads a value that starts with {{ as a mapping; "
+        f"write {written}"
+    )
+
+
+def _quote(text: str) -> str:
+    """``text`` as a YAML string: double quotes unless it holds ``"`` or ``\\``."""
+    if '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _past_the_text(
@@ -356,6 +428,9 @@ class _Converter:
                 merged.extend(self._merge_sources(value_node, path))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
+                if _is_unquoted_template(node):
+                    self._unquoted_template(node, path)
+                    return []
                 self._problem(
                     key_node.start_mark, "a key must be plain text, not a list or map", path
                 )
@@ -378,6 +453,15 @@ class _Converter:
                 taken.add(name)
                 pairs.append((name, key_node, value_node))
         return pairs
+
+    def _unquoted_template(self, node: yaml.MappingNode, path: KeyPath) -> None:
+        """Report ``{{ brand }}`` written unquoted, at the value, with the quoted form."""
+        start, end = node.start_mark, node.end_mark
+        text = self.source.line(start.line + 1) or ""
+        stop = end.column if end.line == start.line else len(text)
+        written = text[start.column : stop]
+        key = path[-1] if path and isinstance(path[-1], str) else None
+        self._problem(start, unquoted_template_message(key, written), path)
 
     def _merge_sources(
         self, value: yaml.Node, path: KeyPath
