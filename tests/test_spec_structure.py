@@ -468,3 +468,88 @@ def test_vars_that_is_not_a_mapping_causes_no_follow_on_problems(tmp_path: Path)
     problem = only_problem(tmp_path, spec)
     assert problem.message == "expected a mapping (key: value lines), got a list"
     assert problem.line == 2
+
+
+QUOTE_IT = "must be quoted: YAML reads a value that starts with { as a mapping; write"
+
+UNQUOTED_TEMPLATES = [
+    # (id, line written under the video, expected message, line, column); the YAML reader
+    # finds these (yamlsource), before the shape check, like the unquoted 16:9 above.
+    (
+        "whole value",
+        "name: {{ brand }}",
+        f'`{{{{ brand }}}}` {QUOTE_IT} name: "{{{{ brand }}}}"',
+        4,
+        11,
+    ),
+    (
+        "whole value with a comment",
+        "description: {{brand}}   # the brand",
+        f'`{{{{brand}}}}` {QUOTE_IT} description: "{{{{brand}}}}"',
+        4,
+        18,
+    ),
+    (
+        "text after it",
+        "name: {{ brand }} teaser",
+        f'`{{{{ brand }}}}` {QUOTE_IT} name: "{{{{ brand }}}} teaser"',
+        4,
+        11,
+    ),
+    (
+        "a second template after it, and a comment",
+        "name: {{ brand }}-{{ video }}  # both",
+        f'`{{{{ brand }}}}` {QUOTE_IT} name: "{{{{ brand }}}}-{{{{ video }}}}"',
+        4,
+        11,
+    ),
+    (
+        "double quotes inside",
+        'name: {{ "x" }} teaser',
+        f'`{{{{ "x" }}}}` {QUOTE_IT} name: \'{{{{ "x" }}}} teaser\'',
+        4,
+        11,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("line", "message", "line_number", "column"),
+    [case[1:] for case in UNQUOTED_TEMPLATES],
+    ids=[case[0] for case in UNQUOTED_TEMPLATES],
+)
+def test_an_unquoted_value_starting_with_braces_says_to_quote_it(
+    tmp_path: Path, line: str, message: str, line_number: int, column: int
+) -> None:
+    spec = VIDEO.format(line=line).replace("version: 1\n", "version: 1\nvars: {brand: Acme}\n")
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == message
+    assert (problem.line, problem.column) == (line_number + 1, column)
+    assert problem.source_line is not None
+    assert problem.source_line[column - 1 :].startswith("{{")
+
+
+def test_an_unquoted_list_item_starting_with_braces_says_to_quote_it(tmp_path: Path) -> None:
+    spec = "version: 1\nvideos:\n  clip:\n    steps:\n      - Hi.\n      - {{ video }} ends\n"
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == f'`{{{{ video }}}}` {QUOTE_IT} "{{{{ video }}}} ends"'
+    assert (problem.line, problem.column) == (6, 9)
+    flow = "version: 1\nvideos:\n  clip:\n    steps: [Hi., {{ video }}]\n"
+    problem = only_problem(tmp_path / "flow", flow)
+    assert problem.message == f'`{{{{ video }}}}` {QUOTE_IT} "{{{{ video }}}}"'
+    assert (problem.line, problem.column, problem.key_path) == (4, 18, "videos.clip.steps[1]")
+
+
+def test_quoted_braces_and_braces_later_in_the_text_need_no_quotes(tmp_path: Path) -> None:
+    spec = VIDEO.format(line='name: "{{ video }} teaser"').replace(
+        "steps: [Say hello.]", "description: A teaser for {{ video }}\n    steps: [Say hello.]"
+    )
+    clip = load(tmp_path, spec).videos["clip"]
+    assert (clip.name, clip.description) == ("clip teaser", "A teaser for clip")
+
+
+def test_a_mapping_that_is_not_a_template_keeps_the_plain_key_message(tmp_path: Path) -> None:
+    spec = VIDEO.format(line="name: {{a: 1}: x}")
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == "a key must be plain text, not a list or map"
+    assert (problem.line, problem.column) == (4, 12)
