@@ -293,7 +293,9 @@ def _unquoted_template(source: SourceText, line: int | None) -> tuple[int, int, 
         return None
     for number in (line, line - 1):
         text = source.line(number)
-        match = _TEMPLATE_VALUE.match(text) if text is not None else None
+        if text is None:
+            continue
+        match = _TEMPLATE_VALUE.match(text)
         if match is None or (
             match.group("key") is None and "-" not in text[: match.start("value")]
         ):
