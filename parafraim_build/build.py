@@ -29,7 +29,7 @@ from parafraim_build.apply import (
 from parafraim_build.apply_context import Budget, ProjectClaims, RunContext
 from parafraim_build.cache import RunCache
 from parafraim_build.config import DEFAULT_BASE_URL, ENV_BASE_URL, normalise_base_url
-from parafraim_build.connection import Connection, open_connection
+from parafraim_build.connection import Connection, open_connection, open_read_only_connection
 from parafraim_build.errors import BuildError, ConfigError
 from parafraim_build.lock_model import Lock
 from parafraim_build.lockfile import LockStore, check_owner, lock_digest, read_lock
@@ -71,7 +71,7 @@ async def plan_spec(
     workspace: Workspace,
     request: PlanRequest,
     *,
-    connect: Connector = open_connection,
+    connect: Connector = open_read_only_connection,
 ) -> PlanOutcome:
     """The plan for ``spec`` against its lock and run cache."""
     lock = read_lock(workspace.lock_path)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,11 +47,14 @@ async def open_connection(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     settings: ApiSettings | None = None,
+    read_only: bool = False,
 ) -> AsyncIterator[Connection]:
     """Connect to the service ``workspace`` is built against.
 
     For ``--local`` the engine starts in a background thread with its state in the
-    workspace, and stops (finishing its writes) when the block ends.
+    workspace, and stops (finishing its writes) when the block ends. ``read_only`` (a plan,
+    which only looks templates up) reads that state without changing it, as a look-up does:
+    interrupted work is left for the next ``apply --local`` to find as it was.
     """
     if not workspace.local:
         settings = settings or settings_from_env()
@@ -59,12 +62,21 @@ async def open_connection(
             yield Connection(client=client, identity=settings.base_url, local=False)
         return
 
-    engine = await asyncio.to_thread(_start_build_engine, workspace)
+    if read_only:
+        state_dir = lookup_state_dir(workspace)
+        engine = await asyncio.to_thread(_start_local_engine, state_dir, read_only=True)
+    else:
+        engine = await asyncio.to_thread(_start_build_engine, workspace)
     try:
         async with ParafraimClient(_settings_for(engine), transport=transport) as client:
             yield Connection(client=client, identity=LOCAL_IDENTITY, local=True)
     finally:
         await asyncio.to_thread(engine.stop)
+
+
+def open_read_only_connection(workspace: Workspace) -> AbstractAsyncContextManager[Connection]:
+    """``open_connection`` for a plan: a ``--local`` engine that never changes its state."""
+    return open_connection(workspace, read_only=True)
 
 
 @contextmanager

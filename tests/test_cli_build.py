@@ -7,6 +7,7 @@ the embedded one), except where a second process is the point.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shlex
@@ -418,6 +419,38 @@ def test_local_runs_keep_their_own_lock_and_never_touch_parafraim_lock(tmp_path:
     assert real.exit_code == 1
     assert "parafraim.lock" in real.stderr
     assert service_lock.read_text() == "# a lock of the real service, not ours to touch\n"
+
+
+def test_a_local_plan_that_looks_a_template_up_leaves_the_engine_state_as_it_was(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "site"
+    write_spec(root, {"solo": video("Open with our new product.", renders={"clip": {}})})
+    runner = Builder.local(root)
+    assert runner.run("apply", "--local", "--yes").exit_code == 0
+    state = root / ".parafraim" / "local" / "engine"
+    before = state_digests(state)
+    # A new video from a template: the plan must ask the engine for the template's id.
+    write_spec(
+        root,
+        {
+            "solo": video("Open with our new product.", renders={"clip": {}}),
+            "recap": video("Make it punchier.", template="Weekly recap", renders={"clip": {}}),
+        },
+    )
+    planned = runner.run("plan", "--local", "--json")
+    assert planned.exit_code == 0, planned.output
+    assert json.loads(planned.stdout)["summary"]["use_template"] == 1
+    assert state_digests(state) == before  # no counters saved, nothing resumed or tidied
+
+
+def state_digests(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` by relative path, with its sha256."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 def test_a_misspelt_template_in_a_local_plan_points_at_the_local_catalogue(
