@@ -89,7 +89,7 @@ async def plan_spec(
                 check_owner(lock, conn.identity, me.id, source=workspace.lock_path.name)
             account_id = me.id
             template_ids.update(
-                await resolve_template_names(conn.client, missing, local=conn.local)
+                await resolve_template_names(conn.client, missing, local=conn.local, spec=spec)
             )
     with RunCache(workspace.cache_dir) as cache:
         plan = compute_plan(
@@ -149,7 +149,9 @@ async def apply_spec(
             if saved is not None:
                 template_ids = {**saved.template_ids, **template_ids}
             missing = templates_to_resolve(spec, lock, request.selected) - set(template_ids)
-            template_ids.update(await resolve_template_names(client, missing, local=conn.local))
+            template_ids.update(
+                await resolve_template_names(client, missing, local=conn.local, spec=spec)
+            )
             with RunCache(workspace.cache_dir) as cache:
                 plan = compute_plan(
                     spec,

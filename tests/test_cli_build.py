@@ -129,7 +129,8 @@ def test_a_saved_plan_applies_exactly_and_is_refused_once_the_lock_changed(
         str(builder.spec),
         str(saved),
     ]
-    ran = run_printed(result, "--yes", "--json")
+    # Applied as printed: no --yes, and no terminal to ask on (the saved plan was reviewed).
+    ran = run_printed(result, "--json")
     assert ran.exit_code == 0, ran.output
     applied = json.loads(ran.stdout)
     assert applied["ok"] is True
@@ -181,7 +182,7 @@ def test_a_local_plan_of_another_spec_prints_an_apply_command_that_works(
     # not ./parafraim.yaml.
     bare = runner.invoke(main, ["apply", "--yes", "my site/saved plan.json"])
     assert bare.exit_code == 1
-    applied = run_printed(planned, "--yes")
+    applied = run_printed(planned)
     assert applied.exit_code == 0, applied.output
     assert "ok  solo  -> out/solo/clip.mp4" in applied.stdout
     summary = applied.stdout.splitlines()[-1]

@@ -207,3 +207,20 @@ def test_a_spec_changed_since_it_was_loaded_names_the_file_alone(here: Path) -> 
     (problem,) = caught.value.problems
     assert (problem.line, problem.column, problem.key_path) == (None, None, "")
     assert problem.render() == f"parafraim.yaml: {LUNCH}"
+
+
+def test_a_misspelt_template_in_plan_local_names_its_position(here: Path) -> None:
+    write_project(
+        here,
+        """\
+        version: 1
+        videos:
+          launch:
+            steps: [Open with our new product.]
+            template: Product lunch
+        """,
+    )
+    result = CliRunner().invoke(main, ["plan", "--local"])
+    assert result.exit_code == 1
+    assert f"parafraim.yaml:5:15: {LUNCH} (at videos.launch.template)" in result.stderr
+    assert "`parafraim-build templates --local` lists them" in result.stderr

@@ -176,7 +176,8 @@ def apply(
     """Make what the plan says: new projects, new steps, renders, downloads.
 
     Applies every video, or only the VIDEOs named, or exactly a PLANFILE saved by
-    `plan --out`. Asks for confirmation on a terminal; elsewhere --yes is required.
+    `plan --out` (without asking: the saved plan was the one reviewed). Otherwise asks for
+    confirmation on a terminal; elsewhere --yes is required.
     Outputs go to <outDir>/<video>/<render>.<format> beside the spec.
     """
     spec = load_spec(spec_file, variables=parse_variables(variables))
@@ -197,6 +198,9 @@ def apply(
             replace=saved.options.replace,
             no_render=saved.options.no_render,
         )
+        # Like `terraform apply PLANFILE`: saving and reviewing the plan was the approval,
+        # and apply refuses to run anything but exactly that plan.
+        assume_yes = True
     if not assume_yes and not sys.stdin.isatty():
         raise ConfigError(
             "apply asks for confirmation, but there is no terminal to ask on",
