@@ -128,6 +128,11 @@ def test_templates_lists_every_template_and_filters() -> None:
     assert f"{len(filtered)} templates" in table.stdout
     none = invoke("templates", "--q", "no template is called this")
     assert none.stdout.strip() == "no templates match"
+    assert "categories" not in none.stderr
+    misspelt = invoke("templates", "--category", category.upper() + "x")
+    assert misspelt.stdout.strip() == "no templates match"
+    categories = sorted({t["category"] for t in everything})
+    assert f"the categories are: {', '.join(categories)} (exact" in misspelt.stderr
 
 
 @pytest.mark.usefixtures("env")

@@ -117,9 +117,14 @@ def credits(local: bool, spec_file: Path, as_json: bool) -> None:
 @json_option
 def templates(query: str | None, category: str | None, local: bool, as_json: bool) -> None:
     """List the templates (every page), optionally searched or filtered."""
+    categories: list[str] = []
     with _service(local=local) as settings:
         found = asyncio.run(lookups.fetch_templates(settings, q=query, category=category))
-    account_view.print_templates(found, as_json=as_json)
+        if not found and category is not None and not as_json:
+            # A category must match exactly: say which exist (one more listing, only now).
+            every = asyncio.run(lookups.fetch_templates(settings, q=None, category=None))
+            categories = sorted({t.category for t in every if t.category})
+    account_view.print_templates(found, as_json=as_json, categories=categories)
 
 
 @click.command()

@@ -125,13 +125,24 @@ def print_credits(credits: Credits, *, as_json: bool) -> None:
     out.print(table)
 
 
-def print_templates(templates: Sequence[TemplateSummary], *, as_json: bool) -> None:
-    """``templates``: every matching template, with the id to put in a spec."""
+def print_templates(
+    templates: Sequence[TemplateSummary],
+    *,
+    as_json: bool,
+    categories: Sequence[str] = (),
+) -> None:
+    """``templates``: every matching template, with the id to put in a spec.
+
+    ``categories`` (when nothing matched a ``--category``) are the ones that exist, since a
+    category must match exactly.
+    """
     if as_json:
         console.print_json([_dump(t) for t in templates])
         return
     if not templates:
         console.out("no templates match")
+        if categories:
+            console.err(f"the categories are: {', '.join(categories)} (exact, case-sensitive)")
         return
     table = Table(**_LIST_STYLE, title=_count(len(templates), "template"))
     table.add_column("id", no_wrap=True)
