@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,8 @@ from parafraim_build.emulator.editor import (
     ScriptedEditor,
     fit_heading,
 )
+from parafraim_build.emulator.phrases import COLOURS
+from parafraim_build.emulator.wording import GENERIC_BODIES, variants
 
 BASE = Composition(
     title="Acme launch",
@@ -258,7 +261,9 @@ def test_the_first_message_on_a_blank_project_creates_a_composition() -> None:
     assert composition.title == "Acme launch"
     assert composition.aspect_ratio == "9:16"
     assert headings(composition) == ["Acme launch", "New dashboard", "Call to action"]
-    assert composition.scenes[0].body == "Launch video for Acme."
+    # "A launch video for Acme" is a heading only, and the heading is the title: the body is
+    # a stock sentence about the name the clause is for, not the message's own words.
+    assert composition.scenes[0].body in variants("Acme")
     assert composition.scenes[2].body == "Visit acme.com."
     assert outcome.message.startswith("Created “Acme launch” (9:16)")
 
@@ -573,7 +578,7 @@ def test_shorten_headlines_cuts_the_long_ones_at_a_word() -> None:
     )
     assert headings(composition) == ["Meet Acme", "What is new", "Available"]
     assert "Shortened the headings of scene 3 to at most 12 characters." in outcome.message
-    assert "Nothing changed for “Keep the headline font”" in outcome.message
+    assert "Kept the headline font: nothing needed to change." in outcome.message
 
 
 def test_fit_heading_keeps_a_marker_and_cuts_one_long_word() -> None:
@@ -622,3 +627,189 @@ def test_a_scene_about_a_topic_with_a_motion_word_is_added() -> None:
     assert headings(composition) == [*HEADINGS, "Summer music festival on light pollution"]
     assert composition.scenes[-1].background != "#EEF1F5"
     assert "Nothing changed" not in outcome.message
+
+
+# ------------------------------------------------ "it": the selection, else the clause before
+
+
+def backgrounds(composition: Composition) -> list[str]:
+    return [scene.background for scene in composition.scenes]
+
+
+def test_it_is_the_scene_the_clause_before_changed() -> None:
+    composition, _ = edit("Make scene 2 4 seconds and paint it teal.")
+    assert backgrounds(composition) == ["#1D3557", COLOURS["teal"], "#E76F51"]
+    assert durations(composition) == [3.0, 4.0, 4.0]
+
+
+def test_it_is_the_scene_the_clause_before_added() -> None:
+    composition, _ = edit("Add a scene about pricing and make it blue")
+    assert headings(composition) == [*HEADINGS, "Pricing"]
+    assert backgrounds(composition) == [*backgrounds(BASE), COLOURS["blue"]]
+
+
+def test_shorten_it_shortens_only_the_scene_just_coloured() -> None:
+    composition, _ = edit("Make scene 3 red and shorten it")
+    assert backgrounds(composition) == ["#1D3557", "#2A9D8F", COLOURS["red"]]
+    assert durations(composition) == [3.0, 2.5, 3.0]
+
+
+def test_translate_it_translates_only_the_scene_just_shortened() -> None:
+    composition, outcome = edit("Shorten scene 2 and then translate it to German")
+    assert [scene.heading for scene in composition.scenes] == [
+        "Meet Acme",
+        "[DE] What is neu",
+        "Available today",
+    ]
+    assert composition.scenes[1].body.startswith("[DE] ")
+    assert durations(composition) == [3.0, 1.9, 4.0]
+    assert composition.title == "Acme launch"
+    assert "Translated scene 2 to German" in outcome.message
+
+
+def test_it_in_a_later_sentence_is_the_scene_added_before() -> None:
+    composition, _ = edit("Add a scene about pricing. Make it punchier.")
+    assert composition.scenes[:3] == BASE.scenes
+    assert composition.scenes[3].heading == "Pricing"
+
+
+def test_it_skips_a_clause_that_changed_no_scene() -> None:
+    composition, _ = edit("Make scene 1 gold. This is a 20 second video. Shorten it.")
+    assert backgrounds(composition)[0] == COLOURS["gold"]
+    assert composition.scenes[0].fixed
+    assert not composition.scenes[1].fixed
+    assert not composition.scenes[2].fixed
+
+
+def test_it_is_the_selection_when_there_is_one() -> None:
+    composition, _ = edit(
+        "Make scene 3 red and paint it teal.", selected=[{"selector": "#scene-1"}]
+    )
+    assert backgrounds(composition) == [COLOURS["teal"], "#2A9D8F", COLOURS["red"]]
+
+
+def test_it_without_a_selection_or_a_clause_before_is_every_scene() -> None:
+    composition, _ = edit("Paint it teal.")
+    assert set(backgrounds(composition)) == {COLOURS["teal"]}
+
+
+def test_it_on_a_blank_project_is_the_opening_scene() -> None:
+    composition, _ = edit("Pricing for small teams. Make it red.", html="", project_name="P")
+    assert backgrounds(composition) == [COLOURS["red"]]
+
+
+# ---------------------------------------------- what the editor acted on is not on screen
+
+STAGE_WORDS = re.compile(
+    r"\b(?:background|logo|scenes?|outro|fade|headlines?|beneath|underneath|screen|popping|"
+    r"centred|animation)\b",
+    re.IGNORECASE,
+)
+
+
+def on_screen(composition: Composition) -> str:
+    return " ".join(f"{scene.heading} {scene.body}" for scene in composition.scenes)
+
+
+def test_a_scene_count_and_a_colour_are_not_written_as_text() -> None:
+    composition, _ = edit(
+        "Create a 20 second teaser for Rocket, the new product from Acme: three short scenes "
+        "with bold headlines on a clean light background.",
+        html="",
+        project_name="Acme Rocket teaser",
+    )
+    assert len(composition.scenes) == 3
+    assert set(backgrounds(composition)) == {COLOURS["light"]}
+    assert not STAGE_WORDS.search(on_screen(composition)), on_screen(composition)
+    bodies = [scene.body for scene in composition.scenes]
+    assert all(body in variants("Rocket") for body in bodies)
+    assert len(set(bodies)) == 3
+
+
+def test_a_quote_is_what_the_scene_shows_and_the_directions_are_not() -> None:
+    composition, _ = edit(
+        "Turn the last scene into a five second outro: the Acme logo centred on a dark "
+        'background, the line "Rocket is here." beneath it, and a slow fade to black.'
+    )
+    outro = composition.scenes[-1]
+    assert (outro.heading, outro.duration, outro.background) == (
+        "Rocket is here.",
+        5.0,
+        COLOURS["dark"],
+    )
+    # Only directions around the quote: a stock sentence about the name they mention.
+    assert outro.body in variants("Acme")
+
+
+def test_a_quoted_line_with_only_directions_gets_a_line_of_its_own() -> None:
+    composition, _ = edit(
+        "Open with a three second hook: a bold question in the middle of the screen, "
+        '"Still paying monthly?", on a coral background, with the text popping in word by word.'
+    )
+    hook = composition.scenes[0]
+    assert (hook.heading, hook.duration, hook.background) == (
+        "Still paying monthly?",
+        3.0,
+        COLOURS["coral"],
+    )
+    assert hook.body in GENERIC_BODIES
+
+
+def test_words_beside_a_quote_stay_when_they_are_text_and_go_when_they_direct() -> None:
+    composition, _ = edit(
+        'Add a scene "Fewer meetings": async updates with a daily summary, in large type.'
+    )
+    assert composition.scenes[-1].heading == "Fewer meetings"
+    assert composition.scenes[-1].body == "Async updates with a daily summary."
+
+
+def test_the_topic_of_a_plain_clause_stays_whatever_its_words() -> None:
+    composition, _ = edit("Add a scene about our new screen protector with the logo in the corner")
+    assert composition.scenes[-1].heading == "Our new screen protector"
+    assert composition.scenes[-1].body in variants("Our new screen protector")
+
+
+# ------------------------------------------ determinism: the name seeds only a new project
+
+
+def test_the_project_name_does_not_change_an_edit_of_a_storyboard() -> None:
+    outcomes = {
+        ScriptedEditor(seed=0).edit(
+            BASE_HTML, "Add a scene about pricing", project_name=name, aspect_ratio=ratio
+        )
+        for name, ratio in (("recap (en)", "16:9"), ("recap (de)", "1:1"), ("", "9:16"))
+    }
+    assert len(outcomes) == 1
+
+
+# ------------------------------------------------------ replies say what the doc says
+
+
+def test_a_keep_clause_says_what_was_kept() -> None:
+    composition, outcome = edit(
+        "Keep all text inside the middle 80% of the frame so the app's buttons never cover it."
+    )
+    assert composition == BASE
+    assert outcome.message.startswith(
+        "Kept all text inside the middle 80% of the frame so the app's buttons never cover it: "
+        "nothing needed to change."
+    )
+    assert "one font" not in outcome.message
+
+
+@pytest.mark.parametrize("eyebrow", [".eyebrow", "#scene-1 .eyebrow"])
+def test_a_selected_element_that_is_not_there_is_named_even_when_others_match(
+    eyebrow: str,
+) -> None:
+    composition, outcome = edit(
+        "Make the opening more direct",
+        selected=[{"selector": "#scene-1 h1"}, {"selector": eyebrow}],
+    )
+    assert composition.scenes[0] != BASE.scenes[0]
+    assert composition.scenes[1:] == BASE.scenes[1:]
+    assert f"The selected “{eyebrow}” is not part of this storyboard" in outcome.message
+
+
+def test_a_selector_scoped_to_a_part_every_scene_has_is_not_reported() -> None:
+    _, outcome = edit("Make it red", selected=[{"selector": "#scene-1 h1"}])
+    assert "not part of this storyboard" not in outcome.message

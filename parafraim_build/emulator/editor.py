@@ -53,7 +53,14 @@ from parafraim_build.emulator.phrases import (
     Translate,
     parse_message,
 )
-from parafraim_build.emulator.wording import body_variant, restyle, translate, with_mention
+from parafraim_build.emulator.wording import (
+    body_variant,
+    restyle,
+    stock_body,
+    translate,
+    variants,
+    with_mention,
+)
 
 # Durations stay sane so that renders stay short (docs/editor.md).
 MIN_SCENE_SECONDS = 1.0
@@ -136,6 +143,9 @@ class _Session:
     keys: list[int] = field(default_factory=list)
     selected: list[int] = field(default_factory=list)  # keys, in selection order
     touched: list[int] = field(default_factory=list)  # keys changed by the latest intent
+    # Keys the latest clause that changed any scene changed: what "it" means without a
+    # selection ("Add a scene about pricing and make it blue").
+    previous: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     states: list[str] = field(default_factory=list)
     next_key: int = 0
@@ -186,7 +196,7 @@ class _Session:
         if target.kind == "last":
             return [count - 1] if count else []
         if target.kind == "selected":
-            chosen = self.positions_of(self.selected) or self.positions_of(self.touched)
+            chosen = self.positions_of(self.selected) or self.positions_of(self.previous)
             return chosen or None
         if target.kind == "named":
             wanted = target.name.casefold()
@@ -225,6 +235,8 @@ class _Session:
     # --------------------------------------------------------------------- intents
 
     def apply(self, intent: Intent) -> None:
+        if self.touched:
+            self.previous = self.touched
         self.touched = []
         if isinstance(intent, SetTitle):
             self.set_title(intent)
@@ -382,11 +394,17 @@ class _Session:
             return
         added: list[int] = []
         used = {scene.heading for scene in self.scenes}
+        bodies = {scene.body for scene in self.scenes}
         subject = intent.subject or self.title
         while len(self.scenes) < count:
             heading = self.rng.choice([h for h in STOCK_HEADINGS if h not in used] or ["Scene"])
             used.add(heading)
             body = body_variant(subject, self.rng)
+            if body in bodies:
+                # Two scenes with the same line read as a mistake: another variant if any.
+                fresh = [b for b in variants(subject) if b not in bodies]
+                body = self.rng.choice(fresh) if fresh else body
+            bodies.add(body)
             position = len(self.scenes)
             background = self.scenes[-1].background if self.scenes else self.new_background(0)
             scene = Scene(
@@ -426,7 +444,7 @@ class _Session:
 
     def note(self, intent: Note) -> None:
         if intent.reason == "keep":
-            self.notes.append(f"Kept as it is: {_quote(intent.clause.rstrip('.'))}.")
+            self.notes.append(_kept(intent.clause))
         else:
             self.notes.append(
                 f"Nothing changed for {_quote(intent.clause.rstrip('.'))}: this editor's "
@@ -578,8 +596,8 @@ class _Session:
 
     def _text_for(self, intent: Plain, old_body: str = "") -> tuple[str, str]:
         body = intent.body
-        if body.rstrip(".!?…") == intent.heading.rstrip(".!?…") or body == old_body:
-            body = body_variant(intent.heading, self.rng, avoid=old_body)
+        if not body or body.rstrip(".!?…") == intent.heading.rstrip(".!?…") or body == old_body:
+            body = stock_body(_subject(intent), self.rng, avoid=old_body)
         return intent.heading, with_mention(body, intent.mention)
 
     def add_scene(self, intent: Plain) -> None:
@@ -677,11 +695,21 @@ class ScriptedEditor:
         project_name: str = "",
     ) -> EditOutcome:
         """Apply ``message`` to the composition ``html``. Never raises on any message."""
+        existing = parse_composition(html)
+        # The project's name and aspect ratio shape only a new storyboard (a storyboard has
+        # its own title and ratio), so only then do they seed the choices: the same message on
+        # the same storyboard gives the same scenes in every project (docs/editor.md).
+        blank = existing is None
         rng = random.Random(
-            self._seed_material(html, message, selected, aspect_ratio, project_name)
+            self._seed_material(
+                html,
+                message,
+                selected,
+                aspect_ratio if blank else "",
+                project_name if blank else "",
+            )
         )
         intents: Sequence[Intent] = parse_message(message)
-        existing = parse_composition(html)
         session = self._open(existing, intents, rng, aspect_ratio, project_name)
         if existing is None and html.strip():
             session.notes.insert(
@@ -690,9 +718,11 @@ class ScriptedEditor:
                 "so it started a new one.",
             )
         if existing is not None and existing.scenes:
-            session.selected = self._selected_keys(selected, existing, session)
+            session.selected, unmatched = self._selected_keys(selected, existing, session)
             if list(selected) and not session.selected:
                 session.notes.append("None of the selected elements is a scene of this video.")
+            elif unmatched:
+                session.notes.append(_unmatched_note(unmatched))
         else:
             intents = self._create(session, intents)
         for intent in intents:
@@ -769,6 +799,9 @@ class ScriptedEditor:
         if isinstance(first, Plain):
             rest.pop(0)
             body = first.body if first.heading != session.title else ""
+            if body and body.rstrip(".!?…") == first.heading.rstrip(".!?…"):
+                # The clause gave a heading only (or stage directions): a stock sentence.
+                body = stock_body(_subject(first), session.rng)
             body = with_mention(body, first.mention)
             background = first.background or background
         opening = Scene(
@@ -792,24 +825,48 @@ class ScriptedEditor:
     @staticmethod
     def _selected_keys(
         selected: Sequence[Mapping[str, Any]], existing: Composition, session: _Session
-    ) -> list[int]:
-        """The scenes the selected elements point at, tolerating any element shape."""
+    ) -> tuple[list[int], list[str]]:
+        """The scenes the selected elements point at, tolerating any element shape, and the
+        selectors of elements the storyboard does not have (the reply names them)."""
         keys: list[int] = []
+        unmatched: list[str] = []
         ids = [scene.id for scene in existing.scenes]
         texts = [(scene.heading.casefold(), scene.body.casefold()) for scene in existing.scenes]
 
-        def pick(position: int) -> None:
-            if 0 <= position < len(session.keys) and session.keys[position] not in keys:
+        def pick(position: int) -> bool:
+            if not 0 <= position < len(session.keys):
+                return False
+            if session.keys[position] not in keys:
                 keys.append(session.keys[position])
+            return True
 
         for element in list(selected)[:50]:
+            found = False
+            missing_part = ""
             for key, value in _leaves(element):
                 if isinstance(value, int) and key in _INDEX_KEYS:
-                    pick(value - 1)
+                    found = pick(value - 1) or found
                 elif isinstance(value, str):
-                    for position in _positions_for(value, ids, texts, css=key in _CSS_KEYS):
-                        pick(position)
-        return keys
+                    css = key in _CSS_KEYS
+                    for position in _positions_for(value, ids, texts, css=css):
+                        found = pick(position) or found
+                    if css and _names_a_missing_part(value):
+                        missing_part = value
+            if not found:
+                unmatched.append(_describe(element))
+            elif missing_part:
+                unmatched.append(missing_part)
+        return keys, unmatched
+
+
+def _subject(intent: Plain) -> str | None:
+    """What a stock sentence for a plain clause's scene is about: the name it is for, else a
+    name its stage directions mention, else its heading unless that is a line of its own
+    ("Still paying monthly?" is no topic to write "Why ... matters" about)."""
+    if intent.mention or intent.subject:
+        return intent.mention or intent.subject
+    heading = intent.heading.strip()
+    return None if heading.endswith(("?", "!", ".", "…")) else heading or None
 
 
 def _target(seconds: float) -> float:
@@ -839,6 +896,26 @@ def fit_heading(heading: str, limit: int) -> str:
 _TAIL_WORDS = frozenset(
     {"a", "an", "the", "of", "and", "or", "for", "to", "with", "in", "on", "at", "by", "from"}
 )
+
+
+_KEPT = re.compile(
+    r"^(?P<verb>keep|leave|don't change|do not change|make sure)\b\s*(?P<rest>.*)$", re.IGNORECASE
+)
+
+
+def _kept(clause: str) -> str:
+    """The reply to a keep clause: what was kept ("Kept the headline font: nothing changed.")."""
+    text = clause.strip().rstrip(".!")
+    match = _KEPT.match(text)
+    if match is None or not match.group("rest").strip():
+        return f"Kept everything as it is for {_quote(text)}."
+    rest = match.group("rest").strip()
+    verb = match.group("verb").lower()
+    if verb == "make sure":
+        return f"Nothing needed to change to make sure {rest}: the scenes stay as they are."
+    if verb in ("keep", "leave"):
+        return f"{'Kept' if verb == 'keep' else 'Left'} {rest}: nothing needed to change."
+    return f"Left {rest} unchanged."
 
 
 def _leaves(value: Any, key: str = "", depth: int = 0) -> list[tuple[str, Any]]:
@@ -874,6 +951,36 @@ def _positions_for(
     if len(folded) > 2:
         return [index for index, (heading, body) in enumerate(texts) if folded in (heading, body)]
     return []
+
+
+def _names_a_missing_part(selector: str) -> bool:
+    """A selector for a scene's element the storyboard does not have: ``#scene-1 .eyebrow``
+    reads as scene 1, but a scene has no eyebrow, so the reply says the part was not there."""
+    parts = re.split(r"\s*[\s>+~]\s*", selector.strip())
+    last = _SCENE_ID.sub("", parts[-1] if parts else "").replace("#", "").strip()
+    last = re.sub(r"\[[^\]]*\]|::?[\w-]+(?:\([^)]*\))?", "", last)
+    return bool(_SCENE_ID.search(selector)) and bool(last) and not _is_part_selector(last)
+
+
+def _describe(element: Mapping[str, Any]) -> str:
+    """A selected element as the reply names it: its selector, id or text, else its JSON."""
+    for key, value in _leaves(element):
+        if isinstance(value, str) and value.strip():
+            return clean_text(value)[:60]
+        if isinstance(value, int) and key in _INDEX_KEYS:
+            return f"{key} {value}"
+    return json.dumps(element, sort_keys=True, default=repr)[:60]
+
+
+def _unmatched_note(selectors: Sequence[str]) -> str:
+    """The reply for selected elements that select nothing while others do."""
+    named = ", ".join(_quote(selector) for selector in selectors[:5])
+    more = f" and {len(selectors) - 5} more" if len(selectors) > 5 else ""
+    verb = "is" if len(selectors) == 1 else "are"
+    return (
+        f"The selected {named}{more} {verb} not part of this storyboard (a scene has a heading "
+        "and a body), so only the other selected elements count."
+    )
 
 
 _COMPOUND = re.compile(r"^(?P<tag>[a-zA-Z][a-zA-Z0-9]*)?(?P<classes>(?:\.[\w-]+)*)$")

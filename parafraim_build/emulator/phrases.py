@@ -224,7 +224,9 @@ class Plain:
     ``target`` set: rewrite those scenes (or restyle them when ``style`` is set); ``adds``: the
     clause explicitly asks for a new scene; ``heading``/``body``: the text derived from it;
     ``mention``: a name the clause asks the text to be "for" ("... for Acme"); ``seconds``: the
-    scene's own length ("a three second hook"); ``background``: "on a coral background".
+    scene's own length ("a three second hook"); ``background``: "on a coral background";
+    ``subject``: a name the clause's stage directions mention ("the Acme logo"), what a stock
+    sentence is about when the clause gives the scene no text of its own.
     """
 
     clause: str
@@ -236,6 +238,7 @@ class Plain:
     mention: str | None = None
     seconds: float | None = None
     background: str | None = None
+    subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -667,30 +670,97 @@ def derive_text(topic: str) -> tuple[str, str]:
     """Heading and body for a scene about ``topic``.
 
     ``Heading: body`` is taken literally; otherwise the heading is the first few words and the
-    body is the whole topic as a sentence.
+    body is the whole topic as a sentence. Stage directions ("the logo centred", "in large
+    type") are not text: a body that would be nothing else is the heading as a sentence, which
+    the editor replaces by a stock sentence.
     """
+    heading, body, _ = _derive(topic)
+    return heading, body
+
+
+def _derive(topic: str) -> tuple[str, str, str | None]:
+    """:func:`derive_text`, and the name the dropped stage directions mention, if any ("the
+    Acme logo" -> "Acme"): what a stock sentence for the scene is about."""
     quoted = quotes(topic)
     if quoted:
         # The words in quotes are what the scene shows: "Plan the week": shared boards ...
         heading = _shorten(_capitalise(quoted[0]), HEADING_MAX)
-        rest = _QUOTED.sub("", clean_text(topic), count=1)
         if len(quoted) > 1:
-            return heading, _sentence(quoted[1])
-        rest = re.sub(r"\s*,(?:\s*,)+", ",", clean_text(rest)).strip(" ,;:-.")
+            rest, subject = "", _subject(_QUOTED.sub(",", clean_text(topic)))
+            return heading, _sentence(quoted[1]), subject
+        rest = _QUOTED.sub(",", clean_text(topic), count=1)
+        rest, subject = _without_directions(rest, keep_first=False)
         rest = re.sub(r"^(?:as|is|for|with|says?|reads?)\b\s*", "", rest, flags=re.IGNORECASE)
-        return heading, _sentence(rest or quoted[0])
+        return heading, _sentence(rest or quoted[0]), subject
     topic = _strip_quotes(clean_text(topic))
     if ":" in topic:
         head, _, rest = topic.partition(":")
         head, rest = _strip_quotes(head), _strip_quotes(rest)
         if head and rest:
-            return _shorten(_capitalise(head), HEADING_MAX), _sentence(rest)
+            heading = _shorten(_capitalise(head), HEADING_MAX)
+            rest, subject = _without_directions(rest, keep_first=False)
+            return heading, _sentence(rest or heading), subject
+    topic, subject = _without_directions(topic, keep_first=True)
     words = topic.split(" ")
     heading_words = words[:HEADING_WORDS]
     while len(heading_words) > 1 and heading_words[-1].lower().strip(",;") in _STOP_TAIL:
         heading_words.pop()
     heading = _capitalise(" ".join(heading_words).rstrip(" ,;:-.!?"))
-    return _shorten(heading, HEADING_MAX), _sentence(topic)
+    return _shorten(heading, HEADING_MAX), _sentence(topic), subject
+
+
+# Words that say how a scene looks or moves rather than what it shows: a piece of a clause
+# with one of them ("the Acme logo centred", "in large type", "a slow fade to black") is a
+# stage direction, and so is a piece the editor acts on itself ("keep it short").
+_STAGING = re.compile(
+    r"\b(?:logos?|backgrounds?|screen|frame|type|typefaces?|fonts?|headlines?|headings?|"
+    r"text|lines?|beneath|underneath|cent(?:red|ered|re|er)|middle|corner|fades?|fading|"
+    r"animat\w*|"
+    r"popping|pops?|swipe|zoom\w*|pan|transitions?|motion|outro|intro|hook|scenes?|cards?|"
+    r"slides?|word by word|layout|keep|leave)\b",
+    re.IGNORECASE,
+)
+# Where a clause's pieces meet: commas, colons, and the words that join directions.
+_PIECES = re.compile(r"(\s*[,;:]\s*|\s+(?:and|with|then|while|plus)\s+)", re.IGNORECASE)
+_NOT_NAMES = frozenset({"the", "a", "an", "and", "with", "then", "our", "your", "its"})
+
+
+def _without_directions(text: str, *, keep_first: bool) -> tuple[str, str | None]:
+    """``text`` without its stage-direction pieces, and the name those pieces mention.
+
+    ``keep_first``: the first piece is the clause's own topic and stays whatever its words
+    ("a scene about our new screen protector").
+    """
+    text = clean_text(text).strip(" ,;:-.")
+    # re.split with a group keeps the separators at the odd positions.
+    parts = _PIECES.split(text)
+    pieces, separators = parts[0::2], ["", *parts[1::2]]
+    staged = [
+        index
+        for index, piece in enumerate(pieces)
+        if piece.strip(" ,;:-.") and _STAGING.search(piece) and not (keep_first and index == 0)
+    ]
+    if not staged:
+        return text, None
+    subject = _subject(" , ".join(pieces[index] for index in staged))
+    kept = ""
+    for index, piece in enumerate(pieces):
+        if index not in staged and piece.strip(" ,;:-."):
+            kept += (separators[index] if kept else "") + piece
+    return kept.strip(" ,;:-"), subject
+
+
+def _subject(directions: str) -> str | None:
+    """The first name (capitalised words) in stage directions: "the Acme logo" -> "Acme"."""
+    for match in re.finditer(r"\b[A-Z][\w&'-]*(?: [A-Z][\w&'-]*){0,3}", directions):
+        words = [
+            word
+            for word in match.group(0).split(" ")
+            if word.lower() not in _NOT_NAMES and not _STAGING.fullmatch(word)
+        ]
+        if words:
+            return " ".join(words)
+    return None
 
 
 def _sentence(text: str) -> str:
@@ -764,6 +834,16 @@ def _restyle(rest: str, topic: str) -> str | None:
 _MENTION = re.compile(r"\bfor (?P<name>[A-Z0-9][\w&'.-]*(?: [A-Z0-9][\w&'.-]*){0,3})")
 
 
+# "Make it punchier", "rewrite this about pricing": the clause is about "it", the scenes the
+# selection or the clause before it names.
+_PRONOUN = re.compile(
+    r"^(?:rewrite|rework|redo|change|update|revise|improve|make|turn|edit|fix|tweak|adjust|"
+    r"reword|rephrase|restyle|tone down|calm down|soften|liven up|spice up|simplify)\s+"
+    r"(?:it|this|that|them|these)\b",
+    re.IGNORECASE,
+)
+
+
 def _plain(clause: str) -> Plain:
     text = clean_text(clause)
     seconds: float | None = None
@@ -779,10 +859,12 @@ def _plain(clause: str) -> Plain:
         found = find_target(lead_free)
         if found is not None:
             target, rest = found
+        elif _PRONOUN.match(lead_free):
+            target = Target("selected")
     topic = _topic(rest, cut=target is not None)
     style = None if adds else _restyle(rest, topic)
     mention = _MENTION.search(topic)
-    heading, body = derive_text(topic)
+    heading, body, subject = _derive(_without_commands(topic))
     return Plain(
         clause=text,
         heading=heading,
@@ -793,7 +875,24 @@ def _plain(clause: str) -> Plain:
         mention=mention.group("name").rstrip(".") if mention else None,
         seconds=seconds,
         background=COLOURS[colour.group("c").lower()] if colour else None,
+        subject=subject,
     )
+
+
+def _without_commands(topic: str) -> str:
+    """``topic`` without what the editor acts on itself: a scene count ("three short scenes")
+    and a background colour ("on a clean light background") are not on-screen text."""
+    quoted = [match.span() for match in _QUOTED.finditer(topic)]
+    for pattern in (_ON_COLOUR, _COUNT):
+        match = pattern.search(topic)
+        if match is None or any(low <= match.start() < high for low, high in quoted):
+            continue
+        if pattern is _COUNT and _count(topic) is None:
+            continue
+        topic = topic[: match.start()] + " " + topic[match.end() :]
+        quoted = [match.span() for match in _QUOTED.finditer(topic)]
+    topic = re.sub(r"\s+([,;:.])", r"\1", clean_text(topic))
+    return re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", topic).strip(" ,;") or topic
 
 
 # ------------------------------------------------------- lengths, counts, lists, notes
@@ -1003,12 +1102,11 @@ def _note(clause: str) -> Note | None:
     text = _LEAD.sub("", clean_text(clause))
     if quotes(text):
         return None
-    if _NOT_MODELLED.search(_TOPIC.sub("", text)):
-        return Note(text, "motion and fonts")
-    if _ADDS.match(text):
-        return None
+    # A keep clause says what stays, whatever it names ("Keep the headline font").
     if _KEEP.match(text) and find_target(text) is None:
         return Note(text, "keep")
+    if _NOT_MODELLED.search(_TOPIC.sub("", text)):
+        return Note(text, "motion and fonts")
     return None
 
 

@@ -198,12 +198,36 @@ def translate(text: str, language: str) -> str:
     return f"[{language.upper()}] {plain}"
 
 
-def body_variant(topic: str, rng: random.Random, *, avoid: str = "") -> str:
-    """A body sentence about ``topic`` when the message gave no more than a heading."""
+# Bodies for a scene whose heading is a line of its own ("Still paying monthly?") and whose
+# message named nothing to write about: short lines a video could show under any headline.
+GENERIC_BODIES = (
+    "There is a better way.",
+    "Here is how.",
+    "See for yourself.",
+    "Find out more.",
+    "It only takes a minute.",
+)
+
+
+def stock_body(subject: str | None, rng: random.Random, *, avoid: str = "") -> str:
+    """A body sentence about ``subject``; without one, a line that goes under any heading."""
+    if subject and subject.strip(" .!?"):
+        return body_variant(subject, rng, avoid=avoid)
+    candidates = [line for line in GENERIC_BODIES if line != avoid] or list(GENERIC_BODIES)
+    return rng.choice(candidates)
+
+
+def variants(topic: str) -> list[str]:
+    """Every stock body sentence about ``topic``, in a fixed order."""
     topic = topic.rstrip(" .!?")
-    choices = [
+    return [
         variant.format(topic=topic, Topic=topic[:1].upper() + topic[1:])
         for variant in BODY_VARIANTS
     ]
+
+
+def body_variant(topic: str, rng: random.Random, *, avoid: str = "") -> str:
+    """A body sentence about ``topic`` when the message gave no more than a heading."""
+    choices = variants(topic)
     candidates = [choice for choice in choices if choice != avoid] or choices
     return rng.choice(candidates)
