@@ -85,4 +85,10 @@ def command_line(
         cache_dir=cache_dir,
         extra=extra,
     )
+    return printable(words)
+
+
+def printable(words: Sequence[str]) -> str:
+    """A command's words as one line to print: quoted for a POSIX shell, so that it runs as
+    shown, and redacted, since a ``--var`` value may hold an API key."""
     return redact(shlex.join(words))

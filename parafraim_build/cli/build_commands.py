@@ -25,7 +25,7 @@ from parafraim_build.cli.options import (
     var_option,
     verbose_option,
 )
-from parafraim_build.commands import command_words
+from parafraim_build.commands import command_words, printable
 from parafraim_build.console import apply_view
 from parafraim_build.console.plan_view import print_plan
 from parafraim_build.errors import ConfigError
@@ -126,7 +126,7 @@ def plan(
                 cache_dir=cache_dir,
                 video_keys=spec.videos,
             )
-            apply_view.print_plan_saved(str(out_file), command)
+            apply_view.print_plan_saved(str(out_file), printable(command))
     if detailed_exitcode and outcome.plan.changes:
         raise click.exceptions.Exit(EXIT_CHANGES)
 

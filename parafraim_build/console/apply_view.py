@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 import click
@@ -13,7 +12,6 @@ from parafraim_build.apply import ApplyResult
 from parafraim_build.console import print_json
 from parafraim_build.console.plan_view import NO_CHANGES, format_credits, print_plan, use_colour
 from parafraim_build.console.progress import LiveReporter, PlainReporter, use_live_display
-from parafraim_build.logs import redact
 from parafraim_build.plan_model import Plan
 from parafraim_build.progress import ApplyReporter
 
@@ -32,11 +30,10 @@ def print_no_changes() -> None:
     click.echo(f"{NO_CHANGES} Nothing to apply.")
 
 
-def print_plan_saved(path: str, command: Sequence[str]) -> None:
-    """Where ``plan --out`` wrote the plan, and the command (argv) that applies it, quoted
-    for a POSIX shell so that it runs as printed."""
-    # A --var value could hold a key: the command is shown redacted like everything else.
-    click.echo(f"Saved the plan to {path}; apply it with `{redact(shlex.join(command))}`.")
+def print_plan_saved(path: str, command: str) -> None:
+    """Where ``plan --out`` wrote the plan, and the command line that applies it (quoted and
+    redacted: ``commands.command_line``)."""
+    click.echo(f"Saved the plan to {path}; apply it with `{command}`.")
 
 
 def confirm_plan(plan: Plan, *, assume_yes: bool, show: bool) -> bool:
