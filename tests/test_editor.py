@@ -797,9 +797,12 @@ def test_a_keep_clause_says_what_was_kept() -> None:
     assert "one font" not in outcome.message
 
 
-@pytest.mark.parametrize("eyebrow", [".eyebrow", "#scene-1 .eyebrow"])
+@pytest.mark.parametrize(
+    ("eyebrow", "so"),
+    [(".eyebrow", "it selects nothing."), ("#scene-1 .eyebrow", "it was read as scene 1.")],
+)
 def test_a_selected_element_that_is_not_there_is_named_even_when_others_match(
-    eyebrow: str,
+    eyebrow: str, so: str
 ) -> None:
     composition, outcome = edit(
         "Make the opening more direct",
@@ -807,7 +810,10 @@ def test_a_selected_element_that_is_not_there_is_named_even_when_others_match(
     )
     assert composition.scenes[0] != BASE.scenes[0]
     assert composition.scenes[1:] == BASE.scenes[1:]
-    assert f"The selected “{eyebrow}” is not part of this storyboard" in outcome.message
+    assert (
+        f"The selected “{eyebrow}” is not part of this storyboard (a scene has a heading and a "
+        f"body), so {so}"
+    ) in outcome.message
 
 
 def test_a_selector_scoped_to_a_part_every_scene_has_is_not_reported() -> None:

@@ -12,6 +12,7 @@ selected elements changes those elements.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -29,6 +30,21 @@ from parafraim_build.lockfile import read_lock
 
 # A render's length may differ from the composition's by a frame per scene.
 LENGTH_TOLERANCE = 1.0
+# Words of a prompt's stage directions: on a card they would read as instructions, not as
+# a video's text (docs/editor.md, "What is not on screen").
+STAGE_WORDS = re.compile(
+    r"\b(?:background|logo|scenes?|outro|intro|hook|fade|beneath|underneath|"
+    r"screen|centred|popping|animation|swipe|type|frame)\b",
+    re.IGNORECASE,
+)
+
+
+def assert_reads_like_a_video(composition: Composition) -> None:
+    """Every scene's heading and body is text a video shows, not a prompt's instructions."""
+    for scene in composition.scenes:
+        for text in (scene.heading, scene.body):
+            assert text, f"{scene.id} has an empty text"
+            assert not STAGE_WORDS.search(text), f"{scene.id} shows {text!r}"
 
 
 def apply_local(root: Path, spec: str = "parafraim.yaml") -> None:
@@ -105,6 +121,7 @@ def test_product_launch_is_a_30_second_explainer(tmp_path: Path) -> None:
     before, after = steps[0], steps[1]
     assert after.scenes[0].heading != before.scenes[0].heading
     assert after.scenes[1:] == before.scenes[1:]
+    assert_reads_like_a_video(final)
 
 
 def test_the_starter_is_a_20_second_teaser_in_three_scenes(
@@ -129,6 +146,9 @@ def test_the_starter_is_a_20_second_teaser_in_three_scenes(
     # The outro is the last of the three scenes and lasts the five seconds asked for.
     outro = final.scenes[-1]
     assert (outro.heading, outro.duration) == ("Rocket is here.", 5.0)
+    # Three light scenes, the outro dark: the colours asked for are not written as text.
+    assert [scene.background for scene in final.scenes] == ["#EEF1F5", "#EEF1F5", "#1B1F2A"]
+    assert_reads_like_a_video(final)
 
 
 def test_social_clip_is_a_15_second_vertical_clip_in_its_three_scenes(tmp_path: Path) -> None:
@@ -140,6 +160,8 @@ def test_social_clip_is_a_15_second_vertical_clip_in_its_three_scenes(tmp_path: 
         ("30% off annual plans", 6.0),
         ("Link in bio", 6.0),
     ]
+    assert final.scenes[1].body == "Ends Sunday."
+    assert_reads_like_a_video(final)
     width, height, seconds = rendered(root, "autumn-offer", "story", "mp4")
     assert (width, height) == (720, 1280)
     assert seconds == pytest.approx(15.0, abs=LENGTH_TOLERANCE)
@@ -150,6 +172,9 @@ def test_localised_recap_is_built_in_every_language(tmp_path: Path) -> None:
     apply_local(root)
     videos = history(root)
     assert sorted(videos) == ["recap-de", "recap-en", "recap-ja"]
+    # The same steps on the same template: the project's name does not change the lengths.
+    lengths = {tuple(s.duration for s in videos[key][-1].scenes) for key in sorted(videos)}
+    assert len(lengths) == 1
     for language in ("en", "de", "ja"):
         steps = videos[f"recap-{language}"]
         marker = f"[{language.upper()}] "
@@ -161,6 +186,7 @@ def test_localised_recap_is_built_in_every_language(tmp_path: Path) -> None:
         limit = 12 if language == "ja" else 20
         assert steps[2] != steps[1]
         assert all(len(scene.heading) <= limit for scene in final.scenes)
+        assert_reads_like_a_video(final)
         for render, size in (("hd", (1280, 720)), ("square", (720, 720))):
             width, height, seconds = rendered(root, f"recap-{language}", render, "mp4")
             assert (width, height) == size

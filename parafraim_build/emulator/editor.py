@@ -721,8 +721,8 @@ class ScriptedEditor:
             session.selected, unmatched = self._selected_keys(selected, existing, session)
             if list(selected) and not session.selected:
                 session.notes.append("None of the selected elements is a scene of this video.")
-            elif unmatched:
-                session.notes.append(_unmatched_note(unmatched))
+            else:
+                session.notes.extend(unmatched)
         else:
             intents = self._create(session, intents)
         for intent in intents:
@@ -826,8 +826,8 @@ class ScriptedEditor:
     def _selected_keys(
         selected: Sequence[Mapping[str, Any]], existing: Composition, session: _Session
     ) -> tuple[list[int], list[str]]:
-        """The scenes the selected elements point at, tolerating any element shape, and the
-        selectors of elements the storyboard does not have (the reply names them)."""
+        """The scenes the selected elements point at, tolerating any element shape, and a
+        note for each element the storyboard does not have (the reply names them)."""
         keys: list[int] = []
         unmatched: list[str] = []
         ids = [scene.id for scene in existing.scenes]
@@ -841,21 +841,27 @@ class ScriptedEditor:
             return True
 
         for element in list(selected)[:50]:
-            found = False
+            found: list[int] = []
             missing_part = ""
             for key, value in _leaves(element):
-                if isinstance(value, int) and key in _INDEX_KEYS:
-                    found = pick(value - 1) or found
+                if isinstance(value, int) and key in _INDEX_KEYS and pick(value - 1):
+                    found.append(value - 1)
                 elif isinstance(value, str):
                     css = key in _CSS_KEYS
-                    for position in _positions_for(value, ids, texts, css=css):
-                        found = pick(position) or found
+                    found.extend(p for p in _positions_for(value, ids, texts, css=css) if pick(p))
                     if css and _names_a_missing_part(value):
                         missing_part = value
             if not found:
-                unmatched.append(_describe(element))
+                unmatched.append(
+                    f"The selected {_quote(_describe(element))} is not part of this storyboard "
+                    "(a scene has a heading and a body), so it selects nothing."
+                )
             elif missing_part:
-                unmatched.append(missing_part)
+                where = _scene_list(sorted(set(found)))
+                unmatched.append(
+                    f"The selected {_quote(missing_part)} is not part of this storyboard (a "
+                    f"scene has a heading and a body), so it was read as {where}."
+                )
         return keys, unmatched
 
 
@@ -970,17 +976,6 @@ def _describe(element: Mapping[str, Any]) -> str:
         if isinstance(value, int) and key in _INDEX_KEYS:
             return f"{key} {value}"
     return json.dumps(element, sort_keys=True, default=repr)[:60]
-
-
-def _unmatched_note(selectors: Sequence[str]) -> str:
-    """The reply for selected elements that select nothing while others do."""
-    named = ", ".join(_quote(selector) for selector in selectors[:5])
-    more = f" and {len(selectors) - 5} more" if len(selectors) > 5 else ""
-    verb = "is" if len(selectors) == 1 else "are"
-    return (
-        f"The selected {named}{more} {verb} not part of this storyboard (a scene has a heading "
-        "and a body), so only the other selected elements count."
-    )
 
 
 _COMPOUND = re.compile(r"^(?P<tag>[a-zA-Z][a-zA-Z0-9]*)?(?P<classes>(?:\.[\w-]+)*)$")
