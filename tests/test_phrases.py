@@ -399,3 +399,121 @@ def test_a_scene_length_taken_out_leaves_its_article_agreeing() -> None:
     (ending,) = parse_message("Make it a five second.")
     assert isinstance(ending, Plain)
     assert ending.clause == "Make it."
+
+
+# ------------------------------------------------- what the editor acts on is not text
+
+
+@pytest.mark.parametrize(
+    ("topic", "heading", "body"),
+    [
+        # Only directions around the quote: the body is the heading (a stock sentence later).
+        (
+            'the Acme logo centred, the line "Rocket is here." beneath it, and a slow fade',
+            "Rocket is here.",
+            "Rocket is here.",
+        ),
+        (
+            'a bold question in the middle of the screen, "Still paying monthly?", with the '
+            "text popping in word by word",
+            "Still paying monthly?",
+            "Still paying monthly?",
+        ),
+        # Text beside the quote stays; a direction after it goes, the joins kept.
+        (
+            '"Fewer meetings": async updates with a daily summary, in large type',
+            "Fewer meetings",
+            "Async updates with a daily summary.",
+        ),
+        (
+            '"Plan the week": shared boards that update',
+            "Plan the week",
+            "Shared boards that update.",
+        ),
+        # Without quotes the first piece is the topic, whatever its words.
+        ("our new screen protector with the logo", "Our new screen protector", None),
+        ("Launch: with bold headlines", "Launch", "Launch."),
+    ],
+)
+def test_stage_directions_are_not_text(topic: str, heading: str, body: str | None) -> None:
+    derived_heading, derived_body = derive_text(topic)
+    assert derived_heading == heading
+    assert derived_body == (body or f"{heading}.")
+
+
+@pytest.mark.parametrize(
+    ("message", "subject"),
+    [
+        (
+            'End with the outro: the Northwind logo on white with "Link in bio" underneath.',
+            "Northwind",
+        ),
+        (
+            "Turn the last scene into an outro: the Acme logo centred on a dark background, "
+            'the line "Rocket is here." beneath it.',
+            "Acme",
+        ),
+        ('Add a scene "Hello" in large type', None),
+    ],
+)
+def test_a_name_in_the_dropped_directions_is_the_subject(message: str, subject: str | None) -> None:
+    plains = [intent for intent in parse_message(message) if isinstance(intent, Plain)]
+    assert [plain.subject for plain in plains] == [subject]
+
+
+def test_a_scene_count_and_a_colour_are_acted_on_not_written() -> None:
+    intents = parse_message(
+        "Create a teaser for Rocket, the new product from Acme: three short scenes with bold "
+        "headlines on a clean light background."
+    )
+    plain, count = intents
+    assert isinstance(plain, Plain)
+    assert count == SceneCount(3, "Rocket")
+    assert plain.background == "#EEF1F5"
+    assert "scenes" not in plain.body.lower()
+    assert "background" not in plain.body.lower()
+    assert "headlines" not in plain.body.lower()
+
+
+def test_a_colour_inside_quotes_is_text() -> None:
+    (plain,) = parse_message('Add a scene "Life on white sand"')
+    assert isinstance(plain, Plain)
+    assert plain.heading == "Life on white sand"
+
+
+@pytest.mark.parametrize(
+    ("message", "target"),
+    [
+        ("Make it punchier", Target("selected")),
+        ("Rewrite this about pricing", Target("selected")),
+        ("Make them calmer", Target("selected")),
+        ("Make the opening more direct", Target("scenes", (1,))),
+        ("Make a scene about pricing", None),
+    ],
+)
+def test_it_in_a_plain_clause_is_the_selection_or_the_clause_before(
+    message: str, target: Target | None
+) -> None:
+    (plain,) = parse_message(message)
+    assert isinstance(plain, Plain)
+    assert plain.target == target
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Keep the headline font",
+        "Keep all text inside the middle 80% of the frame so the app's buttons never cover it",
+        "Leave the music as it is",
+    ],
+)
+def test_a_keep_clause_is_a_keep_note_whatever_it_names(message: str) -> None:
+    (note,) = parse_message(message)
+    assert note == Note(message, "keep")
+
+
+@pytest.mark.parametrize("message", ["Make it fade in slowly", "Make this scene zoom in"])
+def test_motion_asked_of_it_is_a_note(message: str) -> None:
+    (note,) = parse_message(message)
+    assert isinstance(note, Note)
+    assert note.reason == "motion and fonts"

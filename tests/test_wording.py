@@ -8,10 +8,13 @@ import pytest
 
 from parafraim_build.emulator.wording import (
     BODY_VARIANTS,
+    GENERIC_BODIES,
     body_variant,
     first_sentence,
     restyle,
+    stock_body,
     translate,
+    variants,
     with_mention,
 )
 
@@ -74,3 +77,18 @@ def test_body_variant_is_seeded_and_avoids_the_old_body() -> None:
 def test_first_sentence() -> None:
     assert first_sentence("One. Two.") == "One."
     assert first_sentence("No end") == "No end"
+
+
+def test_a_stock_body_is_about_its_subject_else_a_line_for_any_heading() -> None:
+    assert stock_body("Acme", random.Random(3)) in variants("Acme")
+    assert stock_body(None, random.Random(3)) in GENERIC_BODIES
+    assert stock_body(" ?", random.Random(3)) in GENERIC_BODIES
+    first = stock_body(None, random.Random(5))
+    for seed in range(10):
+        assert stock_body(None, random.Random(seed), avoid=first) != first
+
+
+def test_variants_are_every_body_variant_in_order() -> None:
+    assert variants("pricing.") == [
+        variant.format(topic="pricing", Topic="Pricing") for variant in BODY_VARIANTS
+    ]

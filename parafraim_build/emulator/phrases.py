@@ -1248,7 +1248,8 @@ def _clause_intents(clause: str) -> list[Intent]:
     if command is not None:
         return [command, *after]
     plain = _plain(clause)
-    if plain.style is None and plain.target is None:
+    # "Make it fade in" asks for motion whatever "it" is: only a named scene makes it text.
+    if plain.style is None and plain.target in (None, Target("selected")):
         note = _note(clause)
         if note is not None:
             return [note, *after]
