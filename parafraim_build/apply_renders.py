@@ -133,8 +133,9 @@ class RenderActions:
             ctx.cache.restore_output, key, dest, service=ctx.identity, account=ctx.account_id
         )
         if restored is not None:
+            job_id = restored.job_id or self._recorded_job(name, key)
             self.book.record_output(
-                name, key, restored.job_id, relpath, restored.sha256, restored.size, config
+                name, key, job_id, relpath, restored.sha256, restored.size, config
             )
             return f"{relpath}, copied from the run cache, {megabytes(restored.size)}"
         # Priced again now that the composition exists: the plan may have had to assume its
@@ -352,10 +353,19 @@ class RenderActions:
                 self.video, f"the run cache lost {name}; rendering it instead"
             )
             return await self.render(dataclasses.replace(action, kind="render", credits=0.0))
-        self.book.record_output(
-            name, key, restored.job_id, relpath, restored.sha256, restored.size, config
-        )
+        job_id = restored.job_id or self._recorded_job(name, key)
+        self.book.record_output(name, key, job_id, relpath, restored.sha256, restored.size, config)
         return f"{relpath}, {megabytes(restored.size)}"
+
+    def _recorded_job(self, name: str, key: str) -> str | None:
+        """The job the lock already records for this very render (same key), if any.
+
+        A copy from the run cache may come without a job (the cache does not know this
+        account's), but the lock's own record, of this account, still names the job that made
+        the file: keep it, so a later restore without the cache downloads instead of paying.
+        """
+        record = self.book.lock().entry(self.video).renders.get(name)
+        return record.jobId if record is not None and record.key == key else None
 
     async def _copy_local(
         self, action: Action, name: str, key: str, config: RenderConfig, relpath: str, dest: Path

@@ -315,24 +315,31 @@ class RunCache:
         job_id: str | None,
     ) -> None:
         """Keep a copy of a verified output of ``service`` (its base URL) under its render key,
-        with the job ``account`` paid for.
+        with ``account``'s job that made it (or fetched it), beside other accounts' jobs.
 
         Per service, not per account: the same render key on another service (``--local``'s
         engine and the real one) is another file, kept apart and never offered to it.
         """
         key = _output_key(service, render_key)
-        meta = {
-            "sha256": sha256,
-            "size": size,
-            "format": format,
-            "jobId": job_id,
-            "accountId": account,
-        }
         with self._guard("store an output"):
-            if self._meta.get(("output", *key)) == meta and key in self._outputs:
+            known = self._meta.get(("output", *key))
+            same_file = (
+                isinstance(known, dict)
+                and known.get("sha256") == sha256
+                and known.get("size") == size
+                and key in self._outputs
+            )
+            # Every account that made (or was handed) this file keeps its own job: another
+            # account storing the same render must not take it away.
+            jobs = _jobs_of(known) if same_file else {}
+            if job_id is not None:
+                jobs[account] = job_id
+            meta = {"sha256": sha256, "size": size, "format": format, "jobs": jobs}
+            if same_file and known == meta:
                 return
-            with path.open("rb") as handle:
-                self._outputs.set(key, handle, read=True)
+            if not same_file:
+                with path.open("rb") as handle:
+                    self._outputs.set(key, handle, read=True)
             self._meta.set(("output", *key), meta)
 
     def restore_output(
@@ -369,13 +376,12 @@ class RunCache:
         meta = self._meta.get(("output", *key))
         if not isinstance(meta, dict):
             return None
-        paid_by_account = account is not None and meta.get("accountId") == account
         return CachedOutput(
             key=key[1],
             sha256=meta["sha256"],
             size=meta["size"],
             format=meta["format"],
-            job_id=meta.get("jobId") if paid_by_account else None,
+            job_id=_jobs_of(meta).get(account) if account is not None else None,
         )
 
     def _service_outputs(self, service: str, account: str | None) -> dict[str, CachedOutput]:
@@ -509,6 +515,21 @@ class CacheHashMemo:
     def set_stamp(self, path: str, stamp: FileStamp) -> None:
         """Remember ``stamp`` for ``path``."""
         self._cache._set_stamp(path, stamp)
+
+
+def _jobs_of(meta: Any) -> dict[str, str]:
+    """The job of each account that has an output's file, from its cache record.
+
+    A record written before jobs were kept per account names one (``accountId``/``jobId``),
+    or none: then no account is known to own the job, and a copy comes without one.
+    """
+    if not isinstance(meta, dict):
+        return {}
+    jobs = meta.get("jobs")
+    if isinstance(jobs, dict):
+        return {str(a): str(j) for a, j in jobs.items() if isinstance(j, str)}
+    account, job = meta.get("accountId"), meta.get("jobId")
+    return {account: job} if isinstance(account, str) and isinstance(job, str) else {}
 
 
 def _history(project_id: str, record: Any) -> ProjectHistory | None:

@@ -406,3 +406,58 @@ def test_an_entry_with_a_message_in_flight_is_not_written_back(cache: RunCache) 
     intent = PendingTask(step=2, key="k2", startedAt="2025-01-31T09:30:00Z")
     assert cache.remember_lock(BASE, "acc", a_lock().add_pending("launch", intent), scope="s") == 0
     assert cache.view(BASE, "acc", scope="s").histories == ()
+
+
+def test_each_account_keeps_its_own_job_for_one_output(cache: RunCache, tmp_path: Path) -> None:
+    data = b"\x00\x00\x00\x18ftyp one render"
+    source = tmp_path / "hd.mp4"
+    source.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    for account, job in (("a", "job-a"), ("b", "job-b"), ("a", None)):
+        cache.store_output(
+            "rk",
+            source,
+            service=BASE,
+            account=account,
+            sha256=digest,
+            size=len(data),
+            format="mp4",
+            job_id=job,
+        )
+    # B storing the same file takes nothing from A, and A storing a copy (no job) neither.
+    assert cache.view(BASE, "a").outputs["rk"].job_id == "job-a"
+    assert cache.view(BASE, "b").outputs["rk"].job_id == "job-b"
+    assert cache.view(BASE, "c").outputs["rk"].job_id is None
+    restored = cache.restore_output("rk", tmp_path / "b.mp4", service=BASE, account="b")
+    assert restored is not None
+    assert restored.job_id == "job-b"
+
+
+def test_a_record_naming_one_account_still_gives_that_account_its_job(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    data = b"\x00\x00\x00\x18ftyp"
+    source = tmp_path / "hd.mp4"
+    source.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    with RunCache(folder) as cache:
+        cache.store_output(
+            "rk",
+            source,
+            service=BASE,
+            account="a",
+            sha256=digest,
+            size=len(data),
+            format="mp4",
+            job_id="job-a",
+        )
+    with diskcache.Cache(str(folder / "meta")) as meta:
+        key = ("output", BASE, "rk")
+        old = {"sha256": digest, "size": len(data), "format": "mp4"}
+        meta.set(key, {**old, "jobId": "job-a", "accountId": "a"})
+    with RunCache(folder) as cache:
+        assert cache.view(BASE, "a").outputs["rk"].job_id == "job-a"
+        assert cache.view(BASE, "b").outputs["rk"].job_id is None
+    with diskcache.Cache(str(folder / "meta")) as meta:
+        meta.set(key, {**old, "jobId": "job-a"})  # no account named: nobody's job
+    with RunCache(folder) as cache:
+        assert cache.view(BASE, "a").outputs["rk"].job_id is None

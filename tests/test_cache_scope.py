@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import diskcache
 import pytest
 from apply_support import SMALL_GIF, Builder, Ledger, actions, check_outputs, video, write_spec
 from engine_client import EngineFactory
@@ -134,3 +135,26 @@ def test_a_copy_for_another_account_on_the_same_service_records_no_job_id(
     assert again.jobId in rendered_jobs(second.ledger())
     assert second.ledger().kinds()["render"] == 1
     assert check_outputs(second.root, second.lock()) == 1
+
+
+def test_a_copy_from_a_cache_that_knows_no_job_keeps_the_job_the_lock_records(
+    make_engine: EngineFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builder = Builder(make_engine(), tmp_path / "site", monkeypatch)
+    builder.write(CLIP_ONLY)
+    builder.apply()
+    clip = builder.lock().videos["launch"].renders["clip"]
+    assert clip.jobId is not None
+    # The cache's record names no account's job (as an older version wrote it, or another
+    # account's only): a copy from it comes without one.
+    folder = Path(os.environ["PARAFRAIM_CACHE_DIR"]) / "meta"
+    with diskcache.Cache(str(folder)) as meta:
+        (output_key,) = [key for key in meta.iterkeys() if key[0] == "output"]
+        meta.set(output_key, {**meta[output_key], "jobs": {"someone-else": "job-x"}})
+    (builder.root / clip.path).unlink()
+    assert actions(builder.plan(), "launch") == [("copy_cached", "clip")]
+    builder.apply()
+    again = builder.lock().videos["launch"].renders["clip"]
+    assert again.jobId == clip.jobId  # this account's own job, not lost and not another's
+    assert again.sha256 == clip.sha256
+    assert builder.ledger().kinds()["render"] == 1
