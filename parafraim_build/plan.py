@@ -38,7 +38,7 @@ from parafraim_build.plan_model import (
     VideoPlan,
 )
 from parafraim_build.plan_renders import PlanInputs, plan_removed, plan_renders, plan_undeclared
-from parafraim_build.pricing_estimate import ASSUMED_DURATION_SECONDS, CostModel
+from parafraim_build.pricing_estimate import CostModel
 from parafraim_build.spec.models import Spec, Video
 
 
@@ -137,13 +137,14 @@ def make_plan(
 
 
 def _cost_label(costs: CostModel, plans: list[VideoPlan]) -> str:
-    """What the estimate rests on, and how many renders had to assume a length: the price of
-    a render grows with its length, which is only known once its composition is made."""
-    assumed = sum(action.length_assumed for video in plans for action in video.actions)
-    if not assumed:
+    """What the estimate rests on, and how many renders were priced without knowing their
+    video's length: a render's price grows with its length, which is only known once its
+    composition is made (each cost model guesses it its own way)."""
+    unknown = sum(action.length_unknown for video in plans for action in video.actions)
+    if not unknown:
         return costs.label
-    renders = "render" if assumed == 1 else "renders"
-    return f"{costs.label}; {assumed} {renders} priced at an assumed {ASSUMED_DURATION_SECONDS:g} s"
+    renders = "render" if unknown == 1 else "renders"
+    return f"{costs.label}; {unknown} {renders} of a length not known yet"
 
 
 def _check_selection(

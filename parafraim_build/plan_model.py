@@ -133,8 +133,8 @@ class Action:
     expected_size: int | None = None
     forget: bool = False
     source_path: str | None = None
-    length_assumed: bool = False
-    """A render priced at ``ASSUMED_DURATION_SECONDS``: no length of its video was known."""
+    length_unknown: bool = False
+    """A render priced without a known length of its video (the cost model guessed one)."""
 
     def to_json(self) -> dict[str, Any]:
         """``{"action", "step"?, "render"?, "reason"}``."""

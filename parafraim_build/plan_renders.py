@@ -153,7 +153,7 @@ def _render(
         render_key=key,
         path=path,
         credits=ctx.costs.render(config, duration),
-        length_assumed=duration is None,
+        length_unknown=duration is None,
     )
 
 

@@ -688,9 +688,9 @@ def test_fractional_credits_stay_fractional() -> None:
     assert plan.cost_label == "test prices"
 
 
-def test_the_cost_label_counts_renders_priced_at_an_assumed_length() -> None:
+def test_the_cost_label_counts_renders_of_a_length_not_known_yet() -> None:
     v = video("launch", "x", renders={"hd": HD, "gif": GIF})
-    assert plan_of(spec(v)).cost_label == "test prices; 2 renders priced at an assumed 10 s"
+    assert plan_of(spec(v)).cost_label == "test prices; 2 renders of a length not known yet"
     # Once the video's composition has a known length, its renders are priced at that.
     item = built(v)
     lock, outputs = lock_of(("launch", item))
@@ -700,7 +700,7 @@ def test_the_cost_label_counts_renders_priced_at_an_assumed_length() -> None:
     assert [kind for kind, _ in actions(plan)] == ["send_message", "render", "render"]
     assert plan.cost_label == "test prices"
     assert plan_of(spec(changed), lock, outputs).cost_label == (
-        "test prices; 2 renders priced at an assumed 10 s"
+        "test prices; 2 renders of a length not known yet"
     )
 
 
