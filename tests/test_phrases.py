@@ -432,7 +432,9 @@ def test_a_scene_length_taken_out_leaves_its_article_agreeing() -> None:
         ),
         # Without quotes the first piece is the topic, whatever its words.
         ("our new screen protector with the logo", "Our new screen protector", None),
-        ("Launch: with bold headlines", "Launch", "Launch."),
+        # "Heading: body" without quotes is the text as the user wrote it.
+        ("Launch: with bold headlines", "Launch", "With bold headlines."),
+        ("Launch:", "Launch", "Launch."),
     ],
 )
 def test_stage_directions_are_not_text(topic: str, heading: str, body: str | None) -> None:

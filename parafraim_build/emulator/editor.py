@@ -36,6 +36,7 @@ from parafraim_build.emulator.composition import (
     text_colour,
 )
 from parafraim_build.emulator.phrases import (
+    KEEP_CLAUSE,
     LANGUAGE_NAMES,
     Intent,
     Note,
@@ -142,6 +143,10 @@ class _Session:
     scenes: list[Scene] = field(default_factory=list)
     keys: list[int] = field(default_factory=list)
     selected: list[int] = field(default_factory=list)  # keys, in selection order
+    # Elements were selected but none is a scene: "it" then names no scene, not every scene.
+    selection_missed: bool = False
+    # Scenes before the latest clause's own text was written: what a scene count finds.
+    clause_start: int = 0
     touched: list[int] = field(default_factory=list)  # keys changed by the latest intent
     # Keys the latest clause that changed any scene changed: what "it" means without a
     # selection ("Add a scene about pricing and make it blue").
@@ -196,6 +201,12 @@ class _Session:
         if target.kind == "last":
             return [count - 1] if count else []
         if target.kind == "selected":
+            if self.selection_missed:
+                self.notes.append(
+                    "“It” names the selected elements, none of which is a scene, so that "
+                    "clause changed nothing."
+                )
+                return []
             chosen = self.positions_of(self.selected) or self.positions_of(self.previous)
             return chosen or None
         if target.kind == "named":
@@ -238,6 +249,9 @@ class _Session:
         if self.touched:
             self.previous = self.touched
         self.touched = []
+        if not isinstance(intent, (SceneCount, SetLength)):
+            # A clause's count follows its text: "Add three scenes about X" counts X's scene.
+            self.clause_start = len(self.scenes)
         if isinstance(intent, SetTitle):
             self.set_title(intent)
         elif isinstance(intent, RemoveScenes):
@@ -391,6 +405,14 @@ class _Session:
         """Add scenes until the video has ``count`` (never removes any)."""
         count = min(intent.count, MAX_SCENES)
         if len(self.scenes) >= count:
+            if self.clause_start >= count:
+                noun = "scene" if self.clause_start == 1 else "scenes"
+                self.notes.append(
+                    f"The video already has {self.clause_start} {noun}, so no scene was "
+                    f"added to make {intent.count}."
+                )
+            else:
+                self.notes.append(f"That makes the {count} scenes asked for.")
             return
         added: list[int] = []
         used = {scene.heading for scene in self.scenes}
@@ -426,6 +448,8 @@ class _Session:
 
     def shorten_headings(self, intent: ShortenHeadings) -> None:
         positions = self.default_positions(intent.target)
+        if not positions:
+            return
         changed: list[int] = []
         for position in positions:
             scene = self.scenes[position]
@@ -445,6 +469,11 @@ class _Session:
     def note(self, intent: Note) -> None:
         if intent.reason == "keep":
             self.notes.append(_kept(intent.clause))
+        elif intent.reason == "staging":
+            self.notes.append(
+                f"Nothing changed for {_quote(intent.clause.rstrip('.'))}: it says how a scene "
+                "looks, and a scene of this storyboard shows its heading and body in one style."
+            )
         else:
             self.notes.append(
                 f"Nothing changed for {_quote(intent.clause.rstrip('.'))}: this editor's "
@@ -597,7 +626,7 @@ class _Session:
     def _text_for(self, intent: Plain, old_body: str = "") -> tuple[str, str]:
         body = intent.body
         if not body or body.rstrip(".!?…") == intent.heading.rstrip(".!?…") or body == old_body:
-            body = stock_body(_subject(intent), self.rng, avoid=old_body)
+            body = stock_body(_stock_subject(intent), self.rng, avoid=old_body)
         return intent.heading, with_mention(body, intent.mention)
 
     def add_scene(self, intent: Plain) -> None:
@@ -720,6 +749,7 @@ class ScriptedEditor:
         if existing is not None and existing.scenes:
             session.selected, unmatched = self._selected_keys(selected, existing, session)
             if list(selected) and not session.selected:
+                session.selection_missed = True
                 session.notes.append("None of the selected elements is a scene of this video.")
             else:
                 session.notes.extend(unmatched)
@@ -801,7 +831,7 @@ class ScriptedEditor:
             body = first.body if first.heading != session.title else ""
             if body and body.rstrip(".!?…") == first.heading.rstrip(".!?…"):
                 # The clause gave a heading only (or stage directions): a stock sentence.
-                body = stock_body(_subject(first), session.rng)
+                body = stock_body(_stock_subject(first), session.rng)
             body = with_mention(body, first.mention)
             background = first.background or background
         opening = Scene(
@@ -865,7 +895,7 @@ class ScriptedEditor:
         return keys, unmatched
 
 
-def _subject(intent: Plain) -> str | None:
+def _stock_subject(intent: Plain) -> str | None:
     """What a stock sentence for a plain clause's scene is about: the name it is for, else a
     name its stage directions mention, else its heading unless that is a line of its own
     ("Still paying monthly?" is no topic to write "Why ... matters" about)."""
@@ -904,15 +934,10 @@ _TAIL_WORDS = frozenset(
 )
 
 
-_KEPT = re.compile(
-    r"^(?P<verb>keep|leave|don't change|do not change|make sure)\b\s*(?P<rest>.*)$", re.IGNORECASE
-)
-
-
 def _kept(clause: str) -> str:
     """The reply to a keep clause: what was kept ("Kept the headline font: nothing changed.")."""
     text = clause.strip().rstrip(".!")
-    match = _KEPT.match(text)
+    match = KEEP_CLAUSE.match(text)
     if match is None or not match.group("rest").strip():
         return f"Kept everything as it is for {_quote(text)}."
     rest = match.group("rest").strip()

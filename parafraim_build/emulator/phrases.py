@@ -267,7 +267,11 @@ class ShortenHeadings:
 
 @dataclass(frozen=True)
 class Note:
-    """A clause about something a storyboard does not have (fonts, motion) or keeps as is."""
+    """A clause about something a storyboard does not have or keeps as is.
+
+    ``reason``: ``"motion and fonts"`` (fonts, motion, sound), ``"staging"`` (a rewrite that
+    says only how a scene looks: "Change it to large type") or ``"keep"``.
+    """
 
     clause: str
     reason: str
@@ -686,7 +690,7 @@ def _derive(topic: str) -> tuple[str, str, str | None]:
         # The words in quotes are what the scene shows: "Plan the week": shared boards ...
         heading = _shorten(_capitalise(quoted[0]), HEADING_MAX)
         if len(quoted) > 1:
-            rest, subject = "", _subject(_QUOTED.sub(",", clean_text(topic)))
+            rest, subject = "", _first_name(_QUOTED.sub(",", clean_text(topic)))
             return heading, _sentence(quoted[1]), subject
         rest = _QUOTED.sub(",", clean_text(topic), count=1)
         rest, subject = _without_directions(rest, keep_first=False)
@@ -696,10 +700,11 @@ def _derive(topic: str) -> tuple[str, str, str | None]:
     if ":" in topic:
         head, _, rest = topic.partition(":")
         head, rest = _strip_quotes(head), _strip_quotes(rest)
-        if head and rest:
+        if head:
+            # "Features: offline mode, dark theme and text search": the user wrote the text. With
+            # nothing after the colon ("...: three short scenes" acted on), it is a heading only.
             heading = _shorten(_capitalise(head), HEADING_MAX)
-            rest, subject = _without_directions(rest, keep_first=False)
-            return heading, _sentence(rest or heading), subject
+            return heading, _sentence(rest or heading), None
     topic, subject = _without_directions(topic, keep_first=True)
     words = topic.split(" ")
     heading_words = words[:HEADING_WORDS]
@@ -709,27 +714,92 @@ def _derive(topic: str) -> tuple[str, str, str | None]:
     return _shorten(heading, HEADING_MAX), _sentence(topic), subject
 
 
-# Words that say how a scene looks or moves rather than what it shows: a piece of a clause
-# with one of them ("the Acme logo centred", "in large type", "a slow fade to black") is a
-# stage direction, and so is a piece the editor acts on itself ("keep it short").
-_STAGING = re.compile(
-    r"\b(?:logos?|backgrounds?|screen|frame|type|typefaces?|fonts?|headlines?|headings?|"
-    r"text|lines?|beneath|underneath|cent(?:red|ered|re|er)|middle|corner|fades?|fading|"
-    r"animat\w*|"
-    r"popping|pops?|swipe|zoom\w*|pan|transitions?|motion|outro|intro|hook|scenes?|cards?|"
-    r"slides?|word by word|layout|keep|leave)\b",
-    re.IGNORECASE,
+# How a scene is staged rather than what it shows. A piece of a clause is a stage direction
+# when one of these words is its head (docs/editor.md, "What is not on screen"), never merely
+# because it contains one: "text search", "a free trial for every screen size" and "keep your
+# history forever" are what a scene says.
+# Nouns that name the look of a video: its head when they end the piece or come before a
+# preposition or a placement ("the Acme logo centred", "a slow fade to black", "the outro").
+_DIRECTION_NOUNS = frozenset(
+    {"logo", "logos", "background", "backgrounds", "font", "fonts", "typeface", "typefaces"}
+    | {"headline", "headlines", "heading", "headings", "fade", "fades", "animation"}
+    | {"animations", "swipe", "zoom", "zooms", "transition", "transitions", "layout", "outro"}
+    | {"intro", "middle", "corner"}
 )
+# Nouns that are as often a scene's words: a head only when they end the piece ("the line",
+# "in large type") or a placement or motion follows ("the text popping in").
+_GENERIC_NOUNS = frozenset(
+    {"text", "line", "lines", "screen", "frame", "type", "card", "cards", "slide", "slides"}
+    | {"scene", "scenes", "hook", "pan", "motion"}
+)
+# Where and how the head is placed or moves; the first two also open a direction ("beneath it").
+_PLACEMENTS = frozenset(
+    {"beneath", "underneath", "centred", "centered", "popping", "pops", "fading", "sliding"}
+    | {"animated", "zooming", "appearing", "above", "below", "left", "right", "top", "bottom"}
+)
+_OPENING_PLACEMENTS = frozenset({"beneath", "underneath", "centred", "centered"})
+# Where a head noun ends: a preposition ("a slow fade to black", "the middle of the screen").
+_PREPOSITIONS = frozenset(
+    {"to", "of", "in", "on", "at", "from", "with", "by", "for", "over", "across", "into"}
+    | {"onto", "under"}
+)
+_DETERMINERS = frozenset(
+    {"the", "a", "an", "our", "your", "its", "their", "this", "that", "his", "her", "some"}
+)
+# Words that join a piece to the one before ("with the text popping in").
+_JOINS = frozenset({"with", "and", "then", "plus", "while"})
+# After these a head starts again: "in large type", "in the bottom corner", "on screen".
+_PLACE_WORDS = frozenset({"in", "on", "at"})
+_HEAD_WORDS = 4
+# Words of stage directions that are never a name ("the Acme Logo" -> "Acme").
+_STAGING_WORDS = _DIRECTION_NOUNS | _GENERIC_NOUNS | _PLACEMENTS
 # Where a clause's pieces meet: commas, colons, and the words that join directions.
 _PIECES = re.compile(r"(\s*[,;:]\s*|\s+(?:and|with|then|while|plus)\s+)", re.IGNORECASE)
 _NOT_NAMES = frozenset({"the", "a", "an", "and", "with", "then", "our", "your", "its"})
+
+
+def is_direction(piece: str) -> bool:
+    """Whether a piece of a clause stages the scene instead of saying what it shows.
+
+    A piece is a direction when a staging word is its head: a placement opens it ("beneath
+    it"), or the noun phrase it opens (or one after "in", "on", "at") ends in a staging noun
+    ("the Acme logo centred", "a slow fade to black", "in large type", "in the middle of the
+    screen"). A staging word elsewhere in it is a scene's words ("dark theme and text search").
+    """
+    words = re.findall(r"[\w'%-]+", piece.lower())
+    while words and (words[0] in _DETERMINERS or words[0] in _JOINS):
+        words.pop(0)
+    if not words:
+        return False
+    if words[0] in _OPENING_PLACEMENTS:
+        return True
+    starts = [0] + [index + 1 for index, word in enumerate(words) if word in _PLACE_WORDS]
+    return any(_staged_head(words, start) for start in starts)
+
+
+def _staged_head(words: list[str], start: int) -> bool:
+    """Whether the noun phrase at ``words[start]`` has a staging noun as its head."""
+    while start < len(words) and words[start] in _DETERMINERS:
+        start += 1
+    for index in range(start, min(len(words), start + _HEAD_WORDS)):
+        word = words[index]
+        if word in _PREPOSITIONS or word in _PLACE_WORDS:
+            return False
+        following = words[index + 1] if index + 1 < len(words) else None
+        if word in _DIRECTION_NOUNS and (
+            following is None or following in _PREPOSITIONS | _PLACE_WORDS | _PLACEMENTS
+        ):
+            return True
+        if word in _GENERIC_NOUNS and (following is None or following in _PLACEMENTS):
+            return True
+    return False
 
 
 def _without_directions(text: str, *, keep_first: bool) -> tuple[str, str | None]:
     """``text`` without its stage-direction pieces, and the name those pieces mention.
 
     ``keep_first``: the first piece is the clause's own topic and stays whatever its words
-    ("a scene about our new screen protector").
+    ("a scene about the Acme logo").
     """
     text = clean_text(text).strip(" ,;:-.")
     # re.split with a group keeps the separators at the odd positions.
@@ -738,11 +808,11 @@ def _without_directions(text: str, *, keep_first: bool) -> tuple[str, str | None
     staged = [
         index
         for index, piece in enumerate(pieces)
-        if piece.strip(" ,;:-.") and _STAGING.search(piece) and not (keep_first and index == 0)
+        if piece.strip(" ,;:-.") and is_direction(piece) and not (keep_first and index == 0)
     ]
     if not staged:
         return text, None
-    subject = _subject(" , ".join(pieces[index] for index in staged))
+    subject = _first_name(" , ".join(pieces[index] for index in staged))
     kept = ""
     for index, piece in enumerate(pieces):
         if index not in staged and piece.strip(" ,;:-."):
@@ -750,13 +820,20 @@ def _without_directions(text: str, *, keep_first: bool) -> tuple[str, str | None
     return kept.strip(" ,;:-"), subject
 
 
-def _subject(directions: str) -> str | None:
+def _only_directions(topic: str) -> bool:
+    """Whether every piece of a clause's text stages the scene ("large type", "the logo
+    centred"): such a clause has nothing for the scene to show."""
+    pieces = [piece for piece in _PIECES.split(clean_text(topic))[0::2] if piece.strip(" ,;:-.")]
+    return bool(pieces) and all(is_direction(piece) for piece in pieces)
+
+
+def _first_name(directions: str) -> str | None:
     """The first name (capitalised words) in stage directions: "the Acme logo" -> "Acme"."""
     for match in re.finditer(r"\b[A-Z][\w&'-]*(?: [A-Z][\w&'-]*){0,3}", directions):
         words = [
             word
             for word in match.group(0).split(" ")
-            if word.lower() not in _NOT_NAMES and not _STAGING.fullmatch(word)
+            if word.lower() not in _NOT_NAMES and word.lower() not in _STAGING_WORDS
         ]
         if words:
             return " ".join(words)
@@ -845,6 +922,12 @@ _PRONOUN = re.compile(
 
 
 def _plain(clause: str) -> Plain:
+    return _read_plain(clause)[0]
+
+
+def _read_plain(clause: str) -> tuple[Plain, str]:
+    """The plain reading of a clause, and its text without what the editor acts on (the
+    words the scene would show)."""
     text = clean_text(clause)
     seconds: float | None = None
     timed = _scene_seconds(text)
@@ -864,8 +947,9 @@ def _plain(clause: str) -> Plain:
     topic = _topic(rest, cut=target is not None)
     style = None if adds else _restyle(rest, topic)
     mention = _MENTION.search(topic)
-    heading, body, subject = _derive(_without_commands(topic))
-    return Plain(
+    shown = _without_commands(topic)
+    heading, body, subject = _derive(shown)
+    plain = Plain(
         clause=text,
         heading=heading,
         body=body,
@@ -877,11 +961,13 @@ def _plain(clause: str) -> Plain:
         background=COLOURS[colour.group("c").lower()] if colour else None,
         subject=subject,
     )
+    return plain, shown
 
 
 def _without_commands(topic: str) -> str:
-    """``topic`` without what the editor acts on itself: a scene count ("three short scenes")
-    and a background colour ("on a clean light background") are not on-screen text."""
+    """``topic`` without what the editor acts on itself: a scene count ("three short scenes",
+    with what it says the scenes look like: "with bold headlines") and a background colour
+    ("on a clean light background") are not on-screen text."""
     quoted = [match.span() for match in _QUOTED.finditer(topic)]
     for pattern in (_ON_COLOUR, _COUNT):
         match = pattern.search(topic)
@@ -889,10 +975,23 @@ def _without_commands(topic: str) -> str:
             continue
         if pattern is _COUNT and _count(topic) is None:
             continue
-        topic = topic[: match.start()] + " " + topic[match.end() :]
+        end = match.end()
+        if pattern is _COUNT:
+            looks = _COUNT_LOOKS.match(topic, end)
+            if looks is not None and is_direction(looks.group("piece")):
+                end = looks.end()
+        before, after = topic[: match.start()], topic[end:]
+        if not before.strip():
+            # "three short scenes about our café": what is left starts at its topic.
+            after = _CONNECTOR.sub("", after.strip())
+        topic = before + " " + after
         quoted = [match.span() for match in _QUOTED.finditer(topic)]
     topic = re.sub(r"\s+([,;:.])", r"\1", clean_text(topic))
     return re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", topic).strip(" ,;") or topic
+
+
+# "three short scenes with bold headlines": how the counted scenes look, up to a comma.
+_COUNT_LOOKS = re.compile(r"\s+(?:with|in)\s+(?P<piece>[^,;:.!?\"“]+)", re.IGNORECASE)
 
 
 # ------------------------------------------------------- lengths, counts, lists, notes
@@ -999,7 +1098,10 @@ _TOPIC = re.compile(
     r"on the (?:topic|subject) of|(?:scene|slide|card|section|part|shot)s? on)\b.*",
     re.IGNORECASE,
 )
-_KEEP = re.compile(r"^(?:keep|leave|don't change|do not change|make sure)\b", re.IGNORECASE)
+# "Keep the headline font": the verb says how the editor replies (editor._kept).
+KEEP_CLAUSE = re.compile(
+    r"^(?P<verb>keep|leave|don't change|do not change|make sure)\b\s*(?P<rest>.*)$", re.IGNORECASE
+)
 
 
 def number_value(text: str) -> float | None:
@@ -1103,7 +1205,7 @@ def _note(clause: str) -> Note | None:
     if quotes(text):
         return None
     # A keep clause says what stays, whatever it names ("Keep the headline font").
-    if _KEEP.match(text) and find_target(text) is None:
+    if KEEP_CLAUSE.match(text) and find_target(text) is None:
         return Note(text, "keep")
     if _NOT_MODELLED.search(_TOPIC.sub("", text)):
         return Note(text, "motion and fonts")
@@ -1247,12 +1349,17 @@ def _clause_intents(clause: str) -> list[Intent]:
     command = _command(clause)
     if command is not None:
         return [command, *after]
-    plain = _plain(clause)
+    plain, shown = _read_plain(clause)
     # "Make it fade in" asks for motion whatever "it" is: only a named scene makes it text.
     if plain.style is None and plain.target in (None, Target("selected")):
         note = _note(clause)
         if note is not None:
             return [note, *after]
+    # "Change it to large type": a rewrite that says only how the scene looks has no text.
+    lead_free = _LEAD.sub("", clean_text(clause))
+    rewrite = plain.target is not None and plain.style is None and _REWRITE.match(lead_free)
+    if rewrite and not quotes(shown) and _only_directions(shown):
+        return [Note(lead_free, "staging"), *after]
     count = _count(clause)
     if count is not None:
         after.insert(0, SceneCount(count, plain.mention))
