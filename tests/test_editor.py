@@ -693,6 +693,18 @@ def test_it_without_a_selection_or_a_clause_before_is_every_scene() -> None:
     assert set(backgrounds(composition)) == {COLOURS["teal"]}
 
 
+@pytest.mark.parametrize(
+    "message", ["Make it blue", "Rewrite this about pricing", "Shorten the selected scenes"]
+)
+def test_it_with_a_selection_that_matches_no_scene_is_no_scene(message: str) -> None:
+    composition, outcome = edit(message, selected=[{"selector": "#scene-9 .eyebrow"}])
+    assert composition == BASE
+    assert (
+        "None of the selected elements is a scene of this video. “It” names the selected "
+        "elements, none of which is a scene, so that clause changed nothing."
+    ) in outcome.message
+
+
 def test_it_on_a_blank_project_is_the_opening_scene() -> None:
     composition, _ = edit("Pricing for small teams. Make it red.", html="", project_name="P")
     assert backgrounds(composition) == [COLOURS["red"]]
@@ -767,6 +779,65 @@ def test_the_topic_of_a_plain_clause_stays_whatever_its_words() -> None:
     composition, _ = edit("Add a scene about our new screen protector with the logo in the corner")
     assert composition.scenes[-1].heading == "Our new screen protector"
     assert composition.scenes[-1].body in variants("Our new screen protector")
+
+
+@pytest.mark.parametrize(
+    ("message", "heading", "body"),
+    [
+        (
+            "Add a scene: Features: offline mode, dark theme and text search",
+            "Features",
+            "Offline mode, dark theme and text search.",
+        ),
+        (
+            "Add a scene about our Pro plan: unlimited boards, keep your history forever",
+            "Our Pro plan",
+            "Unlimited boards, keep your history forever.",
+        ),
+        (
+            "Add a scene about pricing, with a free trial for every screen size",
+            "Pricing, with a free trial",
+            "Pricing, with a free trial for every screen size.",
+        ),
+    ],
+)
+def test_text_that_only_contains_a_staging_word_is_shown(
+    message: str, heading: str, body: str
+) -> None:
+    composition, _ = edit(message)
+    assert composition.scenes[:3] == BASE.scenes
+    assert (composition.scenes[3].heading, composition.scenes[3].body) == (heading, body)
+
+
+def test_changing_the_selection_to_large_type_changes_no_text() -> None:
+    composition, outcome = edit("Change it to large type", selected=[{"selector": "#scene-2"}])
+    assert composition == BASE
+    assert outcome.message.startswith("Nothing changed for “Change it to large type”: it says")
+
+
+# ------------------------------------------------------- a scene count says what it did
+
+
+def test_a_scene_count_the_video_already_has_is_said() -> None:
+    composition, outcome = edit("Add three short scenes about our café")
+    assert composition.scenes[:3] == BASE.scenes
+    assert [(s.heading, s.body) for s in composition.scenes[3:]] == [
+        ("Our café", composition.scenes[3].body)
+    ]
+    assert composition.scenes[3].body in variants("Our café")
+    assert "The video already has 3 scenes, so no scene was added to make 3." in outcome.message
+
+
+def test_a_scene_count_counts_the_scene_its_clause_adds() -> None:
+    two = render_composition_html(Composition("Acme", "16:9", BASE.scenes[:2]))
+    composition, outcome = edit("Add three short scenes about our café", html=two)
+    assert headings(composition) == [*HEADINGS[:2], "Our café"]
+    assert "That makes the 3 scenes asked for." in outcome.message
+    one = render_composition_html(Composition("Acme", "16:9", BASE.scenes[:1]))
+    composition, outcome = edit("Add three short scenes about our café", html=one)
+    assert headings(composition)[:2] == [HEADINGS[0], "Our café"]
+    assert len(composition.scenes) == 3
+    assert "Added scene 3 to make 3 scenes." in outcome.message
 
 
 # ------------------------------------------ determinism: the name seeds only a new project

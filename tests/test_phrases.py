@@ -22,6 +22,7 @@ from parafraim_build.emulator.phrases import (
     Target,
     Translate,
     derive_text,
+    is_direction,
     number_value,
     parse_message,
     parse_target,
@@ -519,3 +520,87 @@ def test_motion_asked_of_it_is_a_note(message: str) -> None:
     (note,) = parse_message(message)
     assert isinstance(note, Note)
     assert note.reason == "motion and fonts"
+
+
+# ------------------------------------------- a direction is a piece whose head stages it
+
+
+@pytest.mark.parametrize(
+    "piece",
+    [
+        "the Acme logo centred",
+        "in large type",
+        "in very large type",
+        "a slow fade to black",
+        "beneath it",
+        "the line",
+        "with the text popping in word by word",
+        "a bold question in the middle of the screen",
+        "the Northwind logo in the bottom corner",
+        "the outro",
+    ],
+)
+def test_a_piece_headed_by_a_staging_word_is_a_direction(piece: str) -> None:
+    assert is_direction(piece)
+
+
+@pytest.mark.parametrize(
+    "piece",
+    [
+        # A staging word that is not the head is the scene's words.
+        "text search",
+        "dark theme",
+        "keep your history forever",
+        "leave the office early",
+        "a free trial for every screen size",
+        "our new screen protector",
+        "a virtual card for every team",
+        "a new line of products",
+        "an exclusive font pack for designers",
+        "",
+    ],
+)
+def test_a_piece_with_a_staging_word_elsewhere_is_text(piece: str) -> None:
+    assert not is_direction(piece)
+
+
+@pytest.mark.parametrize(
+    ("message", "heading", "body"),
+    [
+        (
+            "Add a scene: Features: offline mode, dark theme and text search",
+            "Features",
+            "Offline mode, dark theme and text search.",
+        ),
+        (
+            "Add a scene about our Pro plan: unlimited boards, keep your history forever",
+            "Our Pro plan",
+            "Unlimited boards, keep your history forever.",
+        ),
+        (
+            "Add a scene about pricing, with a free trial for every screen size",
+            "Pricing, with a free trial",
+            "Pricing, with a free trial for every screen size.",
+        ),
+    ],
+)
+def test_words_that_only_contain_a_staging_word_stay_text(
+    message: str, heading: str, body: str
+) -> None:
+    (plain,) = parse_message(message)
+    assert isinstance(plain, Plain)
+    assert (plain.heading, plain.body) == (heading, body)
+
+
+@pytest.mark.parametrize(
+    "message", ["Change it to large type", "Make this scene the logo in the corner"]
+)
+def test_a_rewrite_that_only_stages_the_scene_is_a_note(message: str) -> None:
+    assert parse_message(message) == (Note(message, "staging"),)
+
+
+def test_a_scene_count_leaves_the_topic_it_is_about() -> None:
+    plain, count = parse_message("Add three short scenes about our café")
+    assert isinstance(plain, Plain)
+    assert (plain.heading, plain.body) == ("Our café", "Our café.")
+    assert count == SceneCount(3)
