@@ -58,6 +58,8 @@ class PlanOutcome:
     plan: Plan
     lock_digest: str
     template_ids: dict[str, str]
+    service: str
+    account_id: str | None
 
 
 def _configured_identity(workspace: Workspace) -> str:
@@ -71,9 +73,15 @@ async def plan_spec(
     workspace: Workspace,
     request: PlanRequest,
     *,
+    identify: bool = False,
     connect: Connector = open_read_only_connection,
 ) -> PlanOutcome:
-    """The plan for ``spec`` against its lock and run cache."""
+    """The plan for ``spec`` against its lock and run cache.
+
+    ``identify`` (a plan to be saved) asks the service for the account when the lock does not
+    name it, so that the saved plan can only be applied by that account (``--local``'s is
+    the same everywhere and is not asked).
+    """
     lock = read_lock(workspace.lock_path)
     digest = lock_digest(workspace.lock_path)
     identity = _configured_identity(workspace)
@@ -82,7 +90,7 @@ async def plan_spec(
     account_id = lock.accountId if lock is not None else None
     template_ids = pinned_templates(lock)
     missing = templates_to_resolve(spec, lock, request.selected)
-    if missing:
+    if missing or (identify and account_id is None and not workspace.local):
         async with connect(workspace) as conn:
             me = await conn.client.me()
             if lock is not None:
@@ -102,7 +110,13 @@ async def plan_spec(
             account_id=account_id,
             template_ids=template_ids,
         )
-    return PlanOutcome(plan=plan, lock_digest=digest, template_ids=template_ids)
+    return PlanOutcome(
+        plan=plan,
+        lock_digest=digest,
+        template_ids=template_ids,
+        service=identity,
+        account_id=account_id,
+    )
 
 
 async def apply_spec(
@@ -131,7 +145,14 @@ async def apply_spec(
         offline = _plan_offline(spec, workspace, request, store.lock, saved)
         if offline is not None and not offline.changes:
             if saved is not None:
-                check_saved_plan(saved, spec=spec, lock_digest=digest, plan=offline)
+                check_saved_plan(
+                    saved,
+                    spec=spec,
+                    lock_digest=digest,
+                    plan=offline,
+                    service=_configured_identity(workspace),
+                    account_id=store.lock.accountId if store.lock is not None else None,
+                )
             if store.lock is not None:
                 with RunCache(workspace.cache_dir) as cache:
                     _remember_lock(cache, _configured_identity(workspace), store.lock, workspace)
@@ -164,7 +185,14 @@ async def apply_spec(
                     template_ids=template_ids,
                 )
                 if saved is not None:
-                    check_saved_plan(saved, spec=spec, lock_digest=digest, plan=plan)
+                    check_saved_plan(
+                        saved,
+                        spec=spec,
+                        lock_digest=digest,
+                        plan=plan,
+                        service=conn.identity,
+                        account_id=me.id,
+                    )
                 _remember_lock(cache, conn.identity, lock, workspace)
                 if not plan.changes:
                     return ApplyResult(

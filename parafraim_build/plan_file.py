@@ -1,7 +1,8 @@
 """Saved plans (``plan --out FILE``) and the check that one still holds (``apply FILE``).
 
 A saved plan is the ``plan --json`` document with one more key, ``saved``: the digests of the
-spec and of the lock it was made against, the options it was made with and the template ids it
+spec and of the lock it was made against, the service and account it was made for (when the
+plan needed to ask, or the lock knew), the options it was made with and the template ids it
 used. ``apply FILE`` re-plans with those options and refuses (``StalePlanError``) unless the
 lock is byte-for-byte the same and the new plan is the saved one, so what runs is exactly what
 was reviewed. Estimated credits are left out of the comparison: they are an estimate, and the
@@ -23,7 +24,7 @@ from parafraim_build.fsutil import atomic_write_text
 from parafraim_build.plan_model import FORMAT_VERSION, Plan
 from parafraim_build.spec.models import Spec
 
-SAVED_VERSION = 1
+SAVED_VERSION = 2
 _VOLATILE = ("estimatedCredits", "saved")
 
 
@@ -46,7 +47,16 @@ class SavedPlan:
     spec_digest: str
     lock_digest: str
     options: PlanOptions
+    service: str
+    account_id: str | None
     template_ids: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def approved(self) -> bool:
+        """Whether applying it may skip the question: it names the account it was made for
+        (checked before any work), or it is ``--local``'s, which spends no real credits. A
+        plan made before any account was known could be applied with another key."""
+        return self.account_id is not None or self.options.local
 
 
 def spec_digest(spec: Spec) -> str:
@@ -66,6 +76,8 @@ def save_plan(
     lock_digest: str,
     options: PlanOptions,
     template_ids: Mapping[str, str],
+    service: str,
+    account_id: str | None,
 ) -> None:
     """Write the plan and what ``apply`` needs to check it (atomically)."""
     document = plan.to_json()
@@ -74,6 +86,8 @@ def save_plan(
         "spec": str(spec.path.resolve()),
         "specDigest": spec_digest(spec),
         "lockDigest": lock_digest,
+        "service": service,
+        "accountId": account_id,
         "options": {
             "selected": sorted(options.selected),
             "replace": sorted(options.replace),
@@ -111,6 +125,8 @@ def load_plan_file(path: Path) -> SavedPlan:
             spec_path=str(saved["spec"]),
             spec_digest=str(saved["specDigest"]),
             lock_digest=str(saved["lockDigest"]),
+            service=str(saved["service"]),
+            account_id=None if saved["accountId"] is None else str(saved["accountId"]),
             options=PlanOptions(
                 selected=tuple(str(v) for v in options["selected"]),
                 replace=tuple(str(v) for v in options["replace"]),
@@ -123,12 +139,32 @@ def load_plan_file(path: Path) -> SavedPlan:
         raise ConfigError(f"{not_a_plan} (missing {exc})") from exc
 
 
-def check_saved_plan(saved: SavedPlan, *, spec: Spec, lock_digest: str, plan: Plan) -> None:
-    """``StalePlanError`` unless ``plan`` (made now, with ``saved.options``) is the saved one."""
+def check_saved_plan(
+    saved: SavedPlan,
+    *,
+    spec: Spec,
+    lock_digest: str,
+    plan: Plan,
+    service: str,
+    account_id: str | None,
+) -> None:
+    """``StalePlanError`` unless ``plan`` (made now, with ``saved.options``, against
+    ``service`` as ``account_id``) is the saved one."""
     hint = (
         "make the plan again (`parafraim-build plan --out FILE` with the same -f, --local and "
         "--var), review it, then apply the new file"
     )
+    if service.rstrip("/") != saved.service.rstrip("/"):
+        raise StalePlanError(
+            f"the plan was made for {saved.service}, not {service}",
+            hint="set PARAFRAIM_BASE_URL as it was for `plan`, or make the plan again",
+        )
+    if saved.account_id is not None and account_id is not None and account_id != saved.account_id:
+        raise StalePlanError(
+            f"the plan was made for account {saved.account_id}, not {account_id} (the key "
+            "in PARAFRAIM_API_KEY)",
+            hint="use the key the plan was made with, or make the plan again with this one",
+        )
     if str(spec.path.resolve()) != saved.spec_path:
         raise StalePlanError(
             f"the plan was made for {saved.spec_path}, not {spec.path.resolve()}", hint=hint

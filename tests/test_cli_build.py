@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from apply_support import Builder, Ledger, actions, check_outputs, video, write_spec
@@ -151,6 +152,27 @@ def printed_command(result: Result) -> list[str]:
     found = re.search(r"apply it with `([^`]+)`\.$", result.stdout.strip())
     assert found, result.stdout
     return shlex.split(found.group(1))
+
+
+def test_a_saved_plan_is_refused_by_another_account_of_the_service(
+    make_engine: EngineFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No lock yet: `plan --out` asks who the account is, so the file names it.
+    builder = Builder(make_engine(), tmp_path / "site", monkeypatch)
+    builder.write(SPEC)
+    saved = builder.root / "plan.json"
+    assert builder.run("plan", "--out", str(saved)).exit_code == 0
+    assert json.loads(saved.read_text())["saved"]["accountId"] is not None
+    # The same address, another account (a teammate's or production's key): refused before
+    # any work, and it never even asks.
+    port = urlsplit(builder.engine.base_url).port
+    builder.engine.stop()
+    other = Builder(make_engine(port=port), builder.root, monkeypatch)
+    refused = other.run("apply", str(saved))
+    assert refused.exit_code == 1
+    assert "the plan was made for account" in refused.stderr
+    assert other.ledger().kinds().get("message", 0) == 0
+    assert not builder.lock_path.exists()
 
 
 def run_printed(result: Result, *extra: str) -> Result:

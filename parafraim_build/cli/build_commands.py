@@ -103,7 +103,7 @@ def plan(
     spec = load_spec(spec_file, variables=parse_variables(variables))
     workspace = workspace_for(spec.path, local=local, cache_dir=cache_dir)
     request = PlanRequest(selected=videos, replace=replace, no_render=no_render)
-    outcome = asyncio.run(plan_spec(spec, workspace, request))
+    outcome = asyncio.run(plan_spec(spec, workspace, request, identify=out_file is not None))
     if out_file is not None:
         save_plan(
             out_file,
@@ -112,6 +112,8 @@ def plan(
             lock_digest=outcome.lock_digest,
             options=PlanOptions(selected=videos, replace=replace, no_render=no_render, local=local),
             template_ids=outcome.template_ids,
+            service=outcome.service,
+            account_id=outcome.account_id,
         )
     if as_json:
         apply_view.print_plan_json(outcome.plan)
@@ -199,8 +201,9 @@ def apply(
             no_render=saved.options.no_render,
         )
         # Like `terraform apply PLANFILE`: saving and reviewing the plan was the approval,
-        # and apply refuses to run anything but exactly that plan.
-        assume_yes = True
+        # and apply refuses to run anything but exactly that plan, for that service and
+        # account. One made before any account was known still asks (see SavedPlan.approved).
+        assume_yes = assume_yes or saved.approved
     if not assume_yes and not sys.stdin.isatty():
         raise ConfigError(
             "apply asks for confirmation, but there is no terminal to ask on",
