@@ -87,7 +87,8 @@ def embedded_engine(state_dir: Path | None, *, read_only: bool = True) -> Iterat
     ``None`` starts a fresh engine in memory, which writes nothing. ``read_only`` (a look-up)
     reads the state as it is now and never changes it: no lock is taken, interrupted work is
     not resumed (the next ``apply --local`` must find it as it was left), nothing is saved.
-    ``read_only=False`` is the engine of a build, owning the state while it runs.
+    ``read_only=False`` owns the state while the block runs, as a build's engine does (tests
+    use it to hold a state the way a running ``apply --local`` would).
     """
     engine = _start_local_engine(state_dir, read_only=read_only)
     try:
@@ -117,7 +118,8 @@ def _start_build_engine(workspace: Workspace) -> RunningEngine:
         raise ConfigError(
             f"the local engine's state of {workspace.spec_path.name} is in use "
             f"({workspace.engine_state_dir})",
-            hint="an `apply --local` of this spec is running; try again when it ends",
+            hint="another engine uses it (an `apply --local` of this spec, or "
+            "`parafraim-build emulator --state-dir` on that folder); try again when it ends",
         ) from exc
 
 

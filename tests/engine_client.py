@@ -11,6 +11,7 @@ The fixtures that start engines are in ``engine_fixtures.py``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -198,4 +199,14 @@ def state_files(state_dir: Path) -> dict[str, int]:
     """How many records of each kind a state directory holds."""
     return {
         kind: len(list((state_dir / kind).glob("*.json"))) for kind in ("projects", "tasks", "jobs")
+    }
+
+
+def file_digests(root: Path) -> dict[str, str]:
+    """Every file under ``root`` (an engine's state, say) by its sha256: equal only when no
+    byte changed."""
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
     }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import socket
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from engine_client import WEEKLY_RECAP, EngineClient
+from engine_client import WEEKLY_RECAP, EngineClient, file_digests
 
 from parafraim_build.api.client import ParafraimClient
 from parafraim_build.api.models import CreateProjectRequest, ProjectSummary, TemplateSummary
@@ -185,15 +184,6 @@ def test_projects_and_credits_local_read_the_state_beside_the_spec(project_dir: 
     assert balance.stderr == ""  # it has local runs: no note
 
 
-def _shas(root: Path) -> dict[str, str]:
-    """Every file of a folder by its sha256: equal only when no byte changed."""
-    return {
-        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
-
-
 def _killed_apply_state(spec: Path) -> tuple[Path, str]:
     """The local state of ``spec`` as an ``apply --local`` killed mid-render leaves it: a
     pending render, its half-written hidden file, saved request counters. Returns the state
@@ -215,13 +205,13 @@ def test_local_look_ups_change_no_byte_of_the_state(project_dir: Path) -> None:
     spec = project_dir / "parafraim.yaml"
     spec.write_text("version: 1\nvideos: {}\n")
     state_dir, job_id = _killed_apply_state(spec)
-    before = _shas(state_dir)
+    before = file_digests(state_dir)
     for command in ("credits", "projects"):
         for args in ((), ("-f", str(spec))):
             result = invoke(command, "--local", *args, "--json")
             assert result.exit_code == 0, result.output
     assert json.loads(invoke("projects", "--local", "--json").stdout)[0]["name"] == "mid-render"
-    assert _shas(state_dir) == before
+    assert file_digests(state_dir) == before
     # The next local run still finds the render it has to finish.
     job = json.loads((state_dir / "jobs" / f"{job_id}.json").read_text())
     assert job["status"] != "complete"

@@ -7,7 +7,6 @@ the embedded one), except where a second process is the point.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shlex
@@ -21,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 from apply_support import Builder, Ledger, actions, check_outputs, video, write_spec
 from click.testing import CliRunner, Result
-from engine_client import EngineFactory
+from engine_client import EngineFactory, file_digests
 
 from parafraim_build.apply import ApplyResult
 from parafraim_build.cli import main
@@ -452,7 +451,7 @@ def test_a_local_plan_that_looks_a_template_up_leaves_the_engine_state_as_it_was
     runner = Builder.local(root)
     assert runner.run("apply", "--local", "--yes").exit_code == 0
     state = root / ".parafraim" / "local" / "engine"
-    before = state_digests(state)
+    before = file_digests(state)
     # A new video from a template: the plan must ask the engine for the template's id.
     write_spec(
         root,
@@ -464,16 +463,7 @@ def test_a_local_plan_that_looks_a_template_up_leaves_the_engine_state_as_it_was
     planned = runner.run("plan", "--local", "--json")
     assert planned.exit_code == 0, planned.output
     assert json.loads(planned.stdout)["summary"]["use_template"] == 1
-    assert state_digests(state) == before  # no counters saved, nothing resumed or tidied
-
-
-def state_digests(folder: Path) -> dict[str, str]:
-    """Every file under ``folder`` by relative path, with its sha256."""
-    return {
-        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
+    assert file_digests(state) == before  # no counters saved, nothing resumed or tidied
 
 
 def test_a_misspelt_template_in_a_local_plan_points_at_the_local_catalogue(
@@ -732,7 +722,15 @@ def test_a_local_build_whose_engine_state_is_busy_says_an_apply_is_running(
     with embedded_engine(project_dir / LOCAL_ENGINE_DIR, read_only=False):
         result = CliRunner().invoke(main, ["apply", "--local", "--yes"])
     assert result.exit_code == 1, result.output
-    assert "hint: an `apply --local` of this spec is running; try again when it ends" in (
-        result.stderr
+    assert "hint: another engine uses it (an `apply --local` of this spec, or" in result.stderr
+    assert "pass another --state-dir" not in result.stderr  # an option apply does not have
+    # A plan only reads the state: it works while the state is held, even when it must ask
+    # the engine (a template name to look up).
+    (project_dir / "parafraim.yaml").write_text(
+        "version: 1\nvideos:\n  clip:\n    template: Weekly recap\n    steps: [Hi.]\n",
+        encoding="utf-8",
     )
-    assert "--state-dir" not in result.stderr  # an option of the engine command only
+    with embedded_engine(project_dir / LOCAL_ENGINE_DIR, read_only=False):
+        planned = CliRunner().invoke(main, ["plan", "--local"])
+    assert planned.exit_code == 0, planned.output
+    assert "use template" in planned.stdout

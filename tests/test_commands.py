@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from parafraim_build.cli.build_commands import apply_command
-from parafraim_build.cli.options import DEFAULT_SPEC as OPTION_DEFAULT
 from parafraim_build.commands import DEFAULT_SPEC, command_line, command_words, is_default_spec
 from parafraim_build.spec.loader import validate_command
 
@@ -32,10 +31,6 @@ def test_one_rule_says_when_the_spec_is_the_default(typed: str | Path, default: 
     assert ("-f" in apply_command(Path("p.json"), spec_file=Path(typed), local=False)) is not (
         default
     )
-
-
-def test_the_cli_default_is_the_one_constant() -> None:
-    assert OPTION_DEFAULT is DEFAULT_SPEC == "parafraim.yaml"
 
 
 def test_words_come_in_a_fixed_order_with_paths_as_typed() -> None:

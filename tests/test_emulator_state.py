@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from engine_client import (
     EngineClient,
     EngineFactory,
     fast_config,
+    file_digests,
 )
 
 from parafraim_build.emulator import start_engine
@@ -449,15 +449,6 @@ def test_a_state_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
         Engine(fast_config(state_dir=blocker))
 
 
-def _shas(root: Path) -> dict[str, str]:
-    """Every file of a folder by its sha256: equal only when no byte changed."""
-    return {
-        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
-
-
 def test_a_read_only_engine_changes_nothing_and_leaves_interrupted_work_to_the_owner(
     make_engine: EngineFactory, tmp_path: Path
 ) -> None:
@@ -471,7 +462,7 @@ def test_a_read_only_engine_changes_nothing_and_leaves_interrupted_work_to_the_o
         time.sleep(0.2)
     first.stop()  # a render and a task left unfinished, as by a killed apply
     (state_dir / "files" / f".{job_id}.mp4.abc.part").write_bytes(b"half a video")
-    before = _shas(state_dir)
+    before = file_digests(state_dir)
 
     reader = make_engine(state_dir=state_dir, read_only=True)
     with EngineClient(reader) as client:
@@ -481,7 +472,7 @@ def test_a_read_only_engine_changes_nothing_and_leaves_interrupted_work_to_the_o
         assert len(client.data(client.get("/projects"))) == 2
         client.data(client.get("/credits"))
     reader.stop()
-    assert _shas(state_dir) == before
+    assert file_digests(state_dir) == before
 
     # The owner's next start finds the work as it was left, and finishes it.
     owner = make_engine(state_dir=state_dir)
