@@ -159,6 +159,25 @@ def test_templates_local_lists_the_engine_catalogue_without_a_key_or_files(
     assert list(project_dir.iterdir()) == []  # a look-up leaves no engine state behind
 
 
+def test_whoami_local_shows_the_local_engines_account_without_a_key(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PARAFRAIM_API_KEY", raising=False)
+    result = invoke("whoami", "--local")
+    assert result.exit_code == 0, result.output
+    assert "Parafraim account" in result.stdout
+    assert "local://engine" in result.stdout
+    assert list(project_dir.iterdir()) == []
+
+
+def test_a_category_that_exists_but_matches_no_search_lists_no_categories(
+    project_dir: Path,
+) -> None:
+    result = invoke("templates", "--local", "--category", "news", "--q", "no such words")
+    assert result.stdout.strip() == "no templates match"
+    assert "categories" not in result.stderr
+
+
 def test_projects_and_credits_local_read_the_state_beside_the_spec(project_dir: Path) -> None:
     spec = project_dir / "site" / "videos.yaml"
     spec.parent.mkdir()

@@ -4,12 +4,11 @@ Each reads the settings from the environment, runs one look-up and hands the res
 ``console.account_view``. A missing or bad key and an unreachable host are ``BuildError``s,
 which the group's handler prints as one line (and a hint) with exit code 1.
 
-``credits``, ``templates`` and ``projects`` take ``--local``: they ask the embedded engine of
-``plan --local`` and ``apply --local`` instead (no key needed), so that a hint naming one of
-them works for a local build too. ``whoami`` does not: the local engine's account is the same
-made-up one for everybody. ``credits`` and ``projects`` read the local state of a spec (``-f``,
-only with ``--local``) through a read-only engine: a look-up never changes that state, and
-works while an ``apply --local`` of the spec is running.
+Each takes ``--local``: it asks the embedded engine of ``plan --local`` and ``apply --local``
+instead (no key needed), so that a hint naming one of them works for a local build too. The
+local engine's account is the same made-up one for everybody. ``credits`` and ``projects``
+read the local state of a spec (``-f``, only with ``--local``) through a read-only engine:
+a look-up never changes that state, and works while an ``apply --local`` of the spec runs.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ from parafraim_build.config import ApiSettings, settings_from_env
 from parafraim_build.connection import embedded_engine, lookup_state_dir
 from parafraim_build.console import account_view
 from parafraim_build.spec.loader import display_name, missing_spec_error
-from parafraim_build.workspace import workspace_for
+from parafraim_build.workspace import LOCAL_IDENTITY, workspace_for
 
 _local_state_option = spec_file_option_for(
     "With --local: the spec whose local runs to look at (.parafraim/local/ beside it)."
@@ -87,12 +86,14 @@ def _service(*, local: bool, spec_file: Path | None = None) -> Iterator[ApiSetti
 
 @click.command()
 @verbose_option
+@local_option
 @json_option
-def whoami(as_json: bool) -> None:
-    """Show the account that PARAFRAIM_API_KEY belongs to."""
-    settings = settings_from_env()
-    me = asyncio.run(lookups.fetch_me(settings))
-    account_view.print_me(me, base_url=settings.base_url, as_json=as_json)
+def whoami(local: bool, as_json: bool) -> None:
+    """Show the account that PARAFRAIM_API_KEY belongs to (--local: the local engine's)."""
+    with _service(local=local) as settings:
+        me = asyncio.run(lookups.fetch_me(settings))
+    base_url = LOCAL_IDENTITY if local else settings.base_url
+    account_view.print_me(me, base_url=base_url, as_json=as_json)
 
 
 @click.command()
@@ -121,9 +122,11 @@ def templates(query: str | None, category: str | None, local: bool, as_json: boo
     with _service(local=local) as settings:
         found = asyncio.run(lookups.fetch_templates(settings, q=query, category=category))
         if not found and category is not None and not as_json:
-            # A category must match exactly: say which exist (one more listing, only now).
+            # A category must match exactly: say which exist (one more listing, only now),
+            # unless the category was right and only the search found nothing.
             every = asyncio.run(lookups.fetch_templates(settings, q=None, category=None))
-            categories = sorted({t.category for t in every if t.category})
+            known = sorted({t.category for t in every if t.category})
+            categories = [] if category in known else known
     account_view.print_templates(found, as_json=as_json, categories=categories)
 
 
