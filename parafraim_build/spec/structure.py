@@ -9,6 +9,7 @@ so that the rest of the spec is still checked in the same run.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -35,7 +36,7 @@ from parafraim_build.spec.document import (
 )
 from parafraim_build.spec.problems import ProblemCollector, did_you_mean, suggestion
 from parafraim_build.spec.source import KeyPath
-from parafraim_build.spec.yamlsource import YamlDocument
+from parafraim_build.spec.yamlsource import YamlDocument, colon_text_message
 
 _RANGES = {
     "width": (WIDTH_MIN, WIDTH_MAX),
@@ -83,6 +84,16 @@ def check_structure(doc: YamlDocument, problems: ProblemCollector) -> SpecDocume
 
 def _report_all(doc: YamlDocument, errors: list[ErrorDetails], problems: ProblemCollector) -> None:
     located = [(real_path(doc.data, error["loc"]), error) for error in errors]
+    # A step written as text with `: ` in it is one mistake, not a missing and an unknown key.
+    misread = {
+        path[:-1]
+        for path, error in located
+        if error["type"] == "extra_forbidden" and _is_step(path[:-1])
+        if _is_misread_text(doc, path[:-1])
+    }
+    for step in sorted(misread, key=lambda path: path[3]):
+        _report_misread_text(doc, step, problems)
+    located = [(path, error) for path, error in located if path[:4] not in misread]
     # "unknown key 'mesage' (did you mean 'message'?)" already says that message is missing.
     misspelt = {
         (path[:-1], did_you_mean(str(path[-1]), _allowed(doc.data, path[:-1])))
@@ -109,6 +120,46 @@ def _implied(path: KeyPath, misspelt: set[tuple[KeyPath, str | None]]) -> bool:
 
 def _is_step(path: KeyPath) -> bool:
     return len(path) == 4 and path[0] == "videos" and path[2] == "steps"
+
+
+# A step key as one would type it: a single word (``mesage``, ``selectedElemnts``).
+_KEYLIKE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
+_STEP_KEYS = tuple(
+    dict.fromkeys([*MessageStepDocument.model_fields, *FileStepDocument.model_fields])
+)
+
+
+def _is_misread_text(doc: YamlDocument, step: KeyPath) -> bool:
+    """Whether the step at ``step`` is text that YAML read as ``{key: value}``.
+
+    ``- title: Rocket in fifteen`` and ``- Add a scene about pricing: From $9`` are one-key
+    mappings whose key is no step key. A key that looks like a misspelt step key (one word
+    close to one: ``mesage``) is left to the did-you-mean; prose (spaces, or a word like
+    ``title`` that is close to none) is the text of a message.
+    """
+    value = _container(doc.data, step)
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    start = doc.position(step)
+    line = doc.source.line(start.line) if start is not None else None
+    if line is None or start is None or line[start.column - 1 : start.column] == "{":
+        return False  # {colour: x} was written as a mapping on purpose
+    ((key, inner),) = value.items()
+    if key in _STEP_KEYS or isinstance(inner, (dict, list)) or doc.is_broken((*step, key)):
+        return False
+    return not (_KEYLIKE.fullmatch(key) and did_you_mean(key, _STEP_KEYS) is not None)
+
+
+def _report_misread_text(doc: YamlDocument, step: KeyPath, problems: ProblemCollector) -> None:
+    """Report a step misread as ``{key: value}`` at the step, with the quoted form to write."""
+    (key,) = _container(doc.data, step)
+    written = doc.written(step, (*step, key)) or f"{key}: {_container(doc.data, (*step, key))}"
+    start = doc.position(step)
+    line = doc.source.line(start.line) if start is not None else None
+    item = (
+        line is not None and start is not None and line[: start.column - 1].rstrip().endswith("-")
+    )
+    doc.report(problems, step, colon_text_message(written, key, key=None, item=item))
 
 
 def _set_aside(data: dict[str, Any], path: KeyPath, kind: str) -> bool:

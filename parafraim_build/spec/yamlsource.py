@@ -9,7 +9,7 @@ data types of YAML come out: no Python objects, whatever tags the file carries.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ class YamlDocument:
     data: Any
     spans: dict[KeyPath, NodeSpan]
     broken: frozenset[KeyPath] = frozenset()
+    ends: dict[KeyPath, Position] = field(default_factory=dict)
+    """Just after the last character of each scalar, by key path (for ``written``)."""
 
     def is_broken(self, path: KeyPath) -> bool:
         """Whether ``path`` is, or lies under, a value already reported as unreadable."""
@@ -63,6 +65,22 @@ class YamlDocument:
         if span is None:
             return None
         return span.key if on_key and span.key is not None else span.start
+
+    def written(self, start: KeyPath, end: KeyPath) -> str | None:
+        """The file's text from where ``start`` begins to where the scalar ``end`` ends.
+
+        A step misread as ``{key: value}`` is shown again as its author wrote it: from the
+        step (its key) to the end of its value, without the comment after it.
+        """
+        first, last = self.position(start), self.ends.get(end)
+        if first is None or last is None or (last.line, last.column) < (first.line, first.column):
+            return None
+        lines = self.source.lines[first.line - 1 : last.line]
+        if len(lines) != last.line - first.line + 1:
+            return None
+        if len(lines) == 1:
+            return lines[0][first.column - 1 : last.column - 1]
+        return "\n".join([lines[0][first.column - 1 :], *lines[1:-1], lines[-1][: last.column - 1]])
 
     def report(
         self,
@@ -179,7 +197,7 @@ def parse_yaml(source: SourceText, text: str, problems: ProblemCollector) -> Yam
         return None
     converter = _Converter(source, problems)
     data = converter.convert(node, (), None)
-    return YamlDocument(source, data, converter.spans, frozenset(converter.broken))
+    return YamlDocument(source, data, converter.spans, frozenset(converter.broken), converter.ends)
 
 
 def _oversized(root: yaml.Node) -> str | None:
@@ -264,9 +282,11 @@ def _syntax_problem(
             context_line, _, _ = _past_the_text(source, exc.context_mark.line + 1, None)
             message += f" ({exc.context} at line {context_line})"
     text = source.line(line) or ""
-    unquoted = _unquoted_template(source, line)
-    if unquoted is not None:
-        line, column, message = unquoted
+    misread = _unquoted_template(source, line, column)
+    if misread is None and not at_end:
+        misread = _colon_in_step(source, line, column)
+    if misread is not None:
+        line, column, message = misread
         text = source.line(line) or ""
     if "\t" in text:
         message += "; tabs are not allowed for indentation in YAML, use spaces"
@@ -281,7 +301,9 @@ _TEMPLATE_VALUE = re.compile(
 )
 
 
-def _unquoted_template(source: SourceText, line: int | None) -> tuple[int, int, str] | None:
+def _unquoted_template(
+    source: SourceText, line: int | None, column: int | None
+) -> tuple[int, int, str] | None:
     """The position and message for a syntax error caused by an unquoted ``{{ ... }}`` value.
 
     ``name: {{ brand }} teaser`` is a flow mapping followed by stray text, so YAML stops
@@ -291,7 +313,10 @@ def _unquoted_template(source: SourceText, line: int | None) -> tuple[int, int, 
     """
     if line is None:
         return None
-    for number in (line, line - 1):
+    numbers = [line]
+    if _continues_previous(source, line, column):
+        numbers.append(line - 1)
+    for number in numbers:
         text = source.line(number)
         if text is None:
             continue
@@ -305,6 +330,21 @@ def _unquoted_template(source: SourceText, line: int | None) -> tuple[int, int, 
     return None
 
 
+def _continues_previous(source: SourceText, line: int, column: int | None) -> bool:
+    """Whether the error on ``line`` may belong to a value begun on the line before.
+
+    Stray text after ``name: {{ brand }}`` that goes on to the next line is indented deeper
+    than that line, or YAML marks it where the line's text starts. An error anywhere else on
+    a line of its own (``description: a: b`` below it) is that line's own mistake.
+    """
+    text, previous = source.line(line), source.line(line - 1)
+    if text is None or previous is None:
+        return False
+    indent = len(text) - len(text.lstrip(" "))
+    deeper = indent > len(previous) - len(previous.lstrip(" "))
+    return deeper or (column is not None and column <= indent + 1)
+
+
 def unquoted_template_message(key: str | None, value: str) -> str:
     """Why ``value`` (written unquoted after ``key:``, or as a list item) must be quoted."""
     value = value.rstrip()
@@ -314,6 +354,179 @@ def unquoted_template_message(key: str | None, value: str) -> str:
     return (
         f"`{misread}` must be quoted: YAML reads a value that starts with {{ as a mapping; "
         f"write {written}"
+    )
+
+
+# A block line of a step: ``- text``, ``- message: text``, or ``message: text`` further down a
+# step mapping. The keys are those whose value is text; ``rest`` is what follows the key or
+# the list's ``-``.
+_STEP_LINE = re.compile(
+    r"^(?P<indent> *)(?P<dash>-[ ]+)?(?:(?P<key>message|file):[ ]+)?(?P<rest>\S.*)$"
+)
+_STEPS_KEY = re.compile(r"^ *(?:-[ ]+)?steps:[ ]*(?:#.*)?$")
+# A value starting with one of these is a flow collection, a block scalar, an alias, an
+# anchor or a tag: YAML reads it as the author meant, whatever follows.
+_NOT_PROSE = tuple("{[|>&*!%@`")
+
+
+def _colon_in_step(
+    source: SourceText, line: int | None, column: int | None
+) -> tuple[int, int, str] | None:
+    """The position and message for a syntax error caused by ``: `` inside a step's text.
+
+    ``- Add a scene: "Plan the week" with three cards`` is a mapping whose value is the
+    quoted "Plan the week", and the words after it are a syntax error; ``- Scene: a: b``
+    and ``message: Intro: hello`` put a mapping inside a mapping. When the error lies on a
+    line of a ``steps:`` list at or after an unquoted ``: ``, the problem points at the
+    step's text and shows it quoted.
+    """
+    text = source.line(line)
+    if line is None or column is None or text is None:
+        return None
+    match = _STEP_LINE.match(text)
+    if match is None or match["rest"].startswith(_NOT_PROSE):
+        return None
+    key = match["key"]
+    if key is None and match["dash"] is None:
+        return None
+    start = match.start("rest")
+    split = _prose_colon(match["rest"])
+    if split is None or column - 1 < start + split[0]:
+        return None
+    item = _step_item(source, line, match)
+    if item is None or not _in_steps_list(source, *item):
+        return None
+    written = match["rest"][: split[1]]
+    mapped = _unquote(written[: split[0]].strip())
+    return line, start + 1, colon_text_message(written, mapped, key=key, item=True)
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip(" "))
+
+
+def _is_content(text: str) -> bool:
+    """Whether a line holds YAML (not blank, not only a comment)."""
+    stripped = text.strip()
+    return bool(stripped) and not stripped.startswith("#")
+
+
+def _step_item(source: SourceText, line: int, match: re.Match[str]) -> tuple[int, int] | None:
+    """The line and column (0-based) of the ``-`` that starts the step ``line`` is part of.
+
+    That is the ``-`` on the line itself, or, for ``message:`` further down a step mapping,
+    the ``-`` of the nearest line above whose text starts where that key does.
+    """
+    if match["dash"] is not None:
+        return line, match.start("dash")
+    column = len(match["indent"])
+    for number in range(line - 1, 0, -1):
+        text = source.lines[number - 1]
+        if not _is_content(text) or _indent(text) >= column:
+            continue
+        item = re.match(r"^( *)-[ ]+", text)
+        if item is None or item.end() != column:
+            return None
+        return number, len(item[1])
+    return None
+
+
+def _in_steps_list(source: SourceText, line: int, dash: int) -> bool:
+    """Whether the list item whose ``-`` is at ``line``, column ``dash``, is under ``steps:``.
+
+    Lines above that are indented deeper (earlier items' text) or are sibling items are
+    skipped; the first other line is the list's key.
+    """
+    for number in range(line - 1, 0, -1):
+        text = source.lines[number - 1]
+        if not _is_content(text):
+            continue
+        indent = _indent(text)
+        if indent > dash or (indent == dash and text[indent:].startswith("-")):
+            continue
+        return _STEPS_KEY.match(text) is not None
+    return False
+
+
+def _prose_colon(text: str) -> tuple[int, int] | None:
+    """Where the first ``: `` outside quotes is in ``text``, and where its text ends.
+
+    YAML reads a quote only where a value starts (the beginning, or after ``: ``); one in
+    the middle of words is a plain character. The text ends at a `` #`` comment outside
+    quotes. Returns ``(colon, end)``, or ``None`` when there is no such ``: ``.
+    """
+    colon: int | None = None
+    index, token_start = 0, True
+    while index < len(text):
+        char = text[index]
+        if token_start and char in "\"'":
+            index = _closing_quote(text, index)
+            token_start = False
+            continue
+        token_start = False
+        if char == ":" and (index + 1 == len(text) or text[index + 1] in " \t"):
+            if colon is None:
+                colon = index
+            index += 1
+            while index < len(text) and text[index] in " \t":
+                index += 1
+            token_start = True
+            continue
+        if char == "#" and (index == 0 or text[index - 1] in " \t"):
+            return None if colon is None else (colon, len(text[:index].rstrip()))
+        index += 1
+    return None if colon is None else (colon, len(text.rstrip()))
+
+
+def _closing_quote(text: str, start: int) -> int:
+    """The index just after the quoted scalar that starts at ``start`` (or the text's end)."""
+    quote = text[start]
+    index = start + 1
+    while index < len(text):
+        char = text[index]
+        if quote == '"' and char == "\\":
+            index += 2
+            continue
+        if char == quote:
+            if quote == "'" and text[index + 1 : index + 2] == "'":
+                index += 2
+                continue
+            return index + 1
+        index += 1
+    return len(text)
+
+
+def _unquote(key: str) -> str:
+    """A key as YAML reads it: ``"Plan the week"`` -> ``Plan the week``."""
+    if len(key) >= 2 and key[0] == key[-1] and key[0] in "\"'":
+        return key[1:-1]
+    return key
+
+
+def colon_text_message(written: str, mapped: str, *, key: str | None, item: bool) -> str:
+    """Why text holding ``: `` (a step, or ``key:``'s value) must be quoted or a block.
+
+    ``written`` is the text as written (lines are joined with spaces, as YAML folds them),
+    ``mapped`` the key YAML took from it; ``item`` says a step is a block list item
+    (``- ...``) rather than inside ``[...]``.
+    """
+    text = " ".join(part.strip() for part in written.splitlines())
+    shown = mapped if len(mapped) <= 40 else mapped[:37] + "..."
+    if key is not None:
+        return (
+            f"this {key} is read as a mapping {{{shown}: ...}} because of `: ` in it; "
+            f"quote it or write it as a block (`{key}: >-`, the text indented below); "
+            f"write {key}: {_quote(text)}"
+        )
+    if not item:
+        return (
+            f"this step is read as a mapping {{{shown}: ...}} because of `: ` in it; to send "
+            f"it as a message, quote it: {_quote(text)}"
+        )
+    return (
+        f"this step is read as a mapping {{{shown}: ...}} because of `: ` in it; to send it "
+        f"as a message, quote it or write it as a block (`- >-` on its own line, the text "
+        f"indented below); write - {_quote(text)}"
     )
 
 
@@ -368,6 +581,7 @@ class _Converter:
         self.source = source
         self.problems = problems
         self.spans: dict[KeyPath, NodeSpan] = {}
+        self.ends: dict[KeyPath, Position] = {}
         self._reported: set[tuple[int, int]] = set()
         self.broken: set[KeyPath] = set()
 
@@ -383,6 +597,7 @@ class _Converter:
         # ``_oversized`` has bounded the depth and the expanded size before we get here.
         self.spans[path] = _span(node, key)
         if isinstance(node, yaml.ScalarNode):
+            self.ends[path] = _position(node.end_mark)
             return self._scalar(node, path)
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ:
