@@ -163,6 +163,7 @@ def test_warnings_of_unchanged_videos_are_shown_too() -> None:
     )
     assert format_plan(plan).splitlines() == [
         "parafraim-build plan: 1 video, 1 unchanged",
+        "  a  up to date",
         "    warning: description changed",
         "",
         "No changes: every video is up to date.",

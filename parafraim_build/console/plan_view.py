@@ -77,7 +77,9 @@ def format_plan(plan: Plan, *, colour: bool = False) -> str:
     for video in plan.videos:
         if video.changes:
             lines += _video_lines(video, colour, symbols)
-        else:
+        elif video.warnings:
+            # Up to date, but with something to say: under its own name, like a change.
+            lines.append(f"  {_style(video.video, colour, bold=True)}  up to date")
             lines += [_warning(text, colour) for text in video.warnings]
     lines.append("")
     if not plan.changes:
