@@ -553,3 +553,22 @@ def test_a_mapping_that_is_not_a_template_keeps_the_plain_key_message(tmp_path: 
     problem = only_problem(tmp_path, spec)
     assert problem.message == "a key must be plain text, not a list or map"
     assert (problem.line, problem.column) == (4, 12)
+
+
+def test_a_syntax_error_below_an_unquoted_template_is_reported_where_it_is(
+    tmp_path: Path,
+) -> None:
+    # `name: {{ x }}` alone is readable; the line after it has its own mistake.
+    spec = VIDEO.format(line="name: {{ brand }}\n    description: a: b: c")
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == "YAML syntax error: mapping values are not allowed in this context"
+    assert (problem.line, problem.column) == (5, 19)
+
+
+def test_stray_text_continuing_an_unquoted_template_points_at_the_template(
+    tmp_path: Path,
+) -> None:
+    spec = VIDEO.format(line="name: {{ brand }}\n      teaser")
+    problem = only_problem(tmp_path, spec)
+    assert problem.message == f'`{{{{ brand }}}}` {QUOTE_IT} name: "{{{{ brand }}}}"'
+    assert (problem.line, problem.column) == (4, 11)
