@@ -203,6 +203,12 @@ def test_a_local_plan_of_another_spec_prints_an_apply_command_that_works(
     # not ./parafraim.yaml.
     bare = runner.invoke(main, ["apply", "--yes", "my site/saved plan.json"])
     assert bare.exit_code == 1
+    unlocal = runner.invoke(
+        main, ["apply", "-f", "my site/launch spec.yaml", "--yes", "my site/saved plan.json"]
+    )
+    assert unlocal.exit_code == 1
+    assert "the saved plan was made with --local" in unlocal.stderr
+    assert "hint: add --local to apply it" in unlocal.stderr
     applied = run_printed(planned)
     assert applied.exit_code == 0, applied.output
     assert "ok  solo  -> out/solo/clip.mp4" in applied.stdout

@@ -193,8 +193,14 @@ def apply(
                 hint="apply the plan file alone, or make a new plan with those options",
             )
         if saved.options.local != local:
-            where = "--local" if saved.options.local else "the real service"
-            raise ConfigError(f"the saved plan was made for {where}", hint="match --local")
+            if saved.options.local:
+                raise ConfigError(
+                    "the saved plan was made with --local", hint="add --local to apply it"
+                )
+            raise ConfigError(
+                "the saved plan was made for the real service, not --local",
+                hint="apply it without --local",
+            )
         request = PlanRequest(
             selected=saved.options.selected,
             replace=saved.options.replace,
