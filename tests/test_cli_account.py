@@ -170,6 +170,21 @@ def test_whoami_local_shows_the_local_engines_account_without_a_key(
     assert list(project_dir.iterdir()) == []
 
 
+def test_listings_piped_or_logged_never_wrap_names(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    result = invoke("templates", "--local")
+    assert result.exit_code == 0, result.output
+    rows = result.stdout.splitlines()
+    assert any("Customer testimonial" in row for row in rows)  # not cut over two lines
+    assert len(rows) == 2 + len(json.loads(invoke("templates", "--local", "--json").stdout))
+    # A width given on purpose still holds.
+    monkeypatch.setenv("COLUMNS", "50")
+    narrow = invoke("templates", "--local")
+    assert not any("Customer testimonial" in row for row in narrow.stdout.splitlines())
+
+
 def test_a_category_that_exists_but_matches_no_search_lists_no_categories(
     project_dir: Path,
 ) -> None:

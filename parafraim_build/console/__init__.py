@@ -9,6 +9,7 @@ tables and live displays use rich (``stdout_console``), created per call so that
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any, TextIO
 
@@ -16,6 +17,9 @@ import click
 from rich.console import Console
 
 from parafraim_build.errors import BuildError, SpecError
+
+# Wide enough that no listing wraps; tables never pad themselves out to it.
+_UNBOUNDED_WIDTH = 1000
 
 
 def out(text: str = "") -> None:
@@ -82,4 +86,16 @@ def _console(stream: TextIO) -> Console:
     # Markup and emoji codes off: project names, messages and descriptions come from users
     # and from the service, and "Recap [draft]" must print as written, never as a style tag
     # (or crash on "[/]"). Styles are applied with rich objects, not markup strings.
-    return Console(file=stream, highlight=False, soft_wrap=False, markup=False, emoji=False)
+    # A pipe or a CI log has no width: rich would assume 80 columns and wrap names and times
+    # that must be copied exactly. Only a terminal (or COLUMNS) sets the width.
+    width = None if _is_terminal(stream) or os.environ.get("COLUMNS") else _UNBOUNDED_WIDTH
+    return Console(
+        file=stream, width=width, highlight=False, soft_wrap=False, markup=False, emoji=False
+    )
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or foreign stream
+        return False

@@ -146,7 +146,7 @@ def print_templates(
         return
     table = Table(**_LIST_STYLE, title=_count(len(templates), "template"))
     table.add_column("id", no_wrap=True)
-    table.add_column("name", ratio=1)
+    table.add_column("name")
     table.add_column("category", no_wrap=True)
     table.add_column("uses", justify="right")
     table.add_column("preview")
@@ -171,7 +171,7 @@ def print_projects(projects: Sequence[ProjectSummary], *, as_json: bool) -> None
         return
     table = Table(**_LIST_STYLE, title=_count(len(projects), "project"))
     table.add_column("id", no_wrap=True)
-    table.add_column("name", ratio=1)
+    table.add_column("name")
     table.add_column("aspect")
     table.add_column("preview")
     table.add_column("updated")
