@@ -54,6 +54,33 @@ def a_lock() -> Lock:
     return lock.record_step("launch", StepRecord(key="k1", compositionSha256="c1", taskId="t1"))
 
 
+def keep(
+    cache: RunCache,
+    render_key: str,
+    source: Path,
+    *,
+    service: str = BASE,
+    account: str = "acc",
+    format: str = "mp4",
+    sha256: str | None = None,
+    size: int | None = None,
+    job_id: str | None = None,
+) -> None:
+    """``cache.store_output`` of ``source``, its checksum and size read from the file unless
+    given (a wrong one makes a damaged copy)."""
+    data = source.read_bytes()
+    cache.store_output(
+        render_key,
+        source,
+        service=service,
+        account=account,
+        sha256=sha256 if sha256 is not None else hashlib.sha256(data).hexdigest(),
+        size=size if size is not None else len(data),
+        format=format,
+        job_id=job_id,
+    )
+
+
 def test_the_folder_comes_from_the_option_then_the_environment_then_the_spec(
     tmp_path: Path,
 ) -> None:
@@ -133,16 +160,7 @@ def test_outputs_are_stored_and_restored_verified(cache: RunCache, tmp_path: Pat
     source = tmp_path / "hd.mp4"
     source.write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()
-    cache.store_output(
-        "rk",
-        source,
-        service=BASE,
-        account="acc",
-        sha256=digest,
-        size=len(data),
-        format="mp4",
-        job_id="j-1",
-    )
+    keep(cache, "rk", source, job_id="j-1")
     expected = CachedOutput(key="rk", sha256=digest, size=len(data), format="mp4", job_id="j-1")
     assert cache.view(BASE, "acc").outputs == {"rk": expected}
     source.unlink()  # the cache has its own copy
@@ -161,17 +179,7 @@ def test_outputs_are_kept_per_service(cache: RunCache, tmp_path: Path) -> None:
     for service, data, job in ((LOCAL, local, "local-job"), (BASE + "/", real, "real-job")):
         source = tmp_path / f"{job}.mp4"
         source.write_bytes(data)
-        digest = hashlib.sha256(data).hexdigest()
-        cache.store_output(
-            "rk",
-            source,
-            service=service,
-            account="acc",
-            sha256=digest,
-            size=len(data),
-            format="mp4",
-            job_id=job,
-        )
+        keep(cache, "rk", source, service=service, job_id=job)
     assert cache.view(LOCAL, "acc").outputs["rk"].job_id == "local-job"
     assert cache.view(BASE, "acc").outputs["rk"].job_id == "real-job"  # trailing "/" is one URL
     # Not per account: another account is offered the file, but not the job it cannot fetch.
@@ -206,20 +214,8 @@ def test_outputs_are_kept_per_service(cache: RunCache, tmp_path: Path) -> None:
 def test_a_damaged_copy_of_one_service_leaves_the_others(cache: RunCache, tmp_path: Path) -> None:
     source = tmp_path / "hd.mp4"
     source.write_bytes(b"good bytes")
-    digest = hashlib.sha256(b"good bytes").hexdigest()
-    cache.store_output(
-        "rk", source, service=BASE, account="acc", sha256=digest, size=10, format="mp4", job_id="a"
-    )
-    cache.store_output(
-        "rk",
-        source,
-        service=LOCAL,
-        account="acc",
-        sha256="f" * 64,
-        size=10,
-        format="mp4",
-        job_id="b",
-    )
+    keep(cache, "rk", source, job_id="a")
+    keep(cache, "rk", source, service=LOCAL, sha256="f" * 64, size=10, job_id="b")
     assert cache.restore_output("rk", tmp_path / "l.mp4", service=LOCAL, account="acc") is None
     assert cache.view(LOCAL, None).outputs == {}
     assert cache.restore_output("rk", tmp_path / "r.mp4", service=BASE, account="acc") is not None
@@ -242,16 +238,7 @@ def test_an_output_kept_before_outputs_were_scoped_is_never_offered(tmp_path: Pa
         meta.set(("output", "rk"), {"sha256": digest, "size": len(data), "format": "mp4"})
         meta.set(("output", "evicted"), {"sha256": digest, "size": len(data), "format": "mp4"})
     with RunCache(folder) as cache:
-        cache.store_output(
-            "kept",
-            source,
-            service=BASE,
-            account="acc",
-            sha256=digest,
-            size=len(data),
-            format="mp4",
-            job_id="j",
-        )
+        keep(cache, "kept", source, job_id="j")
         for service in (BASE, LOCAL):
             assert "rk" not in cache.view(service, "acc").outputs
             target = tmp_path / "out" / "rk.mp4"
@@ -273,16 +260,7 @@ def test_an_output_kept_before_outputs_were_scoped_is_never_offered(tmp_path: Pa
 def test_a_damaged_cached_output_is_dropped_not_restored(cache: RunCache, tmp_path: Path) -> None:
     source = tmp_path / "hd.mp4"
     source.write_bytes(b"actual bytes")
-    cache.store_output(
-        "rk",
-        source,
-        service=BASE,
-        account="acc",
-        sha256="f" * 64,
-        size=12,
-        format="mp4",
-        job_id=None,
-    )
+    keep(cache, "rk", source, sha256="f" * 64, size=12)
     target = tmp_path / "out" / "hd.mp4"
     assert cache.restore_output("rk", target, service=BASE, account="acc") is None
     assert not target.exists()
@@ -296,10 +274,7 @@ def test_a_destination_that_cannot_be_written_is_not_a_cache_failure(
 ) -> None:
     source = tmp_path / "hd.mp4"
     source.write_bytes(b"mp4 bytes")
-    digest = hashlib.sha256(b"mp4 bytes").hexdigest()
-    cache.store_output(
-        "rk", source, service=BASE, account="acc", sha256=digest, size=9, format="mp4", job_id="j-1"
-    )
+    keep(cache, "rk", source, job_id="j-1")
     out = tmp_path / "out"
     if blocked == "folder-in-place":
         target = out / "v" / "hd.mp4"
@@ -322,16 +297,7 @@ def test_outputs_beyond_the_size_limit_are_evicted(tmp_path: Path) -> None:
         for index in range(30):
             path = tmp_path / f"{index}.mp4"
             path.write_bytes(bytes([index]) * 10_000)
-            small.store_output(
-                f"k{index}",
-                path,
-                service=BASE,
-                account="acc",
-                sha256=f"s{index}",
-                size=10_000,
-                format="mp4",
-                job_id=None,
-            )
+            keep(small, f"k{index}", path, sha256=f"s{index}", size=10_000)
         kept = small.view(BASE, "acc").outputs
     assert 0 < len(kept) < 30
     assert "k29" in kept  # the newest stays
@@ -412,18 +378,8 @@ def test_each_account_keeps_its_own_job_for_one_output(cache: RunCache, tmp_path
     data = b"\x00\x00\x00\x18ftyp one render"
     source = tmp_path / "hd.mp4"
     source.write_bytes(data)
-    digest = hashlib.sha256(data).hexdigest()
     for account, job in (("a", "job-a"), ("b", "job-b"), ("a", None)):
-        cache.store_output(
-            "rk",
-            source,
-            service=BASE,
-            account=account,
-            sha256=digest,
-            size=len(data),
-            format="mp4",
-            job_id=job,
-        )
+        keep(cache, "rk", source, account=account, job_id=job)
     # B storing the same file takes nothing from A, and A storing a copy (no job) neither.
     assert cache.view(BASE, "a").outputs["rk"].job_id == "job-a"
     assert cache.view(BASE, "b").outputs["rk"].job_id == "job-b"
@@ -440,16 +396,7 @@ def test_a_record_naming_one_account_still_gives_that_account_its_job(tmp_path: 
     source.write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()
     with RunCache(folder) as cache:
-        cache.store_output(
-            "rk",
-            source,
-            service=BASE,
-            account="a",
-            sha256=digest,
-            size=len(data),
-            format="mp4",
-            job_id="job-a",
-        )
+        keep(cache, "rk", source, account="a", job_id="job-a")
     with diskcache.Cache(str(folder / "meta")) as meta:
         key = ("output", BASE, "rk")
         old = {"sha256": digest, "size": len(data), "format": "mp4"}
