@@ -218,7 +218,7 @@ def test_several_selected_scenes_are_all_rewritten() -> None:
         ("remove it", lambda c: headings(c) == ["Meet Acme", "Available today"]),
         ("translate it to Spanish", lambda c: c.scenes[1].heading.startswith("[ES] ")),
         (
-            "Make it punchier",
+            "Make it bolder",
             lambda c: c.scenes[0] == BASE.scenes[0] and c.scenes[1] != BASE.scenes[1],
         ),
     ],
@@ -538,15 +538,37 @@ def test_a_list_without_a_scene_to_replace_is_added_at_the_end() -> None:
 
 
 @pytest.mark.parametrize(
-    "selector", ["h1", "h2", ".headline", "main .scene-heading", "p", "section.scene", ".card"]
+    ("selector", "part"),
+    [
+        ("h1", "the heading of "),
+        ("h2", "the heading of "),
+        (".headline", "the heading of "),
+        ("main .scene-heading", "the heading of "),
+        ("p", "the text of "),
+        ("section.scene", ""),
+        (".card", ""),
+    ],
 )
-def test_a_selector_for_a_part_of_every_scene_selects_every_scene(selector: str) -> None:
-    composition, outcome = edit("Make it punchier", selected=[{"selector": selector}])
+def test_a_selector_for_a_part_of_every_scene_selects_every_scene(selector: str, part: str) -> None:
+    composition, outcome = edit("Make it bolder", selected=[{"selector": selector}])
     assert all(
         (new.heading, new.body) != (old.heading, old.body)
         for new, old in zip(composition.scenes, BASE.scenes, strict=True)
     )
-    assert "Made scenes 1, 2 and 3 tighter" in outcome.message
+    assert f"Made {part}scenes 1, 2 and 3 bolder." in outcome.message
+
+
+def test_a_restyle_of_a_selected_heading_leaves_the_body() -> None:
+    composition, _ = edit("Make it bolder", selected=[{"selector": "h1"}])
+    assert headings(composition) == ["Meet Acme!", "What is new!", "Available today!"]
+    assert [scene.body for scene in composition.scenes] == [s.body for s in BASE.scenes]
+
+
+def test_the_text_of_a_scene_restyles_its_body_only() -> None:
+    composition, outcome = edit("Make the text of scene 2 bolder.")
+    assert composition.scenes[1].heading == "What is new"
+    assert composition.scenes[1].body == "Live previews and one-click sharing!"
+    assert "Made the text of scene 2 bolder." in outcome.message
 
 
 def test_a_selector_scoped_to_a_scene_selects_that_scene_only() -> None:
@@ -567,8 +589,46 @@ def test_make_the_headline_of_a_scene_larger_and_bolder_restyles_it() -> None:
         selected=[{"selector": "#scene-1 h1"}],
     )
     assert composition.scenes[0].heading == "Meet Acme!"
+    assert composition.scenes[0].body == BASE.scenes[0].body
     assert composition.scenes[1:] == BASE.scenes[1:]
-    assert "Made scene 1 bolder." in outcome.message
+    assert "Made the heading of scene 1 bolder." in outcome.message
+
+
+def _one_scene(heading: str, body: str) -> str:
+    scene = Scene("scene-1", heading, body, 3.0, "#1D3557")
+    return render_composition_html(Composition("Rocket", "16:9", (scene,)))
+
+
+def test_the_headline_of_the_first_scene_changes_only_the_headline() -> None:
+    html = _one_scene("Rocket", "A closer look at Rocket.")
+    composition, _ = edit("Make the headline of the first scene larger and bolder.", html=html)
+    scene = composition.scenes[0]
+    assert (scene.heading, scene.body) == ("Rocket!", "A closer look at Rocket.")
+
+
+@pytest.mark.parametrize(
+    ("heading", "body", "new_heading", "new_body"),
+    [
+        ("Demo", "It only takes a minute.", "Demo", "It only takes a minute."),
+        ("Demo", "Find out more.", "Demo", "Find out more."),
+        (
+            "Your whole team's work, in one calm place",
+            "Shared boards. Async updates.",
+            "Your whole team's work",
+            "Shared boards.",
+        ),
+    ],
+)
+def test_make_it_punchier_never_empties_or_cuts_a_phrase(
+    heading: str, body: str, new_heading: str, new_body: str
+) -> None:
+    composition, outcome = edit("Make it punchier", html=_one_scene(heading, body))
+    assert (composition.scenes[0].heading, composition.scenes[0].body) == (new_heading, new_body)
+    if (heading, body) == (new_heading, new_body):
+        assert "Left scene 1 as it was: already short and direct." in outcome.message
+        assert "Made scene 1" not in outcome.message
+    else:
+        assert "Made scene 1 tighter and more direct." in outcome.message
 
 
 def test_shorten_headlines_cuts_the_long_ones_at_a_word() -> None:
@@ -876,7 +936,7 @@ def test_a_selected_element_that_is_not_there_is_named_even_when_others_match(
     eyebrow: str, so: str
 ) -> None:
     composition, outcome = edit(
-        "Make the opening more direct",
+        "Make the opening bolder",
         selected=[{"selector": "#scene-1 h1"}, {"selector": eyebrow}],
     )
     assert composition.scenes[0] != BASE.scenes[0]
@@ -890,3 +950,62 @@ def test_a_selected_element_that_is_not_there_is_named_even_when_others_match(
 def test_a_selector_scoped_to_a_part_every_scene_has_is_not_reported() -> None:
     _, outcome = edit("Make it red", selected=[{"selector": "#scene-1 h1"}])
     assert "not part of this storyboard" not in outcome.message
+
+
+def test_quoted_words_of_a_blank_projects_first_clause_are_its_opening_scene() -> None:
+    composition, outcome = edit(
+        'Start with a three second hook: "Tired of meetings?" in bold type, fading in.',
+        html="",
+        project_name="Standups",
+    )
+    assert composition.title == "Standups"
+    (scene,) = composition.scenes
+    assert (scene.heading, scene.body, scene.duration) == (
+        "Tired of meetings?",
+        "It only takes a minute.",
+        3.0,
+    )
+    assert "Standups" not in scene.body
+    assert (
+        "Nothing changed for “fading in”: this editor's storyboard has no motion" in outcome.message
+    )
+
+
+def test_the_created_reply_gives_the_opening_scenes_final_length() -> None:
+    _, outcome = edit(
+        "Create a 15 second vertical video for stories and reels. Open with a three second "
+        'hook: "Still paying monthly?" on a coral background.',
+        html="",
+        project_name="Offer",
+    )
+    assert "with an opening scene of 3 s." in outcome.message
+    assert "4.5 s" not in outcome.message
+
+
+def test_a_hold_past_the_scene_limit_says_it_was_capped() -> None:
+    html = _one_scene("Thanks", "See you soon.")
+    _, before = edit("Make scene 1 8.2 seconds.", html=html)
+    _, outcome = edit("Hold the final frame for two seconds.", html=before.html)
+    assert (
+        "Lengthened scene 1 from 8.2 s to 10 s (10.2 s asked for, capped at the 10 s scene limit)."
+        in outcome.message
+    )
+
+
+@pytest.mark.parametrize(
+    ("message", "piece", "lacks"),
+    [
+        ("Make the opening more direct: cut the slow zoom.", "cut the slow zoom", "no motion"),
+        ("Add a scene about pricing with a slow zoom.", "a slow zoom", "no motion"),
+        ("Add a gentle swipe animation.", "Add a gentle swipe animation", "no motion"),
+        ("Add background music.", "Add background music", "no sound"),
+        ("Use a Japanese font.", "Use a Japanese font", "one font."),
+    ],
+)
+def test_motion_fonts_and_sound_are_named_in_the_reply(
+    message: str, piece: str, lacks: str
+) -> None:
+    _, outcome = edit(message)
+    assert f"Nothing changed for “{piece}”: this editor's storyboard has {lacks}" in outcome.message
+    if lacks == "no sound":
+        assert "font" not in outcome.message

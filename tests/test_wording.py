@@ -31,7 +31,17 @@ from parafraim_build.emulator.wording import (
                 "It is fast and simple to use for everyone on any device.",
             ),
         ),
-        ("Short", "Built for teams.", "tight", ("Short", "")),
+        ("Short", "Built for teams.", "tight", ("Short", "Built for teams.")),
+        ("Meet", "Built for teams who ship every day.", "tight", ("Meet", "Built for teams.")),
+        ("Demo", "It only takes a minute.", "tight", ("Demo", "It only takes a minute.")),
+        ("Demo", "Find out more.", "tight", ("Demo", "Find out more.")),
+        (
+            "Acme logo, then about our features",
+            "The three stories that mattered most, from the office opening to the beta we shipped.",
+            "tight",
+            ("Acme logo", "The three stories that mattered most."),
+        ),
+        ("Demo", "", "tight", ("Demo", "")),
         ("Launch day", "Come and see.", "bold", ("Launch day!", "Come and see!")),
         ("Launch day!", "Come and see!", "bold", ("LAUNCH DAY!", "Come and see!")),
         ("Launch day!", "Wow!! Great!", "calm", ("Launch day", "Wow. Great.")),
@@ -43,11 +53,19 @@ def test_restyle(heading: str, body: str, style: str, expected: tuple[str, str])
 
 
 def test_restyle_changes_texts_that_allow_a_change() -> None:
-    for style in ("tight", "bold"):
-        assert restyle("Hello there", "A sentence of several words.", style) != (
-            "Hello there",
-            "A sentence of several words.",
-        )
+    assert restyle("Hello there", "A sentence of several words.", "bold") != (
+        "Hello there",
+        "A sentence of several words.",
+    )
+    assert restyle("Hello there", "One sentence. And another.", "tight") == (
+        "Hello there",
+        "One sentence.",
+    )
+
+
+def test_a_long_sentence_with_no_phrase_end_is_kept_whole() -> None:
+    body = "Every single person you know loves this tool a whole lot more than the old one."
+    assert restyle("Hi", body, "tight") == ("Hi", body)
 
 
 def test_translate_marks_and_swaps_glossary_words() -> None:

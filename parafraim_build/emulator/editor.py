@@ -52,6 +52,7 @@ from parafraim_build.emulator.phrases import (
     ShortenHeadings,
     Target,
     Translate,
+    missing_kind,
     parse_message,
 )
 from parafraim_build.emulator.wording import (
@@ -91,6 +92,13 @@ _HEADING_SELECTORS = frozenset(
 _BODY_SELECTORS = frozenset({"p", ".scene-body", ".body", ".text", ".subtitle", ".copy"})
 _CARD_SELECTORS = frozenset({"section", ".scene", ".card", ".slide", "section.scene"})
 _STYLE_WORDS = {"tight": "tighter and more direct", "bold": "bolder", "calm": "calmer"}
+_ALREADY = {"tight": "short and direct", "bold": "bold", "calm": "calm"}
+# What the reply says a storyboard of still cards lacks, by what a clause asked for.
+_LACKS = {
+    "motion": "this editor's storyboard has no motion (each scene is a still card).",
+    "font": "this editor's storyboard has one font.",
+    "sound": "this editor's storyboard has no sound (a render's includeAudio adds a quiet chord).",
+}
 _CSS_KEYS = frozenset({"selector", "css", "cssSelector", "querySelector", "query"})
 _INDEX_KEYS = frozenset({"index", "sceneIndex", "scene_index", "sceneNumber", "position"})
 _SCENE_ID = re.compile(r"(?<![\w-])(scene-\d+)(?![\w-])")
@@ -145,6 +153,9 @@ class _Session:
     selected: list[int] = field(default_factory=list)  # keys, in selection order
     # Elements were selected but none is a scene: "it" then names no scene, not every scene.
     selection_missed: bool = False
+    # "heading" or "body" when every selected element is that part of a scene (``h1``): what a
+    # restyle of the selection changes.
+    selected_part: str | None = None
     # Scenes before the latest clause's own text was written: what a scene count finds.
     clause_start: int = 0
     touched: list[int] = field(default_factory=list)  # keys changed by the latest intent
@@ -152,6 +163,8 @@ class _Session:
     # selection ("Add a scene about pricing and make it blue").
     previous: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # A new storyboard: where the reply says so, and the key of its opening scene.
+    opening: tuple[int, int] | None = None
     states: list[str] = field(default_factory=list)
     next_key: int = 0
 
@@ -476,8 +489,8 @@ class _Session:
             )
         else:
             self.notes.append(
-                f"Nothing changed for {_quote(intent.clause.rstrip('.'))}: this editor's "
-                "storyboard has one font and no motion."
+                f"Nothing changed for {_quote(intent.clause.rstrip('.'))}: "
+                + _LACKS[missing_kind(intent.clause)]
             )
 
     def scene_list(self, intent: SceneList) -> None:
@@ -553,9 +566,18 @@ class _Session:
                 f"{_scene_list(positions).capitalize()}: already as {bound} as allowed."
             )
         elif len(positions) == 1:
+            asked = (
+                before[0] + (intent.seconds if intent.longer else -intent.seconds)
+                if (intent.seconds is not None)
+                else before[0] * (LENGTHEN_FACTOR if intent.longer else SHORTEN_FACTOR)
+            )
+            capped = ""
+            if abs(round(asked, 1) - after[0]) >= 0.05:
+                bound = f"{MAX_SCENE_SECONDS:g} s" if intent.longer else f"{MIN_SCENE_SECONDS:g} s"
+                capped = f" ({_seconds(asked)} s asked for, capped at the {bound} scene limit)"
             self.notes.append(
                 f"{verb} scene {positions[0] + 1} from {_seconds(before[0])} s "
-                f"to {_seconds(after[0])} s."
+                f"to {_seconds(after[0])} s{capped}."
             )
         else:
             self.notes.append(
@@ -645,6 +667,7 @@ class _Session:
         self.notes.append(
             f"Added scene {position + 1} {_quote(heading)} ({_seconds(scene.duration)} s)."
         )
+        self.unshown(intent)
 
     def rewrite(self, intent: Plain, positions: Sequence[int]) -> None:
         for position in positions:
@@ -660,18 +683,37 @@ class _Session:
         self.touched = [self.keys[position] for position in positions]
         self.draft(positions)
         self.notes.append(f"Rewrote {_scene_list(positions)}: {_quote(intent.heading)}.")
+        self.unshown(intent)
 
     def restyle(self, intent: Plain, positions: Sequence[int]) -> None:
+        """Rewrite the scenes' text in the clause's manner: only the part it names ("the
+        headline of", a heading selector), else heading and body."""
+        part = intent.part or self.selected_part
+        changed: list[int] = []
         for position in positions:
             scene = self.scenes[position]
             heading, body = restyle(scene.heading, scene.body, intent.style or "tight")
-            self.scenes[position] = replace(
-                scene, heading=heading or scene.heading, body=with_mention(body, intent.mention)
-            )
-        self.touched = [self.keys[position] for position in positions]
-        if positions:
-            manner = _STYLE_WORDS.get(intent.style or "", "different")
-            self.notes.append(f"Made {_scene_list(positions)} {manner}.")
+            heading = heading if part != "body" and heading else scene.heading
+            body = with_mention(body, intent.mention) if part != "heading" else scene.body
+            if (heading, body) != (scene.heading, scene.body):
+                self.scenes[position] = replace(scene, heading=heading, body=body)
+                changed.append(position)
+        self.touched = [self.keys[position] for position in changed]
+        manner = _STYLE_WORDS.get(intent.style or "", "different")
+        what = {"heading": "the heading of ", "body": "the text of "}.get(part or "", "")
+        if changed:
+            self.notes.append(f"Made {what}{_scene_list(changed)} {manner}.")
+        unchanged = [position for position in positions if position not in changed]
+        if unchanged:
+            already = _ALREADY.get(intent.style or "", "as asked")
+            was = "it was" if len(unchanged) == 1 else "they were"
+            self.notes.append(f"Left {what}{_scene_list(unchanged)} as {was}: already {already}.")
+        self.unshown(intent)
+
+    def unshown(self, intent: Plain) -> None:
+        """Say which of a clause's asks a storyboard of still cards cannot show."""
+        for piece in intent.unshown:
+            self.notes.append(f"Nothing changed for {_quote(piece)}: {_LACKS[missing_kind(piece)]}")
 
     # ----------------------------------------------------------------- finishing
 
@@ -687,6 +729,18 @@ class _Session:
             self.scenes[index] = replace(scene, duration=duration)
         self.notes.append(
             f"Scaled all scenes down to keep the video within {MAX_TOTAL_SECONDS:g} s."
+        )
+
+    def created(self) -> None:
+        """Say that the storyboard was created, with its opening scene as the message left it
+        (a later clause or the target length may have changed its length, or removed it)."""
+        if self.opening is None:
+            return
+        index, key = self.opening
+        positions = self.positions_of([key])
+        scene = f" of {_seconds(self.scenes[positions[0]].duration)} s" if positions else ""
+        self.notes[index] = (
+            f"Created {_quote(self.title)} ({self.aspect_ratio}) with an opening scene{scene}."
         )
 
     def recolour(self, entropy: random.Random) -> None:
@@ -753,6 +807,7 @@ class ScriptedEditor:
                 session.notes.append("None of the selected elements is a scene of this video.")
             else:
                 session.notes.extend(unmatched)
+                session.selected_part = _selected_part(selected)
         else:
             intents = self._create(session, intents)
         for intent in intents:
@@ -763,6 +818,7 @@ class ScriptedEditor:
         session.cap_total()
         if self.nondeterministic:
             session.recolour(self._entropy)
+        session.created()
         session.snapshot()
         final = session.states[-1]
         count = len(session.scenes)
@@ -824,11 +880,14 @@ class ScriptedEditor:
         """A blank project: the first plain clause becomes the opening scene (or an empty one)."""
         rest = list(intents)
         body = ""
+        heading = session.title
         first = rest[0] if rest else None
         background = session.rng.choice(PALETTE)
         if isinstance(first, Plain):
             rest.pop(0)
-            body = first.body if first.heading != session.title else ""
+            # Words in quotes are what the scene shows, so they replace the title card's title.
+            heading = first.heading if first.quoted else session.title
+            body = first.body if first.heading != session.title or first.quoted else ""
             if body and body.rstrip(".!?…") == first.heading.rstrip(".!?…"):
                 # The clause gave a heading only (or stage directions): a stock sentence.
                 body = stock_body(_stock_subject(first), session.rng)
@@ -836,9 +895,9 @@ class ScriptedEditor:
             background = first.background or background
         opening = Scene(
             id="",
-            heading=session.title,
+            heading=heading,
             body=body,
-            duration=session.new_duration(session.title, body),
+            duration=session.new_duration(heading, body),
             background=background,
         )
         if isinstance(first, Plain):
@@ -846,10 +905,12 @@ class ScriptedEditor:
         session.touched = [session.add(opening)]
         session.draft([0])
         session.snapshot()
-        session.notes.append(
-            f"Created {_quote(session.title)} ({session.aspect_ratio}) "
-            f"with an opening scene of {_seconds(opening.duration)} s."
-        )
+        # The opening scene's length is said once the message is done: later clauses and the
+        # target length may change it (see _Session.created).
+        session.opening = (len(session.notes), session.touched[0])
+        session.notes.append("")
+        if isinstance(first, Plain):
+            session.unshown(first)
         return rest
 
     @staticmethod
@@ -897,12 +958,15 @@ class ScriptedEditor:
 
 def _stock_subject(intent: Plain) -> str | None:
     """What a stock sentence for a plain clause's scene is about: the name it is for, else a
-    name its stage directions mention, else its heading unless that is a line of its own
-    ("Still paying monthly?" is no topic to write "Why ... matters" about)."""
+    name its stage directions mention, else its heading unless that is a line of its own or
+    quoted words ("Still paying monthly?" is no topic to write "Why ... matters" about)."""
     if intent.mention or intent.subject:
         return intent.mention or intent.subject
     heading = intent.heading.strip()
-    return None if heading.endswith(("?", "!", ".", "…")) else heading or None
+    if intent.quoted or heading.endswith(("?", "!", ".", "…")):
+        # Words the scene shows as written ("50% off") are no topic to write about either.
+        return None
+    return heading or None
 
 
 def _target(seconds: float) -> float:
@@ -982,6 +1046,34 @@ def _positions_for(
     if len(folded) > 2:
         return [index for index, (heading, body) in enumerate(texts) if folded in (heading, body)]
     return []
+
+
+def _selected_part(selected: Sequence[Mapping[str, Any]]) -> str | None:
+    """``heading`` (or ``body``) when every selected element is a selector for that part of a
+    scene (``h1``, ``#scene-2 .headline``): a restyle of the selection changes only it."""
+    parts: set[str | None] = set()
+    for element in selected:
+        selectors = [v for k, v in _leaves(element) if k in _CSS_KEYS and isinstance(v, str)]
+        if not selectors:
+            return None
+        parts.update(_part_of(selector) for selector in selectors)
+    return parts.pop() if len(parts) == 1 else None
+
+
+def _part_of(selector: str) -> str | None:
+    """The part of a scene a selector's last compound names: ``heading``, ``body`` or None."""
+    parts = re.split(r"\s*[\s>+~]\s*", selector.strip())
+    last = re.sub(r"\[[^\]]*\]|::?[\w-]+(?:\([^)]*\))?", "", parts[-1] if parts else "").lower()
+    match = _COMPOUND.match(last)
+    if match is None or not last:
+        return None
+    names = {f".{name}" for name in match.group("classes").split(".") if name}
+    names.add(match.group("tag") or "")
+    if names & _HEADING_SELECTORS:
+        return "heading"
+    if names & _BODY_SELECTORS:
+        return "body"
+    return None
 
 
 def _names_a_missing_part(selector: str) -> bool:

@@ -226,7 +226,11 @@ class Plain:
     ``mention``: a name the clause asks the text to be "for" ("... for Acme"); ``seconds``: the
     scene's own length ("a three second hook"); ``background``: "on a coral background";
     ``subject``: a name the clause's stage directions mention ("the Acme logo"), what a stock
-    sentence is about when the clause gives the scene no text of its own.
+    sentence is about when the clause gives the scene no text of its own; ``quoted``: the
+    heading is words the clause put in quotes (what the scene shows, even on a blank project's
+    title card); ``part``: the part a restyle is limited to (``"heading"`` for "the headline of
+    the first scene", ``"body"`` for "the text of"); ``unshown``: pieces of the clause that ask
+    for motion, a font or sound, which a storyboard of still cards cannot show.
     """
 
     clause: str
@@ -239,6 +243,9 @@ class Plain:
     seconds: float | None = None
     background: str | None = None
     subject: str | None = None
+    quoted: bool = False
+    part: str | None = None
+    unshown: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -678,24 +685,37 @@ def derive_text(topic: str) -> tuple[str, str]:
     type") are not text: a body that would be nothing else is the heading as a sentence, which
     the editor replaces by a stock sentence.
     """
-    heading, body, _ = _derive(topic)
-    return heading, body
+    derived = _derive(topic)
+    return derived.heading, derived.body
 
 
-def _derive(topic: str) -> tuple[str, str, str | None]:
-    """:func:`derive_text`, and the name the dropped stage directions mention, if any ("the
-    Acme logo" -> "Acme"): what a stock sentence for the scene is about."""
+@dataclass(frozen=True)
+class _Derived:
+    """What :func:`_derive` reads from a clause's text: the scene's ``heading`` and ``body``;
+    ``subject``: the name the dropped stage directions mention ("the Acme logo" -> "Acme"),
+    what a stock sentence for the scene is about; ``quoted``: the heading is the clause's words
+    in quotes; ``dropped``: the stage-direction pieces that were left out."""
+
+    heading: str
+    body: str
+    subject: str | None = None
+    quoted: bool = False
+    dropped: tuple[str, ...] = ()
+
+
+def _derive(topic: str) -> _Derived:
+    """:func:`derive_text` with what else the editor needs to know about the text."""
     quoted = quotes(topic)
     if quoted:
         # The words in quotes are what the scene shows: "Plan the week": shared boards ...
         heading = _shorten(_capitalise(quoted[0]), HEADING_MAX)
         if len(quoted) > 1:
-            rest, subject = "", _first_name(_QUOTED.sub(",", clean_text(topic)))
-            return heading, _sentence(quoted[1]), subject
-        rest = _QUOTED.sub(",", clean_text(topic), count=1)
-        rest, subject = _without_directions(rest, keep_first=False)
+            subject = _first_name(_QUOTED.sub(",", clean_text(topic)))
+            return _Derived(heading, _sentence(quoted[1]), subject, quoted=True)
+        rest = _without_quoted(clean_text(topic))
+        rest, subject, dropped = _without_directions(rest, keep_first=False)
         rest = re.sub(r"^(?:as|is|for|with|says?|reads?)\b\s*", "", rest, flags=re.IGNORECASE)
-        return heading, _sentence(rest or quoted[0]), subject
+        return _Derived(heading, _sentence(rest or quoted[0]), subject, True, dropped)
     topic = _strip_quotes(clean_text(topic))
     if ":" in topic:
         head, _, rest = topic.partition(":")
@@ -704,14 +724,28 @@ def _derive(topic: str) -> tuple[str, str, str | None]:
             # "Features: offline mode, dark theme and text search": the user wrote the text. With
             # nothing after the colon ("...: three short scenes" acted on), it is a heading only.
             heading = _shorten(_capitalise(head), HEADING_MAX)
-            return heading, _sentence(rest or heading), None
-    topic, subject = _without_directions(topic, keep_first=True)
+            return _Derived(heading, _sentence(rest or heading))
+    topic, subject, dropped = _without_directions(topic, keep_first=True)
+    if subject is None and _only_directions(topic):
+        # "showing the Acme logo": the scene has nothing to say but a name to say it about.
+        subject = _first_name(topic)
     words = topic.split(" ")
     heading_words = words[:HEADING_WORDS]
     while len(heading_words) > 1 and heading_words[-1].lower().strip(",;") in _STOP_TAIL:
         heading_words.pop()
     heading = _capitalise(" ".join(heading_words).rstrip(" ,;:-.!?"))
-    return _shorten(heading, HEADING_MAX), _sentence(topic), subject
+    return _Derived(_shorten(heading, HEADING_MAX), _sentence(topic), subject, dropped=dropped)
+
+
+def _without_quoted(text: str) -> str:
+    """``text`` without its first quoted words and the words that lead straight into them (``a
+    big "50% off"``, ``the line "Rocket is here."``): they say how the quote is shown."""
+    match = _QUOTED.search(text)
+    if match is None:
+        return text
+    # re.split with a group keeps the separators: all but the last piece lead elsewhere.
+    before = "".join(_PIECES.split(text[: match.start()])[:-1])
+    return clean_text(before + ", " + text[match.end() :])
 
 
 # How a scene is staged rather than what it shows. A piece of a clause is a stage direction
@@ -724,7 +758,7 @@ _DIRECTION_NOUNS = frozenset(
     {"logo", "logos", "background", "backgrounds", "font", "fonts", "typeface", "typefaces"}
     | {"headline", "headlines", "heading", "headings", "fade", "fades", "animation"}
     | {"animations", "swipe", "zoom", "zooms", "transition", "transitions", "layout", "outro"}
-    | {"intro", "middle", "corner"}
+    | {"intro", "middle", "corner", "centre", "center"}
 )
 # Nouns that are as often a scene's words: a head only when they end the piece ("the line",
 # "in large type") or a placement or motion follows ("the text popping in").
@@ -732,12 +766,19 @@ _GENERIC_NOUNS = frozenset(
     {"text", "line", "lines", "screen", "frame", "type", "card", "cards", "slide", "slides"}
     | {"scene", "scenes", "hook", "pan", "motion"}
 )
+# How a piece of text moves on screen.
+_MOTIONS = frozenset(
+    {"fading", "zooming", "sliding", "popping", "spinning", "bouncing", "scrolling", "panning"}
+    | {"flying", "typing", "animated"}
+)
 # Where and how the head is placed or moves; the first two also open a direction ("beneath it").
 _PLACEMENTS = frozenset(
     {"beneath", "underneath", "centred", "centered", "popping", "pops", "fading", "sliding"}
     | {"animated", "zooming", "appearing", "above", "below", "left", "right", "top", "bottom"}
 )
-_OPENING_PLACEMENTS = frozenset({"beneath", "underneath", "centred", "centered"})
+# A piece that opens with one of these stages the scene: a place ("beneath it") or a motion
+# ("fading in", "zooming in slowly").
+_OPENING_PLACEMENTS = frozenset({"beneath", "underneath", "centred", "centered"}) | _MOTIONS
 # Where a head noun ends: a preposition ("a slow fade to black", "the middle of the screen").
 _PREPOSITIONS = frozenset(
     {"to", "of", "in", "on", "at", "from", "with", "by", "for", "over", "across", "into"}
@@ -795,8 +836,9 @@ def _staged_head(words: list[str], start: int) -> bool:
     return False
 
 
-def _without_directions(text: str, *, keep_first: bool) -> tuple[str, str | None]:
-    """``text`` without its stage-direction pieces, and the name those pieces mention.
+def _without_directions(text: str, *, keep_first: bool) -> tuple[str, str | None, tuple[str, ...]]:
+    """``text`` without its stage-direction pieces, the name those pieces mention, and the
+    pieces themselves.
 
     ``keep_first``: the first piece is the clause's own topic and stays whatever its words
     ("a scene about the Acme logo").
@@ -811,13 +853,14 @@ def _without_directions(text: str, *, keep_first: bool) -> tuple[str, str | None
         if piece.strip(" ,;:-.") and is_direction(piece) and not (keep_first and index == 0)
     ]
     if not staged:
-        return text, None
+        return text, None, ()
     subject = _first_name(" , ".join(pieces[index] for index in staged))
     kept = ""
     for index, piece in enumerate(pieces):
         if index not in staged and piece.strip(" ,;:-."):
             kept += (separators[index] if kept else "") + piece
-    return kept.strip(" ,;:-"), subject
+    dropped = tuple(pieces[index].strip(" ,;:-.") for index in staged)
+    return kept.strip(" ,;:-"), subject, dropped
 
 
 def _only_directions(topic: str) -> bool:
@@ -948,20 +991,80 @@ def _read_plain(clause: str) -> tuple[Plain, str]:
     style = None if adds else _restyle(rest, topic)
     mention = _MENTION.search(topic)
     shown = _without_commands(topic)
-    heading, body, subject = _derive(shown)
+    derived = _derive(shown)
+    part = _restyled_part(rest) if style is not None else None
     plain = Plain(
         clause=text,
-        heading=heading,
-        body=body,
+        heading=derived.heading,
+        body=derived.body,
         target=target,
         style=style,
         adds=adds,
         mention=mention.group("name").rstrip(".") if mention else None,
         seconds=seconds,
         background=COLOURS[colour.group("c").lower()] if colour else None,
-        subject=subject,
+        subject=derived.subject,
+        quoted=derived.quoted,
+        part=part,
+        unshown=_unshown(text),
     )
     return plain, shown
+
+
+# "Make the headline of the first scene larger": a restyle of one part of the scene.
+_HEADING_PART = re.compile(r"\b(?:headlines?|headings?|titles?)\b", re.IGNORECASE)
+_BODY_PART = re.compile(r"\b(?:text|body|copy|paragraph|subtitle)s?\b", re.IGNORECASE)
+
+
+def _restyled_part(rest: str) -> str | None:
+    """The part of a scene a restyle clause names: ``heading`` ("the headline of ...", "make
+    the headline bolder"), ``body`` ("the text of ..."), else None (both)."""
+    words = set(re.findall(r"[a-z]+", rest.lower()))
+    only_parts = words <= _MANNER_ONLY | _RESTYLED_PARTS | _RESTYLE_LEADS
+    for pattern, part in ((_HEADING_PART, "heading"), (_BODY_PART, "body")):
+        named = re.search(r"\bthe (?:" + pattern.pattern[2:-2] + r") of\b", rest, re.IGNORECASE)
+        if named or (only_parts and pattern.search(rest)):
+            return part
+    return None
+
+
+# The verbs and scene words a restyle clause may also have ("make the headline bolder").
+_RESTYLE_LEADS = frozenset({"make", "turn", "scene", "first", "last", "more", "less", "slightly"})
+# Motion, fonts and sound a piece of a plain clause asks for ("with a slow zoom", "cut the slow
+# zoom", "with the text popping in word by word"): a storyboard of still cards has none.
+_UNSHOWN = re.compile(
+    r"\b(?:fading|zooming|sliding|popping|spinning|bouncing|scrolling|flying|swip(?:e|es|ing))\b",
+    re.IGNORECASE,
+)
+
+
+def _unshown(clause: str) -> tuple[str, ...]:
+    """The pieces of a plain clause that ask for motion, a font or sound (not inside quotes,
+    and not what the clause's text is about: "a scene about the music festival")."""
+    text = _QUOTED.sub(",", clean_text(clause))
+    pieces = _PIECES.split(text)[0::2]
+    found: list[str] = []
+    for piece in pieces:
+        asked = _TOPIC.sub("", piece)
+        if _NOT_MODELLED.search(asked) or _UNSHOWN.search(asked):
+            found.append(_LEAD.sub("", piece.strip(" ,;:-.")))
+    return tuple(piece for piece in found if piece)
+
+
+def missing_kind(text: str) -> str:
+    """What a clause asks for that a storyboard lacks: ``sound``, ``font`` or ``motion``."""
+    if _SOUND.search(text):
+        return "sound"
+    if _FONT.search(text) and not (_NOT_MODELLED.search(_FONT.sub("", text))):
+        return "font"
+    return "motion"
+
+
+_SOUND = re.compile(
+    r"\b(?:music|voice-?overs?|sound(?:s| effects?)?|audio|soundtrack|narration|jingle)\b",
+    re.IGNORECASE,
+)
+_FONT = re.compile(r"\b(?:fonts?|typefaces?|line spacing|letter spacing|kerning)\b", re.IGNORECASE)
 
 
 def _without_commands(topic: str) -> str:
@@ -1086,6 +1189,7 @@ ONE_LINE_CHARACTERS = 20
 _NOT_MODELLED = re.compile(
     r"\b(?:fonts?|typefaces?|line spacing|letter spacing|kerning|animations?|animated|animate|"
     r"transitions?|zoom(?:s|ing)?|pan|panning|fades?|motion|music|voice-?over|sound effects?|"
+    r"audio|soundtrack|narration|"
     r"safe area|frame so)\b",
     re.IGNORECASE,
 )

@@ -13,10 +13,15 @@ from parafraim_build.emulator.composition import clean_text
 
 _MARKER = re.compile(r"^\[[A-Z]{2}(?:-[A-Z0-9]{2,4})?\] ")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
-_STOP_TAIL = frozenset(
-    {"a", "an", "the", "of", "and", "or", "for", "to", "with", "in", "on", "at", "by", "from"}
-    | {"that", "this", "our", "your"}
+
+# Words before which a phrase may end ("Meet the new product | for your whole team"): "to" and
+# "of" are not among them, since they bind to the word before ("want to", "a lot of").
+_BREAKS = frozenset(
+    {"for", "with", "in", "on", "at", "from", "across", "by", "during", "without", "because"}
+    | {"while", "so", "but", "which", "where", "when"}
 )
+_DASHES = frozenset({"-", "–", "—"})
+_RELATIVE_TAIL = re.compile(r",?\s+(?:who|which|whose)\s[^,;:]+?[.!?…]?$")
 
 TIGHT_HEADING_WORDS = 5
 TIGHT_BODY_WORDS = 12
@@ -132,10 +137,20 @@ def _words(text: str) -> list[str]:
     return [word for word in text.split(" ") if word]
 
 
-def _trim_tail(words: list[str]) -> list[str]:
-    while len(words) > 1 and words[-1].lower().strip(",;:") in _STOP_TAIL:
-        words = words[:-1]
-    return words
+def _tighten(text: str, limit: int, least: int) -> str:
+    """``text`` cut after its last phrase that ends within ``limit`` words and leaves at least
+    ``least``; ``text`` itself when it is short enough or no phrase ends there."""
+    words = _words(text)
+    if len(words) <= limit:
+        return text
+    best: list[str] | None = None
+    for index in range(least - 1, min(limit, len(words) - 1)):
+        following = words[index + 1]
+        if words[index][-1:] in ",;:" or following in _DASHES or following.lower() in _BREAKS:
+            best = words[: index + 1]
+    if best is None:
+        return text
+    return " ".join(best).rstrip(" ,;:-–—")
 
 
 def first_sentence(text: str) -> str:
@@ -146,18 +161,26 @@ def first_sentence(text: str) -> str:
 def restyle(heading: str, body: str, style: str) -> tuple[str, str]:
     """Heading and body rewritten in a manner: ``tight``, ``bold`` or ``calm``.
 
-    Always a visible change when the texts allow one: a style that leaves them as they were
-    falls back to a stronger version of itself.
+    ``tight`` keeps the body's first sentence and cuts a long heading or sentence only where a
+    phrase ends (a comma, a dash, before ``for``, ``with``...), or drops a short sentence's
+    closing relative clause ("who ship every day"), so it never empties a body or cuts a phrase
+    in half: text that is already tight comes back as it was, and the editor says so.
+    ``bold`` and ``calm`` fall back to a stronger version of themselves when they would change
+    nothing.
     """
     if style == "tight":
-        new_heading = " ".join(_trim_tail(_words(heading)[:TIGHT_HEADING_WORDS])).rstrip(" ,;:")
-        words = _words(first_sentence(body))
-        new_body = " ".join(_trim_tail(words[:TIGHT_BODY_WORDS])).rstrip(" ,;:.!?")
-        new_body = new_body + "." if new_body else ""
-        if (new_heading, new_body) == (heading, body) and body:
-            half = _trim_tail(_words(body)[: max(1, len(_words(body)) // 2)])
-            new_body = " ".join(half).rstrip(" ,;:.!?") + "." if len(half) > 1 else ""
-        return new_heading, new_body
+        body = body.strip()
+        sentence = first_sentence(body)
+        tightened = _tighten(sentence, TIGHT_BODY_WORDS, 3)
+        if tightened == sentence:
+            # Short already: what a direct sentence goes without is a relative clause at its
+            # end ("Built for teams who ship every day." -> "Built for teams.").
+            tightened = _RELATIVE_TAIL.sub("", sentence)
+            if len(_words(tightened)) < 3:
+                tightened = sentence
+        if tightened != sentence:
+            tightened = tightened.rstrip(" ,;:.!?…") + "."
+        return _tighten(heading, TIGHT_HEADING_WORDS, 2), tightened if body else body
     if style == "bold":
         new_heading = heading.rstrip(" .") + ("" if heading.endswith("!") else "!")
         new_body = re.sub(r"[.…]$", "!", body)
