@@ -1009,3 +1009,57 @@ def test_motion_fonts_and_sound_are_named_in_the_reply(
     assert f"Nothing changed for “{piece}”: this editor's storyboard has {lacks}" in outcome.message
     if lacks == "no sound":
         assert "font" not in outcome.message
+
+
+@pytest.mark.parametrize(
+    ("message", "opening", "counted"),
+    [
+        (
+            "Create a 15 second promo for Rocket in four short scenes.",
+            ("Demo", "Rocket, in a nutshell."),
+            "Rocket",
+        ),
+        (
+            "Make a 20 second video for Acme with three quick scenes.",
+            ("Demo", "Acme, in a nutshell."),
+            "Acme",
+        ),
+        (
+            "Open with a five second intro showing the Acme logo on a dark background, then "
+            "three scenes about our features.",
+            ("Demo", "Acme: the short version."),
+            "our features",
+        ),
+        (
+            'Add a scene with a big "50% off" in the centre of the screen, zooming in slowly.',
+            ("50% off", "See for yourself."),
+            None,
+        ),
+    ],
+)
+def test_what_a_command_leaves_of_a_clause_reads_as_a_sentence(
+    message: str, opening: tuple[str, str], counted: str | None
+) -> None:
+    composition, _ = edit(message, html="", project_name="Demo")
+    first = composition.scenes[0]
+    assert (first.heading, first.body) == opening
+    for scene in composition.scenes[1:]:
+        assert counted is not None
+        assert counted in scene.body
+        assert not scene.body.startswith("Why our features matters")
+
+
+def test_a_commands_leftovers_on_a_storyboard_become_a_stock_sentence_about_the_subject() -> None:
+    composition, outcome = edit("Create a 15 second promo for Rocket in four short scenes.")
+    assert [(s.heading, s.body) for s in composition.scenes[3:]] == [
+        ("Promo for Rocket", "Why Rocket matters.")
+    ]
+    assert "no scene was added" not in outcome.message
+    composition, _ = edit(
+        "Open with a five second intro showing the Acme logo on a dark background, then "
+        "three scenes about our features."
+    )
+    assert (composition.scenes[0].heading, composition.scenes[0].body) == (
+        "Acme logo",
+        "Acme: the short version.",
+    )

@@ -110,3 +110,9 @@ def test_variants_are_every_body_variant_in_order() -> None:
     assert variants("pricing.") == [
         variant.format(topic="pricing", Topic="Pricing") for variant in BODY_VARIANTS
     ]
+
+
+def test_a_plural_topic_matters_in_the_plural() -> None:
+    assert "Why our features matter." in variants("our features")
+    assert "Why Acme matters." in variants("Acme")
+    assert "Why the news matters." in variants("the news")

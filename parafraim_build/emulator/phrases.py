@@ -968,9 +968,9 @@ def _plain(clause: str) -> Plain:
     return _read_plain(clause)[0]
 
 
-def _read_plain(clause: str) -> tuple[Plain, str]:
-    """The plain reading of a clause, and its text without what the editor acts on (the
-    words the scene would show)."""
+def _read_plain(clause: str) -> tuple[Plain, str, str | None]:
+    """The plain reading of a clause, its text without what the editor acts on (the words the
+    scene would show), and what the scenes of its scene count are about, if it says."""
     text = clean_text(clause)
     seconds: float | None = None
     timed = _scene_seconds(text)
@@ -990,7 +990,7 @@ def _read_plain(clause: str) -> tuple[Plain, str]:
     topic = _topic(rest, cut=target is not None)
     style = None if adds else _restyle(rest, topic)
     mention = _MENTION.search(topic)
-    shown = _without_commands(topic)
+    shown, count_topic = _without_commands(topic)
     derived = _derive(shown)
     part = _restyled_part(rest) if style is not None else None
     plain = Plain(
@@ -1008,7 +1008,7 @@ def _read_plain(clause: str) -> tuple[Plain, str]:
         part=part,
         unshown=_unshown(text),
     )
-    return plain, shown
+    return plain, shown, count_topic
 
 
 # "Make the headline of the first scene larger": a restyle of one part of the scene.
@@ -1067,11 +1067,14 @@ _SOUND = re.compile(
 _FONT = re.compile(r"\b(?:fonts?|typefaces?|line spacing|letter spacing|kerning)\b", re.IGNORECASE)
 
 
-def _without_commands(topic: str) -> str:
+def _without_commands(topic: str) -> tuple[str, str | None]:
     """``topic`` without what the editor acts on itself: a scene count ("three short scenes",
     with what it says the scenes look like: "with bold headlines") and a background colour
-    ("on a clean light background") are not on-screen text."""
+    ("on a clean light background") are not on-screen text, nor are the words that led into
+    them ("in", "then"). Also what the counted scenes are about, when the clause says it after
+    its own text ("..., then three scenes about our features")."""
     quoted = [match.span() for match in _QUOTED.finditer(topic)]
+    count_topic: str | None = None
     for pattern in (_ON_COLOUR, _COUNT):
         match = pattern.search(topic)
         if match is None or any(low <= match.start() < high for low, high in quoted):
@@ -1084,13 +1087,35 @@ def _without_commands(topic: str) -> str:
             if looks is not None and is_direction(looks.group("piece")):
                 end = looks.end()
         before, after = topic[: match.start()], topic[end:]
+        # "a promo for Rocket in four short scenes": the "in" went with the count.
+        before = _DANGLING.sub("", before)
+        if pattern is _COUNT and before.strip():
+            # "..., then three scenes about our features": what the counted scenes are about
+            # is theirs (with nothing before the count, it is the clause's own topic).
+            about = _COUNT_TOPIC.match(after)
+            if about is not None:
+                count_topic = about.group("topic").strip()
+                after = after[about.end() :]
         if not before.strip():
             # "three short scenes about our café": what is left starts at its topic.
             after = _CONNECTOR.sub("", after.strip())
         topic = before + " " + after
         quoted = [match.span() for match in _QUOTED.finditer(topic)]
     topic = re.sub(r"\s+([,;:.])", r"\1", clean_text(topic))
-    return re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", topic).strip(" ,;") or topic
+    return re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", topic).strip(" ,;") or topic, count_topic
+
+
+# Words that lead into what was cut out of a clause and dangle without it.
+_DANGLING = re.compile(
+    r"(?:[\s,;:]+|^)(?:(?:and then|and also|and|then|also|plus|with|in|into|on|at|for|of|to|by|"
+    r"as|showing|featuring|across|over)[\s,;:]*)+$",
+    re.IGNORECASE,
+)
+# "three scenes about our features": the topic of the counted scenes, up to a comma.
+_COUNT_TOPIC = re.compile(
+    r"\s+(?:about|on|covering|explaining|showing|featuring)\s+(?P<topic>[^,;:.!?\"“]+)",
+    re.IGNORECASE,
+)
 
 
 # "three short scenes with bold headlines": how the counted scenes look, up to a comma.
@@ -1453,7 +1478,7 @@ def _clause_intents(clause: str) -> list[Intent]:
     command = _command(clause)
     if command is not None:
         return [command, *after]
-    plain, shown = _read_plain(clause)
+    plain, shown, count_topic = _read_plain(clause)
     # "Make it fade in" asks for motion whatever "it" is: only a named scene makes it text.
     if plain.style is None and plain.target in (None, Target("selected")):
         note = _note(clause)
@@ -1466,7 +1491,7 @@ def _clause_intents(clause: str) -> list[Intent]:
         return [Note(lead_free, "staging"), *after]
     count = _count(clause)
     if count is not None:
-        after.insert(0, SceneCount(count, plain.mention))
+        after.insert(0, SceneCount(count, count_topic or plain.mention))
     return [plain, *after]
 
 

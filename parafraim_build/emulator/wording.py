@@ -243,8 +243,11 @@ def stock_body(subject: str | None, rng: random.Random, *, avoid: str = "") -> s
 def variants(topic: str) -> list[str]:
     """Every stock body sentence about ``topic``, in a fixed order."""
     topic = topic.rstrip(" .!?")
+    plural = re.search(r"\b[a-z]+[^s\Wiu]s$", topic) is not None and not topic.endswith("news")
     return [
-        variant.format(topic=topic, Topic=topic[:1].upper() + topic[1:])
+        variant.format(topic=topic, Topic=topic[:1].upper() + topic[1:]).replace(
+            " matters.", " matter." if plural else " matters."
+        )
         for variant in BODY_VARIANTS
     ]
 
