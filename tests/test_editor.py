@@ -1063,3 +1063,22 @@ def test_a_commands_leftovers_on_a_storyboard_become_a_stock_sentence_about_the_
         "Acme logo",
         "Acme: the short version.",
     )
+
+
+def test_translating_to_english_changes_nothing_on_an_english_storyboard() -> None:
+    composition, outcome = edit(
+        'Translate every on-screen text to the language with the code "en".'
+    )
+    assert composition.scenes == BASE.scenes
+    assert composition.title == BASE.title
+    assert "already in English" in outcome.message
+    assert "[EN]" not in outcome.html
+
+
+def test_translating_back_to_english_takes_the_marker_off() -> None:
+    _, german = edit("Translate to German.")
+    composition, outcome = edit("Translate to English.", html=german.html)
+    # The glossary's words are not changed back: the marker goes, "neu" and "Start" stay.
+    assert headings(composition) == ["Meet Acme", "What is neu", "Available heute"]
+    assert composition.title == "Acme Start"
+    assert "Took the translation marker off scenes 1, 2 and 3 and the title" in outcome.message

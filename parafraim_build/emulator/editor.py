@@ -60,6 +60,7 @@ from parafraim_build.emulator.wording import (
     restyle,
     stock_body,
     translate,
+    unmarked,
     variants,
     with_mention,
 )
@@ -588,6 +589,9 @@ class _Session:
     def translate(self, intent: Translate) -> None:
         whole = intent.target is None and not self.positions_of(self.selected)
         positions = self.default_positions(intent.target)
+        if intent.language.split("-")[0] == "en":
+            self.to_english(positions, whole=whole)
+            return
         for position in positions:
             scene = self.scenes[position]
             self.scenes[position] = replace(
@@ -605,6 +609,33 @@ class _Session:
             f"Translated {what} to {name}, marked [{intent.language.upper()}] "
             "(a scripted marker and a small glossary, not a real translation)."
         )
+
+    def to_english(self, positions: Sequence[int], *, whole: bool) -> None:
+        """Translating to English: the storyboard's own language (this editor writes English),
+        so only a marker of an earlier translation goes ([DE]); the glossary's words stay."""
+        changed: list[int] = []
+        for position in positions:
+            scene = self.scenes[position]
+            heading, body = unmarked(scene.heading), unmarked(scene.body)
+            if (heading, body) != (scene.heading, scene.body):
+                self.scenes[position] = replace(scene, heading=heading, body=body)
+                changed.append(position)
+        self.touched = [self.keys[position] for position in changed]
+        title = unmarked(self.title) if whole else self.title
+        if changed or title != self.title:
+            what = _scene_list(changed) if changed else "the title"
+            if changed and title != self.title:
+                what += " and the title"
+            self.title = title
+            self.notes.append(
+                f"Took the translation marker off {what}: this editor writes English, so "
+                "English needs no marker (the glossary's words are not changed back)."
+            )
+        else:
+            self.notes.append(
+                "The text is already in English (this editor writes English), so translating "
+                "it to English changed nothing."
+            )
 
     def set_background(self, intent: SetBackground) -> None:
         positions = self.default_positions(intent.target)

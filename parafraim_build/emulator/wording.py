@@ -202,6 +202,11 @@ def with_mention(body: str, name: str | None) -> str:
     return clean_text(f"{body} For {name}.")
 
 
+def unmarked(text: str) -> str:
+    """``text`` without a translation marker such as ``[DE]``."""
+    return _MARKER.sub("", text)
+
+
 def translate(text: str, language: str) -> str:
     """``text`` with the marker ``[XX]`` of ``language`` and the glossary's words swapped."""
     if not text:
