@@ -604,3 +604,48 @@ def test_a_scene_count_leaves_the_topic_it_is_about() -> None:
     assert isinstance(plain, Plain)
     assert (plain.heading, plain.body) == ("Our café", "Our café.")
     assert count == SceneCount(3)
+
+
+def _only_plain(message: str) -> Plain:
+    plains = [intent for intent in parse_message(message) if isinstance(intent, Plain)]
+    assert len(plains) == 1
+    return plains[0]
+
+
+@pytest.mark.parametrize(
+    ("message", "heading", "body"),
+    [
+        (
+            "Create a promo for Rocket in four short scenes.",
+            "Promo for Rocket",
+            "Promo for Rocket.",
+        ),
+        ("Make a video for Acme with three quick scenes.", "Video for Acme", "Video for Acme."),
+        (
+            "Open with an intro showing the Acme logo on a dark background, then three scenes "
+            "about our features.",
+            "Acme logo",
+            "Acme logo.",
+        ),
+        ('Add a scene with a big "50% off" in the centre of the screen.', "50% off", "50% off."),
+    ],
+)
+def test_a_command_takes_the_words_that_led_into_it(message: str, heading: str, body: str) -> None:
+    plain = _only_plain(message)
+    assert (plain.heading, plain.body) == (heading, body)
+
+
+def test_what_counted_scenes_are_about_is_theirs() -> None:
+    intents = parse_message("Open with the Acme logo, then three scenes about our features.")
+    assert SceneCount(3, "our features") in intents
+    assert SceneCount(3, None) in parse_message("Add three short scenes about our café.")
+
+
+def test_a_plain_clause_knows_its_quotes_part_and_motion() -> None:
+    hook = _only_plain('Start with a hook: "Tired of meetings?" in bold type, fading in.')
+    assert (hook.heading, hook.quoted, hook.unshown) == ("Tired of meetings?", True, ("fading in",))
+    assert _only_plain("Make the headline of the first scene larger.").part == "heading"
+    assert _only_plain("Make the text of scene 2 punchier.").part == "body"
+    assert _only_plain("Make the opening more direct: open on the headline.").part is None
+    assert _only_plain("Add a scene about the summer music festival.").unshown == ()
+    assert _only_plain("Add a scene about pricing with a slow zoom.").unshown == ("a slow zoom",)
