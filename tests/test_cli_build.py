@@ -224,6 +224,14 @@ def test_a_local_plan_of_another_spec_prints_an_apply_command_that_works(
     lock = read_lock(root / ".parafraim" / "local" / "parafraim.lock")
     assert lock is not None
     assert check_outputs(root, lock) == 1
+    # Once everything is built, a saved plan has nothing to apply, and says so.
+    nothing = runner.invoke(
+        main, ["plan", "--local", "-f", "my site/launch spec.yaml", "--out", "my site/x.json"]
+    )
+    assert nothing.exit_code == 0, nothing.output
+    assert nothing.stdout.splitlines()[-1] == (
+        "Saved the plan to my site/x.json; it has no changes, so there is nothing to apply."
+    )
 
 
 def test_the_printed_command_keeps_variables_and_the_run_cache(

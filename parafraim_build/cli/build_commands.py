@@ -119,7 +119,9 @@ def plan(
         apply_view.print_plan_json(outcome.plan)
     else:
         print_plan(outcome.plan)
-        if out_file is not None:
+        if out_file is not None and not outcome.plan.changes:
+            apply_view.print_plan_saved_without_changes(str(out_file))
+        elif out_file is not None:
             command = apply_command(
                 out_file,
                 spec_file=spec_file,

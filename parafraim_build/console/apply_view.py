@@ -36,6 +36,11 @@ def print_plan_saved(path: str, command: str) -> None:
     click.echo(f"Saved the plan to {path}; apply it with `{command}`.")
 
 
+def print_plan_saved_without_changes(path: str) -> None:
+    """``plan --out`` of a plan with nothing to do: saved, but there is nothing to apply."""
+    click.echo(f"Saved the plan to {path}; it has no changes, so there is nothing to apply.")
+
+
 def confirm_plan(plan: Plan, *, assume_yes: bool, show: bool) -> bool:
     """Show the plan, then ask on a terminal (``--yes`` skips the question).
 
