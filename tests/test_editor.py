@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_phrases import TEXT_WITH_STAGING_WORDS
 
 from parafraim_build.emulator.composition import (
     Composition,
@@ -841,26 +842,7 @@ def test_the_topic_of_a_plain_clause_stays_whatever_its_words() -> None:
     assert composition.scenes[-1].body in variants("Our new screen protector")
 
 
-@pytest.mark.parametrize(
-    ("message", "heading", "body"),
-    [
-        (
-            "Add a scene: Features: offline mode, dark theme and text search",
-            "Features",
-            "Offline mode, dark theme and text search.",
-        ),
-        (
-            "Add a scene about our Pro plan: unlimited boards, keep your history forever",
-            "Our Pro plan",
-            "Unlimited boards, keep your history forever.",
-        ),
-        (
-            "Add a scene about pricing, with a free trial for every screen size",
-            "Pricing, with a free trial",
-            "Pricing, with a free trial for every screen size.",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("message", "heading", "body"), TEXT_WITH_STAGING_WORDS)
 def test_text_that_only_contains_a_staging_word_is_shown(
     message: str, heading: str, body: str
 ) -> None:
