@@ -212,18 +212,24 @@ def http_server(context: ssl.SSLContext | None = None) -> Iterator[int]:
         thread.join()
 
 
+def me_over_https(port: int) -> tuple[BuildError, float, dict[str, int]]:
+    """``GET /me`` over https to a local port: the error, how long it took, the requests."""
+    attempts: dict[str, int] = {}
+
+    async def scenario() -> None:
+        async with client_for(f"https://127.0.0.1:{port}") as client:
+            try:
+                await client.me()
+            finally:
+                attempts.update(client.request_counts)
+
+    error, took = timed(scenario)
+    return error, took, attempts
+
+
 def test_https_to_a_plain_http_port_is_a_final_tls_error() -> None:
     with http_server() as port:
-        attempts: dict[str, int] = {}
-
-        async def scenario() -> None:
-            async with client_for(f"https://127.0.0.1:{port}") as client:
-                try:
-                    await client.me()
-                finally:
-                    attempts.update(client.request_counts)
-
-        error, took = timed(scenario)
+        error, took, attempts = me_over_https(port)
     assert type(error) is ApiError
     assert error.code == TLS_PROTOCOL
     assert attempts == {"GET": 1}
@@ -246,16 +252,7 @@ def test_an_untrusted_certificate_is_a_final_tls_error(tmp_path: Path) -> None:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     with http_server(context) as port:
-        attempts: dict[str, int] = {}
-
-        async def scenario() -> None:
-            async with client_for(f"https://127.0.0.1:{port}") as client:
-                try:
-                    await client.me()
-                finally:
-                    attempts.update(client.request_counts)
-
-        error, took = timed(scenario)
+        error, took, attempts = me_over_https(port)
     assert type(error) is ApiError
     assert error.code == TLS_CERTIFICATE
     assert "certificate" in str(error)
