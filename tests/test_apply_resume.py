@@ -68,12 +68,18 @@ def keys(builder: Builder, video_key: str) -> list[str]:
     return list(chain_keys(source_key(source), spec.videos[video_key].steps))
 
 
-def test_a_task_whose_id_was_recorded_is_resumed_not_sent_again(builder: Builder) -> None:
+def step_two_wanted(builder: Builder) -> tuple[Lock, str]:
+    """``solo`` built with step 1, then step 2 added to the spec (not applied): the lock
+    and the video's project."""
     builder.write({"solo": video(STEPS[0], renders={"clip": {}})})
     builder.apply()
     builder.write({"solo": video(*STEPS, renders={"clip": {}})})
     lock = builder.lock()
-    project = lock.videos["solo"].projectId
+    return lock, lock.videos["solo"].projectId
+
+
+def test_a_task_whose_id_was_recorded_is_resumed_not_sent_again(builder: Builder) -> None:
+    lock, project = step_two_wanted(builder)
     with EngineClient(builder.engine) as http:
         task_id = http.send(project, STEPS[1])  # sent by the run that was killed
     intent = PendingTask(step=2, key=keys(builder, "solo")[1], taskId=task_id, startedAt=NOW)
@@ -92,11 +98,7 @@ def test_a_task_whose_id_was_recorded_is_resumed_not_sent_again(builder: Builder
 def test_a_message_whose_answer_was_lost_moves_the_video_to_a_new_project(
     builder: Builder,
 ) -> None:
-    builder.write({"solo": video(STEPS[0], renders={"clip": {}})})
-    builder.apply()
-    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
-    lock = builder.lock()
-    project = lock.videos["solo"].projectId
+    lock, project = step_two_wanted(builder)
     with EngineClient(builder.engine) as http:
         http.send(project, STEPS[1])  # accepted, but the killed run never saw the answer
     write_lock(builder, lock.add_pending("solo", PendingTask(step=2, key="k", startedAt=NOW)))
@@ -151,9 +153,7 @@ def send_step_two(builder: Builder) -> None:
 def test_a_render_whose_job_id_was_lost_after_a_task_is_recovered(
     builder: Builder, sent: bool
 ) -> None:
-    builder.write({"solo": video(STEPS[0], renders={"clip": {}})})
-    builder.apply()
-    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
+    step_two_wanted(builder)
     send_step_two(builder)
     job_id = killed_before_recording(builder, "solo", sent=sent)
     assert actions(builder.plan(), "solo") == [("resume_render", "clip")]
@@ -248,11 +248,7 @@ def test_a_pending_render_of_a_render_since_removed_is_cleaned_up(
 def test_a_message_whose_answer_was_lost_is_found_by_its_charge(
     builder: Builder, sent: bool
 ) -> None:
-    builder.write({"solo": video(STEPS[0], renders={"clip": {}})})
-    builder.apply()
-    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
-    lock = builder.lock()
-    project = lock.videos["solo"].projectId
+    lock, project = step_two_wanted(builder)
     intent = PendingTask(step=2, key=keys(builder, "solo")[1], startedAt=NOW)
     write_lock(builder, lock.add_pending("solo", intent))
     task_id = None
@@ -476,11 +472,7 @@ def test_a_project_left_behind_by_a_lost_message_is_never_reused_as_safe(
     # The run cache knows P settled (one step); the lock that comes back (another branch's)
     # says step 2 was being sent to P and its answer was lost. apply looks it up in vain and
     # moves the video: P may hold step 2, and the cache must say so from then on.
-    builder.write({"solo": video(STEPS[0], renders={"clip": {}})})
-    builder.apply()
-    builder.write({"solo": video(*STEPS, renders={"clip": {}})})
-    lock = builder.lock()
-    project = lock.videos["solo"].projectId
+    lock, project = step_two_wanted(builder)
     intent = PendingTask(step=2, key=keys(builder, "solo")[1], startedAt=NOW)
     write_lock(builder, lock.add_pending("solo", intent))
     assert builder.apply()["ok"] is True
