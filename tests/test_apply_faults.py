@@ -22,6 +22,20 @@ SPEC = {
 }
 
 
+def apply_until_done(builder: Builder, *, attempts: int) -> list[int]:
+    """Rerun ``apply`` until it exits 0 (each failed run must be a clean exit 1, never a
+    crash); the exit codes of every run. Fails when it has not converged by then."""
+    runs = []
+    for _ in range(attempts):
+        result = builder.run("apply", "--yes", "--json")
+        runs.append(result.exit_code)
+        if result.exit_code == 0:
+            break
+        assert result.exit_code == 1, result.output
+    assert runs[-1] == 0, runs
+    return runs
+
+
 def test_faults_converge_without_sending_anything_twice(
     make_engine: EngineFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -37,14 +51,7 @@ def test_faults_converge_without_sending_anything_twice(
     )
     builder = Builder(engine, tmp_path / "site", monkeypatch)
     builder.write(SPEC)
-    runs = []
-    for _ in range(6):
-        result = builder.run("apply", "--yes", "--json")
-        runs.append(result.exit_code)
-        if result.exit_code == 0:
-            break
-        assert result.exit_code == 1, result.output
-    assert runs[-1] == 0, runs
+    runs = apply_until_done(builder, attempts=6)
     print("apply exit codes until it converged:", runs, engine.stats()["faults"])
     injected = engine.stats()["faults"]
     assert injected.get("error", 0) > 0
@@ -121,14 +128,7 @@ def test_lost_answers_to_messages_are_recovered_not_paid_again(
     for entry in spec.values():
         entry["renders"] = {"clip": {}}
     builder.write(spec)
-    runs = []
-    for _ in range(8):
-        result = builder.run("apply", "--yes", "--json")
-        runs.append(result.exit_code)
-        if result.exit_code == 0:
-            break
-        assert result.exit_code == 1, result.output
-    assert runs[-1] == 0, runs
+    runs = apply_until_done(builder, attempts=8)
     lost = engine.stats()["faults"].get("lost-response", 0)
     ledger = builder.ledger()
     print("apply exit codes:", runs, "lost answers:", lost, "ledger:", dict(ledger.kinds()))
